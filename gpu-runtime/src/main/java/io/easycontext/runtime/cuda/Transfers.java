@@ -1,0 +1,40 @@
+package io.easycontext.runtime.cuda;
+
+import jcuda.Pointer;
+import jcuda.driver.JCudaDriver;
+
+/** Synchronous host ⇄ device copies for set-up, tests and results; steps use stream-ordered copies instead. */
+public final class Transfers {
+    private Transfers() {
+    }
+
+    public static void upload(DevicePtr dst, float[] src) {
+        Cu.check(JCudaDriver.cuMemcpyHtoD(dst, Pointer.to(src), (long) src.length * Float.BYTES), "cuMemcpyHtoD");
+    }
+
+    public static void upload(DevicePtr dst, short[] src) {
+        Cu.check(JCudaDriver.cuMemcpyHtoD(dst, Pointer.to(src), (long) src.length * Short.BYTES), "cuMemcpyHtoD");
+    }
+
+    public static void upload(DevicePtr dst, int[] src) {
+        Cu.check(JCudaDriver.cuMemcpyHtoD(dst, Pointer.to(src), (long) src.length * Integer.BYTES), "cuMemcpyHtoD");
+    }
+
+    public static float[] downloadFloats(DevicePtr src, int n) {
+        float[] out = new float[n];
+        Cu.check(JCudaDriver.cuMemcpyDtoH(Pointer.to(out), src, (long) n * Float.BYTES), "cuMemcpyDtoH");
+        return out;
+    }
+
+    public static short[] downloadShorts(DevicePtr src, int n) {
+        short[] out = new short[n];
+        Cu.check(JCudaDriver.cuMemcpyDtoH(Pointer.to(out), src, (long) n * Short.BYTES), "cuMemcpyDtoH");
+        return out;
+    }
+
+    public static int[] downloadInts(DevicePtr src, int n) {
+        int[] out = new int[n];
+        Cu.check(JCudaDriver.cuMemcpyDtoH(Pointer.to(out), src, (long) n * Integer.BYTES), "cuMemcpyDtoH");
+        return out;
+    }
+}

@@ -15,9 +15,9 @@ public final class DevicePtr extends CUdeviceptr {
         super(base, byteOffset);
     }
 
-    /** The raw device address. */
+    /** The raw device address. JCuda keeps a view's offset apart from the base, so both count. */
     public long address() {
-        return getNativePointer();
+        return getNativePointer() + getByteOffset();
     }
 
     /** The address {@code bytes} further on, sharing nothing but the number. */

@@ -39,12 +39,13 @@ public final class Kernel {
         return this;
     }
 
+    /** A 1-D grid of {@code gridX} blocks of {@code blockX} threads. */
     public void launch(CudaStream stream, int gridX, int blockX, Object... args) {
-        launch(stream, gridX, 1, 1, blockX, 1, 1, 0, args);
+        launchGrid(stream, gridX, 1, 1, blockX, 1, 1, 0, args);
     }
 
-    public void launch(CudaStream stream, int gridX, int gridY, int gridZ, int blockX, int blockY, int blockZ,
-                       int sharedBytes, Object... args) {
+    public void launchGrid(CudaStream stream, int gridX, int gridY, int gridZ, int blockX, int blockY, int blockZ,
+                           int sharedBytes, Object... args) {
         Pointer[] params = new Pointer[args.length];
         for (int i = 0; i < args.length; i++) {
             params[i] = parameter(args[i], i);

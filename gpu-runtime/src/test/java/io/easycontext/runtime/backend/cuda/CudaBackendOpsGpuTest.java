@@ -1,0 +1,330 @@
+package io.easycontext.runtime.backend.cuda;
+
+import io.easycontext.runtime.backend.AttentionMask;
+import io.easycontext.runtime.backend.Backend;
+import io.easycontext.runtime.backend.cpu.CpuBackend;
+import io.easycontext.runtime.cuda.GpuTest;
+import io.easycontext.runtime.cuda.Gpus;
+import io.easycontext.runtime.tensor.Bf16;
+import io.easycontext.runtime.tensor.DType;
+import io.easycontext.runtime.tensor.Tensor;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.TestInstance;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.CsvSource;
+
+import java.util.Random;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+/**
+ * Every CUDA op against the CPU reference (float32 storage, float64 arithmetic) on fresh random inputs. Inputs
+ * are rounded to bf16 before they reach the reference, so the comparison measures the kernels, not the input
+ * rounding. Bounds from the device tool's METHOD.md: bf16 outputs within 1e-2 relative (‖got − want‖ / ‖want‖),
+ * fp32 outputs computed in fp32 within 1e-4 or tighter.
+ */
+@GpuTest
+@TestInstance(TestInstance.Lifecycle.PER_CLASS)
+class CudaBackendOpsGpuTest {
+    private static final double BF16 = 1e-2;
+
+    private CudaBackend gpu;
+    private final Backend cpu = new CpuBackend(DType.F32);
+    private final Random random = new Random(System.nanoTime());
+
+    @BeforeAll
+    void start() {
+        Gpus.assumeGpu();
+        gpu = new CudaBackend(0, 8L << 30);
+    }
+
+    @AfterAll
+    void stop() {
+        if (gpu != null) {
+            gpu.close();
+        }
+    }
+
+    /** The same random values on both backends: bf16-rounded for a bf16 GPU tensor. */
+    private record Pair(Tensor cpu, Tensor gpu) {
+    }
+
+    private Pair random(DType gpuType, double scale, int... shape) {
+        int n = 1;
+        for (int d : shape) {
+            n *= d;
+        }
+        float[] v = new float[n];
+        for (int i = 0; i < n; i++) {
+            float x = (float) (random.nextGaussian() * scale);
+            v[i] = gpuType == DType.BF16 ? Bf16.round(x) : x;
+        }
+        return upload(gpuType, v, shape);
+    }
+
+    private Pair upload(DType gpuType, float[] v, int... shape) {
+        Tensor c = cpu.allocate(DType.F32, shape);
+        cpu.upload(c, v);
+        Tensor g = gpu.allocate(gpuType, shape);
+        gpu.upload(g, v);
+        return new Pair(c, g);
+    }
+
+    private Pair ints(int[] v, int... shape) {
+        int[] s = shape.length == 0 ? new int[]{v.length} : shape;
+        Tensor c = cpu.allocate(DType.I32, s);
+        cpu.uploadInts(c, v);
+        Tensor g = gpu.allocate(DType.I32, s);
+        gpu.uploadInts(g, v);
+        return new Pair(c, g);
+    }
+
+    private Pair empty(DType gpuType, int... shape) {
+        Pair p = new Pair(cpu.allocate(DType.F32, shape), gpu.allocate(gpuType, shape));
+        // Poisoned, so an element the kernel fails to write shows up.
+        cpu.fill(p.cpu, Double.NaN);
+        gpu.fill(p.gpu, Double.NaN);
+        return p;
+    }
+
+    private double error(Pair p) {
+        return relativeError(gpu.download(p.gpu), cpu.download(p.cpu));
+    }
+
+    static double relativeError(double[] got, double[] want) {
+        assertThat(got).hasSameSizeAs(want);
+        double num = 0;
+        double den = 0;
+        for (int i = 0; i < want.length; i++) {
+            if (Double.isNaN(got[i]) || Double.isNaN(want[i])) {
+                return Double.NaN;
+            }
+            num += (got[i] - want[i]) * (got[i] - want[i]);
+            den += want[i] * want[i];
+        }
+        return Math.sqrt(num / Math.max(den, 1e-300));
+    }
+
+    // ---- elementwise and reductions -------------------------------------------------------------------------
+
+    @Test
+    void elementwiseOpsCastsAndSumOfSquares() {
+        Pair a = random(DType.BF16, 1, 3001);
+        Pair x = random(DType.BF16, 1, 3001);
+        cpu.addScaledAccumulate(a.cpu, x.cpu, -0.75);
+        gpu.addScaledAccumulate(a.gpu, x.gpu, -0.75);
+        assertThat(error(a)).isLessThan(BF16);
+        cpu.scale(a.cpu, 3.5);
+        gpu.scale(a.gpu, 3.5);
+        assertThat(error(a)).isLessThan(BF16);
+
+        Pair f = empty(DType.F32, 3001);
+        cpu.copy(a.cpu, f.cpu);
+        gpu.copy(a.gpu, f.gpu);
+        assertThat(relativeError(gpu.download(f.gpu), gpu.download(a.gpu))).isZero();
+        Pair acc = random(DType.F32, 1, 3001);
+        cpu.addScaledAccumulate(acc.cpu, x.cpu, 2);
+        gpu.addScaledAccumulate(acc.gpu, x.gpu, 2);
+        assertThat(error(acc)).isLessThan(1e-6);
+
+        Pair big = random(DType.BF16, 2, 1_000_003);
+        assertThat(gpu.sumOfSquares(big.gpu)).isCloseTo(cpu.sumOfSquares(big.cpu),
+                org.assertj.core.data.Percentage.withPercentage(1e-3));
+        gpu.fill(big.gpu, 0.5);
+        assertThat(gpu.sumOfSquares(big.gpu)).isCloseTo(0.25 * 1_000_003, org.assertj.core.data.Percentage.withPercentage(1e-3));
+    }
+
+    // ---- GEMM -----------------------------------------------------------------------------------------------
+
+    @ParameterizedTest(name = "m={0} n={1} k={2} transA={3} transB={4}")
+    @CsvSource({"67,129,96,false,true", "130,64,33,true,false", "64,200,128,false,false", "17,31,45,true,true"})
+    void matmulOverwritesAndAccumulates(int m, int n, int k, boolean transA, boolean transB) {
+        Pair a = transA ? random(DType.BF16, 1, k, m) : random(DType.BF16, 1, m, k);
+        Pair b = transB ? random(DType.BF16, 1, n, k) : random(DType.BF16, 1, k, n);
+        Pair c = empty(DType.BF16, m, n);
+        cpu.matmul(a.cpu, transA, b.cpu, transB, c.cpu, 0.5, 0);
+        gpu.matmul(a.gpu, transA, b.gpu, transB, c.gpu, 0.5, 0);
+        assertThat(error(c)).isLessThan(BF16);
+        Pair acc = random(DType.F32, 1, m, n);
+        cpu.matmul(a.cpu, transA, b.cpu, transB, acc.cpu, 1, 1);
+        gpu.matmul(a.gpu, transA, b.gpu, transB, acc.gpu, 1, 1);
+        assertThat(error(acc)).isLessThan(1e-5);
+    }
+
+    // ---- embedding, RMSNorm, RoPE, SwiGLU -------------------------------------------------------------------
+
+    @Test
+    void embeddingGathersAndScatterAddsRepeatedIds() {
+        int vocab = 97, hidden = 72, n = 300;
+        int[] ids = new int[n];
+        for (int i = 0; i < n; i++) {
+            ids[i] = random.nextInt(vocab / 3) * 3;
+        }
+        Pair w = random(DType.BF16, 1, vocab, hidden);
+        Pair id = ints(ids);
+        Pair out = empty(DType.BF16, n, hidden);
+        cpu.embeddingForward(w.cpu, id.cpu, out.cpu);
+        gpu.embeddingForward(w.gpu, id.gpu, out.gpu);
+        assertThat(error(out)).isZero();
+        Pair dout = random(DType.BF16, 1, n, hidden);
+        Pair dw = random(DType.BF16, 1, vocab, hidden);
+        cpu.embeddingBackward(dout.cpu, id.cpu, dw.cpu);
+        gpu.embeddingBackward(dout.gpu, id.gpu, dw.gpu);
+        assertThat(error(dw)).isLessThan(BF16);
+    }
+
+    @Test
+    void rmsNormForwardAndBackward() {
+        int n = 203, hidden = 320;
+        Pair x = random(DType.BF16, 2, n, hidden);
+        Pair w = random(DType.BF16, 1, hidden);
+        Pair out = empty(DType.BF16, n, hidden);
+        Pair rstd = empty(DType.F32, n);
+        cpu.rmsNormForward(x.cpu, w.cpu, 1e-5, out.cpu, rstd.cpu);
+        gpu.rmsNormForward(x.gpu, w.gpu, 1e-5, out.gpu, rstd.gpu);
+        assertThat(error(out)).isLessThan(BF16);
+        assertThat(error(rstd)).isLessThan(1e-5);
+        Pair dout = random(DType.BF16, 1, n, hidden);
+        Pair dx = empty(DType.BF16, n, hidden);
+        Pair dw = random(DType.BF16, 1, hidden);
+        cpu.rmsNormBackward(dout.cpu, x.cpu, w.cpu, rstd.cpu, dx.cpu, dw.cpu);
+        gpu.rmsNormBackward(dout.gpu, x.gpu, w.gpu, rstd.gpu, dx.gpu, dw.gpu);
+        assertThat(error(dx)).isLessThan(BF16);
+        assertThat(error(dw)).isLessThan(BF16);
+    }
+
+    @Test
+    void ropeRotatesByGlobalPositionsAndItsInverseUndoesIt() {
+        int b = 2, t = 37, h = 3, d = 128;
+        Pair x = random(DType.BF16, 1, b, t, h, d);
+        int[] pos = new int[b * t];
+        for (int i = 0; i < pos.length; i++) {
+            pos[i] = random.nextInt(1_000_000);
+        }
+        float[] invFreq = new float[d / 2];
+        for (int j = 0; j < d / 2; j++) {
+            invFreq[j] = (float) (1 / Math.pow(5e6, 2.0 * j / d));
+        }
+        Pair positions = ints(pos, b, t);
+        Pair freq = upload(DType.F32, invFreq, d / 2);
+        Pair out = empty(DType.BF16, b, t, h, d);
+        cpu.rope(x.cpu, positions.cpu, freq.cpu, false, out.cpu);
+        gpu.rope(x.gpu, positions.gpu, freq.gpu, false, out.gpu);
+        assertThat(error(out)).isLessThan(BF16);
+        cpu.rope(out.cpu, positions.cpu, freq.cpu, true, out.cpu);
+        gpu.rope(out.gpu, positions.gpu, freq.gpu, true, out.gpu);
+        assertThat(error(out)).isLessThan(BF16);
+        assertThat(relativeError(gpu.download(out.gpu), cpu.download(x.cpu))).isLessThan(BF16);
+    }
+
+    @Test
+    void swiGluForwardAndBackward() {
+        Pair gate = random(DType.BF16, 2, 129, 344);
+        Pair up = random(DType.BF16, 1, 129, 344);
+        Pair out = empty(DType.BF16, 129, 344);
+        cpu.swiGluForward(gate.cpu, up.cpu, out.cpu);
+        gpu.swiGluForward(gate.gpu, up.gpu, out.gpu);
+        assertThat(error(out)).isLessThan(BF16);
+        Pair dout = random(DType.BF16, 1, 129, 344);
+        Pair dg = empty(DType.BF16, 129, 344);
+        Pair du = empty(DType.BF16, 129, 344);
+        cpu.swiGluBackward(dout.cpu, gate.cpu, up.cpu, dg.cpu, du.cpu);
+        gpu.swiGluBackward(dout.gpu, gate.gpu, up.gpu, dg.gpu, du.gpu);
+        assertThat(error(dg)).isLessThan(BF16);
+        assertThat(error(du)).isLessThan(BF16);
+    }
+
+    // ---- attention ------------------------------------------------------------------------------------------
+
+    @ParameterizedTest(name = "{0} b={1} tq={2} tk={3} hq={4} hkv={5} d={6}")
+    @CsvSource({
+            "CAUSAL_DIAGONAL, 2, 200, 200, 8, 2, 128",
+            "CAUSAL_DIAGONAL, 1, 129, 129, 4, 4, 64",
+            "CAUSAL_DIAGONAL, 1, 1000, 1000, 4, 1, 128",
+            "FULL, 2, 130, 77, 8, 2, 128",
+            "FULL, 1, 33, 250, 6, 3, 64",
+            "FULL, 1, 64, 64, 2, 2, 128"})
+    void attentionBlockForwardAndBackwardMatchTheReference(AttentionMask mask, int b, int tq, int tk, int hq, int hkv, int d) {
+        double scale = 1 / Math.sqrt(d);
+        Pair q = random(DType.BF16, 1, b, tq, hq, d);
+        Pair k = random(DType.BF16, 1, b, tk, hkv, d);
+        Pair v = random(DType.BF16, 1, b, tk, hkv, d);
+        Pair out = empty(DType.BF16, b, tq, hq, d);
+        Pair lse = empty(DType.F32, b, hq, tq);
+        cpu.attentionForward(q.cpu, k.cpu, v.cpu, mask, scale, out.cpu, lse.cpu);
+        gpu.attentionForward(q.gpu, k.gpu, v.gpu, mask, scale, out.gpu, lse.gpu);
+        assertThat(error(out)).as("out").isLessThan(BF16);
+        assertThat(error(lse)).as("lse").isLessThan(1e-4);
+
+        Pair dout = random(DType.BF16, 1, b, tq, hq, d);
+        Pair dq = empty(DType.BF16, b, tq, hq, d);
+        Pair dk = empty(DType.BF16, b, tk, hkv, d);
+        Pair dv = empty(DType.BF16, b, tk, hkv, d);
+        cpu.attentionBackward(dout.cpu, out.cpu, lse.cpu, q.cpu, k.cpu, v.cpu, mask, scale, dq.cpu, dk.cpu, dv.cpu);
+        gpu.attentionBackward(dout.gpu, out.gpu, lse.gpu, q.gpu, k.gpu, v.gpu, mask, scale, dq.gpu, dk.gpu, dv.gpu);
+        assertThat(error(dq)).as("dq").isLessThan(BF16);
+        assertThat(error(dk)).as("dk").isLessThan(BF16);
+        assertThat(error(dv)).as("dv").isLessThan(BF16);
+    }
+
+    @Test
+    void mergeCombinesPartialResultsAndTakesTheBlockWhereTheRunningOneIsEmpty() {
+        int b = 2, t = 45, h = 4, d = 64;
+        Pair out = random(DType.BF16, 1, b, t, h, d);
+        Pair outB = random(DType.BF16, 1, b, t, h, d);
+        float[] lse = new float[b * h * t];
+        float[] lseB = new float[b * h * t];
+        for (int i = 0; i < lse.length; i++) {
+            lse[i] = i % 7 == 0 ? Float.NEGATIVE_INFINITY : (float) (random.nextGaussian() * 3);
+            lseB[i] = (float) (random.nextGaussian() * 3);
+        }
+        Pair l = upload(DType.F32, lse, b, h, t);
+        Pair lb = upload(DType.F32, lseB, b, h, t);
+        cpu.attentionMerge(out.cpu, l.cpu, outB.cpu, lb.cpu);
+        gpu.attentionMerge(out.gpu, l.gpu, outB.gpu, lb.gpu);
+        assertThat(error(out)).isLessThan(BF16);
+        assertThat(error(l)).isLessThan(1e-5);
+    }
+
+    // ---- loss and optimizer ---------------------------------------------------------------------------------
+
+    @Test
+    void crossEntropyReturnsTheLossSumAndLeavesTheGradientInPlace() {
+        int n = 57, vocab = 1999;
+        Pair logits = random(DType.BF16, 3, n, vocab);
+        int[] t = new int[n];
+        int counted = 0;
+        for (int i = 0; i < n; i++) {
+            t[i] = i % 5 == 0 ? -100 : random.nextInt(vocab);
+            counted += t[i] == -100 ? 0 : 1;
+        }
+        Pair targets = ints(t);
+        double want = cpu.crossEntropyForwardBackward(logits.cpu, targets.cpu, -100, 1.0 / counted);
+        double got = gpu.crossEntropyForwardBackward(logits.gpu, targets.gpu, -100, 1.0 / counted);
+        assertThat(Math.abs(got - want) / want).isLessThan(1e-4);
+        assertThat(error(logits)).isLessThan(BF16);
+    }
+
+    @Test
+    void adamWUpdatesFp32MasterWeightsAndTheirBf16Copy() {
+        int n = 10_007;
+        Pair master = random(DType.F32, 0.1, n);
+        Pair param = empty(DType.BF16, n);
+        gpu.copy(master.gpu, param.gpu);
+        Pair m = random(DType.F32, 0.01, n);
+        Pair v = empty(DType.F32, n);
+        gpu.fill(v.gpu, 1e-4);
+        cpu.fill(v.cpu, 1e-4);
+        for (int step = 1; step <= 3; step++) {
+            Pair grad = random(DType.BF16, 1, n);
+            cpu.adamW(master.cpu, null, grad.cpu, m.cpu, v.cpu, 1e-3, 0.9, 0.95, 1e-8, 0.1, step, 0.5);
+            gpu.adamW(param.gpu, master.gpu, grad.gpu, m.gpu, v.gpu, 1e-3, 0.9, 0.95, 1e-8, 0.1, step, 0.5);
+        }
+        assertThat(error(master)).isLessThan(1e-6);
+        assertThat(error(m)).isLessThan(1e-6);
+        assertThat(error(v)).isLessThan(1e-6);
+        assertThat(relativeError(gpu.download(param.gpu), cpu.download(master.cpu))).isLessThan(BF16);
+    }
+}

@@ -1,0 +1,417 @@
+// Flash-style attention of one query block against one key/value block, with the log-sum-exp, its backward from
+// the final (merged) output and log-sum-exp, and the merge of two partial results. bf16 operands on the tensor
+// cores (mma.sync m16n8k16), fp32 softmax and accumulators; GQA reads the shared kv head in place.
+//
+// Layouts: q, out [b, tq, hq, d]; k, v [b, tk, hkv, d]; lse, delta [b, hq, tq] fp32 (natural log).
+// Masks: causal (query i sees key j ≤ i, same positions: tq == tk) or none.
+#include "common.cuh"
+
+namespace {
+
+constexpr float LOG2E = 1.4426950408889634f;
+constexpr float LN2 = 0.6931471805599453f;
+constexpr int PAD = 8;  // bf16 elements added to each shared row: keeps the fragment loads off one bank
+
+__device__ __forceinline__ unsigned pack(float lo, float hi) {
+  __nv_bfloat162 v = __floats2bfloat162_rn(lo, hi);
+  return *reinterpret_cast<unsigned*>(&v);
+}
+
+__device__ __forceinline__ unsigned pack(bf16 lo, bf16 hi) {
+  __nv_bfloat162 v;
+  v.x = lo;
+  v.y = hi;
+  return *reinterpret_cast<unsigned*>(&v);
+}
+
+__device__ __forceinline__ unsigned ld32(const bf16* p) { return *reinterpret_cast<const unsigned*>(p); }
+
+// D (16×8, fp32) += A (16×16, bf16, row) · B (16×8, bf16, col).
+// Fragment ownership for lane = 4g + t: A {(g, 2t..), (g+8, 2t..), (g, 2t+8..), (g+8, 2t+8..)};
+// B {(k 2t.., n g), (k 2t+8.., n g)}; D {(g, 2t), (g, 2t+1), (g+8, 2t), (g+8, 2t+1)}.
+__device__ __forceinline__ void mma(float* d, const unsigned* a, unsigned b0, unsigned b1) {
+  asm volatile(
+      "mma.sync.aligned.m16n8k16.row.col.f32.bf16.bf16.f32 {%0,%1,%2,%3}, {%4,%5,%6,%7}, {%8,%9}, {%0,%1,%2,%3};\n"
+      : "+f"(d[0]), "+f"(d[1]), "+f"(d[2]), "+f"(d[3])
+      : "r"(a[0]), "r"(a[1]), "r"(a[2]), "r"(a[3]), "r"(b0), "r"(b1));
+}
+
+// Copies rows [row0, row0+rows) of a [*, heads, D] tensor (head `head`, sequence length `len`) into shared
+// memory, zero-filling rows past the end; 16-byte accesses.
+template <int D>
+__device__ __forceinline__ void load_tile(bf16 (*dst)[D + PAD], const bf16* src, int row0, int rows, int len,
+                                          int heads, int head) {
+  constexpr int VEC = 8;
+  for (int i = threadIdx.x; i < rows * (D / VEC); i += blockDim.x) {
+    int r = i / (D / VEC), c = (i % (D / VEC)) * VEC;
+    int4 v = make_int4(0, 0, 0, 0);
+    if (row0 + r < len) v = *reinterpret_cast<const int4*>(src + ((long long)(row0 + r) * heads + head) * D + c);
+    *reinterpret_cast<int4*>(&dst[r][c]) = v;
+  }
+}
+
+}  // namespace
+
+// ---------------------------------------------------------------------------------------------------------------
+// Forward: grid (ceil(tq/64), hq, b), 128 threads; warp w owns query rows 16w..16w+15 of the block's 64.
+template <int D>
+__device__ void attention_forward(const bf16* __restrict__ q, const bf16* __restrict__ k, const bf16* __restrict__ v,
+                                  bf16* __restrict__ out, float* __restrict__ lse, int tq, int tk, int hq, int hkv,
+                                  int causal, float scale) {
+  constexpr int BQ = 64, BK = 64;
+  extern __shared__ __align__(16) unsigned char smem[];
+  bf16(*Qs)[D + PAD] = reinterpret_cast<bf16(*)[D + PAD]>(smem);
+  bf16(*Ks)[D + PAD] = Qs + BQ;
+  bf16(*Vs)[D + PAD] = Ks + BK;
+
+  const int b = blockIdx.z, h = blockIdx.y, q0 = blockIdx.x * BQ;
+  const int hk = h / (hq / hkv);
+  const int warp = threadIdx.x >> 5, lane = threadIdx.x & 31, g = lane >> 2, t = lane & 3;
+  const bf16* qb = q + (long long)b * tq * hq * D;
+  const bf16* kb = k + (long long)b * tk * hkv * D;
+  const bf16* vb = v + (long long)b * tk * hkv * D;
+
+  load_tile<D>(Qs, qb, q0, BQ, tq, hq, h);
+  __syncthreads();
+  unsigned qa[D / 16][4];
+  const int r0 = warp * 16 + g;
+#pragma unroll
+  for (int kk = 0; kk < D / 16; kk++) {
+    qa[kk][0] = ld32(&Qs[r0][kk * 16 + 2 * t]);
+    qa[kk][1] = ld32(&Qs[r0 + 8][kk * 16 + 2 * t]);
+    qa[kk][2] = ld32(&Qs[r0][kk * 16 + 2 * t + 8]);
+    qa[kk][3] = ld32(&Qs[r0 + 8][kk * 16 + 2 * t + 8]);
+  }
+
+  float o[D / 8][4];
+#pragma unroll
+  for (int i = 0; i < D / 8; i++) o[i][0] = o[i][1] = o[i][2] = o[i][3] = 0.f;
+  float m[2] = {-INFINITY, -INFINITY}, l[2] = {0.f, 0.f};
+  const float scale2 = scale * LOG2E;  // exp2 of log2-domain scores
+  const int qi[2] = {q0 + r0, q0 + r0 + 8};
+
+  int kt_end = (tk + BK - 1) / BK;
+  if (causal) kt_end = min(kt_end, (q0 + BQ - 1) / BK + 1);
+  for (int kt = 0; kt < kt_end; kt++) {
+    const int k0 = kt * BK;
+    __syncthreads();
+    load_tile<D>(Ks, kb, k0, BK, tk, hkv, hk);
+    load_tile<D>(Vs, vb, k0, BK, tk, hkv, hk);
+    __syncthreads();
+
+    float s[BK / 8][4];
+#pragma unroll
+    for (int nt = 0; nt < BK / 8; nt++) {
+      s[nt][0] = s[nt][1] = s[nt][2] = s[nt][3] = 0.f;
+#pragma unroll
+      for (int kk = 0; kk < D / 16; kk++) {
+        mma(s[nt], qa[kk], ld32(&Ks[nt * 8 + g][kk * 16 + 2 * t]), ld32(&Ks[nt * 8 + g][kk * 16 + 2 * t + 8]));
+      }
+    }
+    float rowmax[2] = {-INFINITY, -INFINITY};
+#pragma unroll
+    for (int nt = 0; nt < BK / 8; nt++) {
+#pragma unroll
+      for (int e = 0; e < 4; e++) {
+        int kj = k0 + nt * 8 + 2 * t + (e & 1);
+        int row = e >> 1;
+        bool masked = kj >= tk || (causal && kj > qi[row]);
+        s[nt][e] = masked ? -INFINITY : s[nt][e] * scale2;
+        rowmax[row] = fmaxf(rowmax[row], s[nt][e]);
+      }
+    }
+    float alpha[2], mnew[2], rowsum[2] = {0.f, 0.f};
+#pragma unroll
+    for (int row = 0; row < 2; row++) {
+      rowmax[row] = fmaxf(rowmax[row], __shfl_xor_sync(0xffffffffu, rowmax[row], 1));
+      rowmax[row] = fmaxf(rowmax[row], __shfl_xor_sync(0xffffffffu, rowmax[row], 2));
+      mnew[row] = fmaxf(m[row], rowmax[row]);
+      // A row with no visible key yet keeps m = −∞; exp2 of (−∞ − −∞) must not become NaN.
+      alpha[row] = mnew[row] == -INFINITY ? 1.f : exp2f(m[row] - mnew[row]);
+      m[row] = mnew[row];
+    }
+#pragma unroll
+    for (int nt = 0; nt < BK / 8; nt++) {
+#pragma unroll
+      for (int e = 0; e < 4; e++) {
+        int row = e >> 1;
+        float p = mnew[row] == -INFINITY ? 0.f : exp2f(s[nt][e] - mnew[row]);
+        s[nt][e] = p;
+        rowsum[row] += p;
+      }
+    }
+#pragma unroll
+    for (int row = 0; row < 2; row++) {
+      rowsum[row] += __shfl_xor_sync(0xffffffffu, rowsum[row], 1);
+      rowsum[row] += __shfl_xor_sync(0xffffffffu, rowsum[row], 2);
+      l[row] = l[row] * alpha[row] + rowsum[row];
+    }
+#pragma unroll
+    for (int i = 0; i < D / 8; i++) {
+      o[i][0] *= alpha[0];
+      o[i][1] *= alpha[0];
+      o[i][2] *= alpha[1];
+      o[i][3] *= alpha[1];
+    }
+    // P (16 × 64) as four A fragments: the accumulator layout of two n-tiles is the A layout of one k-step.
+#pragma unroll
+    for (int j = 0; j < BK / 16; j++) {
+      unsigned pa[4] = {pack(s[2 * j][0], s[2 * j][1]), pack(s[2 * j][2], s[2 * j][3]),
+                        pack(s[2 * j + 1][0], s[2 * j + 1][1]), pack(s[2 * j + 1][2], s[2 * j + 1][3])};
+#pragma unroll
+      for (int dn = 0; dn < D / 8; dn++) {
+        int c = dn * 8 + g;
+        unsigned b0 = pack(Vs[16 * j + 2 * t][c], Vs[16 * j + 2 * t + 1][c]);
+        unsigned b1 = pack(Vs[16 * j + 2 * t + 8][c], Vs[16 * j + 2 * t + 9][c]);
+        mma(o[dn], pa, b0, b1);
+      }
+    }
+  }
+
+  bf16* ob = out + (long long)b * tq * hq * D;
+#pragma unroll
+  for (int row = 0; row < 2; row++) {
+    if (qi[row] >= tq) continue;
+    float inv = l[row] > 0.f ? 1.f / l[row] : 0.f;
+    bf16* orow = ob + ((long long)qi[row] * hq + h) * D;
+#pragma unroll
+    for (int dn = 0; dn < D / 8; dn++) {
+      *reinterpret_cast<__nv_bfloat162*>(orow + dn * 8 + 2 * t) =
+          __floats2bfloat162_rn(o[dn][2 * row] * inv, o[dn][2 * row + 1] * inv);
+    }
+    if (t == 0) lse[((long long)b * hq + h) * tq + qi[row]] = l[row] > 0.f ? (m[row] + log2f(l[row])) * LN2 : -INFINITY;
+  }
+}
+
+extern "C" __global__ void __launch_bounds__(128) attention_forward_d64(const bf16* q, const bf16* k, const bf16* v, bf16* out, float* lse,
+                                                                        int tq, int tk, int hq, int hkv, int causal, float scale) {
+  attention_forward<64>(q, k, v, out, lse, tq, tk, hq, hkv, causal, scale);
+}
+extern "C" __global__ void __launch_bounds__(128) attention_forward_d128(const bf16* q, const bf16* k, const bf16* v, bf16* out, float* lse,
+                                                                         int tq, int tk, int hq, int hkv, int causal, float scale) {
+  attention_forward<128>(q, k, v, out, lse, tq, tk, hq, hkv, causal, scale);
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// delta[b, h, i] = Σ_d dout · out, the row term of the softmax backward; one warp per (b, i, h).
+extern "C" __global__ void attention_backward_delta(const bf16* __restrict__ dout, const bf16* __restrict__ out,
+                                                    float* __restrict__ delta, long long rows, int tq, int hq, int d) {
+  long long r = (blockIdx.x * (long long)blockDim.x + threadIdx.x) >> 5;
+  int lane = threadIdx.x & 31;
+  if (r >= rows) return;
+  const bf16* a = dout + r * d;
+  const bf16* c = out + r * d;
+  float s = 0.f;
+  for (int j = lane; j < d; j += 32) s += __bfloat162float(a[j]) * __bfloat162float(c[j]);
+  s = warp_sum(s);
+  // r enumerates (b, i, h) in the tensors' order; delta is laid out (b, h, i) like lse.
+  long long b = r / ((long long)tq * hq);
+  int i = (int)(r / hq % tq), h = (int)(r % hq);
+  if (lane == 0) delta[(b * hq + h) * tq + i] = s;
+}
+
+// Backward: grid (ceil(tk/64), hkv, b), 128 threads; warp w owns keys 16w..16w+15 of the block's 64 and loops
+// over the query heads of its kv head and over query tiles of 32. dK, dV stay in registers; dQ goes to an fp32
+// accumulator with atomics, since every key block adds to it.
+template <int D>
+__device__ void attention_backward(const bf16* __restrict__ q, const bf16* __restrict__ k, const bf16* __restrict__ v,
+                                   const bf16* __restrict__ dout, const float* __restrict__ lse,
+                                   const float* __restrict__ delta, float* __restrict__ dq_acc,
+                                   bf16* __restrict__ dk, bf16* __restrict__ dv, int tq, int tk, int hq, int hkv,
+                                   int causal, float scale) {
+  constexpr int BK = 64, BQ = 32;
+  extern __shared__ __align__(16) unsigned char smem[];
+  bf16(*Ks)[D + PAD] = reinterpret_cast<bf16(*)[D + PAD]>(smem);
+  bf16(*Vs)[D + PAD] = Ks + BK;
+  bf16(*Qs)[D + PAD] = Vs + BK;
+  bf16(*dOs)[D + PAD] = Qs + BQ;
+  bf16(*dSs)[BQ + PAD] = reinterpret_cast<bf16(*)[BQ + PAD]>(dOs + BQ);
+  float* lse_s = reinterpret_cast<float*>(dSs + BK);
+  float* delta_s = lse_s + BQ;
+
+  const int b = blockIdx.z, hk = blockIdx.y, k0 = blockIdx.x * BK;
+  const int group = hq / hkv;
+  const int warp = threadIdx.x >> 5, lane = threadIdx.x & 31, g = lane >> 2, t = lane & 3;
+  const int r0 = warp * 16 + g;  // this thread's key rows: r0 and r0 + 8
+  const int kj[2] = {k0 + r0, k0 + r0 + 8};
+  const bf16* qb = q + (long long)b * tq * hq * D;
+  const bf16* dob = dout + (long long)b * tq * hq * D;
+
+  load_tile<D>(Ks, k + (long long)b * tk * hkv * D, k0, BK, tk, hkv, hk);
+  load_tile<D>(Vs, v + (long long)b * tk * hkv * D, k0, BK, tk, hkv, hk);
+
+  float dkacc[D / 8][4], dvacc[D / 8][4];
+#pragma unroll
+  for (int i = 0; i < D / 8; i++) {
+    dkacc[i][0] = dkacc[i][1] = dkacc[i][2] = dkacc[i][3] = 0.f;
+    dvacc[i][0] = dvacc[i][1] = dvacc[i][2] = dvacc[i][3] = 0.f;
+  }
+  const float scale2 = scale * LOG2E;
+  const int qt_begin = causal ? k0 / BQ : 0;
+  const int qt_end = (tq + BQ - 1) / BQ;
+
+  for (int gi = 0; gi < group; gi++) {
+    const int h = hk * group + gi;
+    for (int qt = qt_begin; qt < qt_end; qt++) {
+      const int q0 = qt * BQ;
+      __syncthreads();
+      load_tile<D>(Qs, qb, q0, BQ, tq, hq, h);
+      load_tile<D>(dOs, dob, q0, BQ, tq, hq, h);
+      for (int i = threadIdx.x; i < BQ; i += blockDim.x) {
+        bool in = q0 + i < tq;
+        lse_s[i] = in ? lse[((long long)b * hq + h) * tq + q0 + i] * LOG2E : 0.f;
+        delta_s[i] = in ? delta[((long long)b * hq + h) * tq + q0 + i] : 0.f;
+      }
+      __syncthreads();
+
+      // Sᵀ (16 keys × 32 queries) = K_w · Qᵀ, then Pᵀ = exp(Sᵀ·scale − lse).
+      float p[BQ / 8][4], dp[BQ / 8][4];
+#pragma unroll
+      for (int nt = 0; nt < BQ / 8; nt++) {
+        p[nt][0] = p[nt][1] = p[nt][2] = p[nt][3] = 0.f;
+        dp[nt][0] = dp[nt][1] = dp[nt][2] = dp[nt][3] = 0.f;
+      }
+#pragma unroll
+      for (int kk = 0; kk < D / 16; kk++) {
+        unsigned ka[4] = {ld32(&Ks[r0][kk * 16 + 2 * t]), ld32(&Ks[r0 + 8][kk * 16 + 2 * t]),
+                          ld32(&Ks[r0][kk * 16 + 2 * t + 8]), ld32(&Ks[r0 + 8][kk * 16 + 2 * t + 8])};
+        unsigned va[4] = {ld32(&Vs[r0][kk * 16 + 2 * t]), ld32(&Vs[r0 + 8][kk * 16 + 2 * t]),
+                          ld32(&Vs[r0][kk * 16 + 2 * t + 8]), ld32(&Vs[r0 + 8][kk * 16 + 2 * t + 8])};
+#pragma unroll
+        for (int nt = 0; nt < BQ / 8; nt++) {
+          mma(p[nt], ka, ld32(&Qs[nt * 8 + g][kk * 16 + 2 * t]), ld32(&Qs[nt * 8 + g][kk * 16 + 2 * t + 8]));
+          mma(dp[nt], va, ld32(&dOs[nt * 8 + g][kk * 16 + 2 * t]), ld32(&dOs[nt * 8 + g][kk * 16 + 2 * t + 8]));
+        }
+      }
+      // dSᵀ = Pᵀ ⊙ (dPᵀ − delta); masked entries have P = 0 and so dS = 0.
+#pragma unroll
+      for (int nt = 0; nt < BQ / 8; nt++) {
+#pragma unroll
+        for (int e = 0; e < 4; e++) {
+          int col = nt * 8 + 2 * t + (e & 1);
+          int qi = q0 + col;
+          int row = e >> 1;
+          bool masked = qi >= tq || kj[row] >= tk || (causal && kj[row] > qi);
+          float pv = masked ? 0.f : exp2f(p[nt][e] * scale2 - lse_s[col]);
+          p[nt][e] = pv;
+          dp[nt][e] = pv * (dp[nt][e] - delta_s[col]);
+        }
+      }
+      // dV_w += Pᵀ · dO and dK_w += dSᵀ · Q (k-steps of 16 queries); dSᵀ also goes to shared memory for dQ.
+#pragma unroll
+      for (int j = 0; j < BQ / 16; j++) {
+        unsigned pa[4] = {pack(p[2 * j][0], p[2 * j][1]), pack(p[2 * j][2], p[2 * j][3]),
+                          pack(p[2 * j + 1][0], p[2 * j + 1][1]), pack(p[2 * j + 1][2], p[2 * j + 1][3])};
+        unsigned sa[4] = {pack(dp[2 * j][0], dp[2 * j][1]), pack(dp[2 * j][2], dp[2 * j][3]),
+                          pack(dp[2 * j + 1][0], dp[2 * j + 1][1]), pack(dp[2 * j + 1][2], dp[2 * j + 1][3])};
+#pragma unroll
+        for (int dn = 0; dn < D / 8; dn++) {
+          int c = dn * 8 + g;
+          mma(dvacc[dn], pa, pack(dOs[16 * j + 2 * t][c], dOs[16 * j + 2 * t + 1][c]),
+              pack(dOs[16 * j + 2 * t + 8][c], dOs[16 * j + 2 * t + 9][c]));
+          mma(dkacc[dn], sa, pack(Qs[16 * j + 2 * t][c], Qs[16 * j + 2 * t + 1][c]),
+              pack(Qs[16 * j + 2 * t + 8][c], Qs[16 * j + 2 * t + 9][c]));
+        }
+        *reinterpret_cast<unsigned*>(&dSs[r0][16 * j + 2 * t]) = sa[0];
+        *reinterpret_cast<unsigned*>(&dSs[r0 + 8][16 * j + 2 * t]) = sa[1];
+        *reinterpret_cast<unsigned*>(&dSs[r0][16 * j + 2 * t + 8]) = sa[2];
+        *reinterpret_cast<unsigned*>(&dSs[r0 + 8][16 * j + 2 * t + 8]) = sa[3];
+      }
+      __syncthreads();
+
+      // dQ (32 queries × D) += dS · K over the block's 64 keys: warp w takes the 16 query rows 16·(w&1).. and
+      // half of the columns; fp32 atomics into the accumulator.
+      {
+        const int mrow = (warp & 1) * 16;
+        const int dn_begin = (warp >> 1) * (D / 16), dn_end = dn_begin + D / 16;
+        unsigned da[BK / 16][4];
+#pragma unroll
+        for (int j = 0; j < BK / 16; j++) {
+          da[j][0] = pack(dSs[16 * j + 2 * t][mrow + g], dSs[16 * j + 2 * t + 1][mrow + g]);
+          da[j][1] = pack(dSs[16 * j + 2 * t][mrow + g + 8], dSs[16 * j + 2 * t + 1][mrow + g + 8]);
+          da[j][2] = pack(dSs[16 * j + 2 * t + 8][mrow + g], dSs[16 * j + 2 * t + 9][mrow + g]);
+          da[j][3] = pack(dSs[16 * j + 2 * t + 8][mrow + g + 8], dSs[16 * j + 2 * t + 9][mrow + g + 8]);
+        }
+        for (int dn = dn_begin; dn < dn_end; dn++) {
+          float acc[4] = {0.f, 0.f, 0.f, 0.f};
+          int c = dn * 8 + g;
+#pragma unroll
+          for (int j = 0; j < BK / 16; j++) {
+            mma(acc, da[j], pack(Ks[16 * j + 2 * t][c], Ks[16 * j + 2 * t + 1][c]),
+                pack(Ks[16 * j + 2 * t + 8][c], Ks[16 * j + 2 * t + 9][c]));
+          }
+#pragma unroll
+          for (int e = 0; e < 4; e++) {
+            int qi = q0 + mrow + g + (e >> 1) * 8;
+            if (qi < tq) {
+              atomicAdd(dq_acc + (((long long)b * tq + qi) * hq + h) * D + dn * 8 + 2 * t + (e & 1), acc[e] * scale);
+            }
+          }
+        }
+      }
+    }
+  }
+
+  // This block alone owns its keys for kv head hk: plain stores.
+#pragma unroll
+  for (int row = 0; row < 2; row++) {
+    if (kj[row] >= tk) continue;
+    long long base = (((long long)b * tk + kj[row]) * hkv + hk) * D;
+#pragma unroll
+    for (int dn = 0; dn < D / 8; dn++) {
+      *reinterpret_cast<__nv_bfloat162*>(dk + base + dn * 8 + 2 * t) =
+          __floats2bfloat162_rn(dkacc[dn][2 * row] * scale, dkacc[dn][2 * row + 1] * scale);
+      *reinterpret_cast<__nv_bfloat162*>(dv + base + dn * 8 + 2 * t) =
+          __floats2bfloat162_rn(dvacc[dn][2 * row], dvacc[dn][2 * row + 1]);
+    }
+  }
+}
+
+extern "C" __global__ void __launch_bounds__(128) attention_backward_d64(const bf16* q, const bf16* k, const bf16* v, const bf16* dout,
+                                                                         const float* lse, const float* delta, float* dq_acc, bf16* dk,
+                                                                         bf16* dv, int tq, int tk, int hq, int hkv, int causal, float scale) {
+  attention_backward<64>(q, k, v, dout, lse, delta, dq_acc, dk, dv, tq, tk, hq, hkv, causal, scale);
+}
+extern "C" __global__ void __launch_bounds__(128) attention_backward_d128(const bf16* q, const bf16* k, const bf16* v, const bf16* dout,
+                                                                          const float* lse, const float* delta, float* dq_acc, bf16* dk,
+                                                                          bf16* dv, int tq, int tk, int hq, int hkv, int causal, float scale) {
+  attention_backward<128>(q, k, v, dout, lse, delta, dq_acc, dk, dv, tq, tk, hq, hkv, causal, scale);
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// Merge of a block result into the running one, in fp32, one warp per (b, i, h):
+// out ← out − σ(lseB − lse)·(out − outB), lse ← lse − log σ(lse − lseB); a running lse of −∞ is empty.
+extern "C" __global__ void attention_merge(bf16* __restrict__ out, float* __restrict__ lse, const bf16* __restrict__ out_b,
+                                           const float* __restrict__ lse_b, long long rows, int tq, int hq, int d) {
+  long long r = (blockIdx.x * (long long)blockDim.x + threadIdx.x) >> 5;
+  int lane = threadIdx.x & 31;
+  if (r >= rows) return;
+  long long b = r / ((long long)tq * hq);
+  int i = (int)(r / hq % tq), h = (int)(r % hq);
+  long long li = (b * hq + h) * tq + i;
+  float a = lse[li], bb = lse_b[li];
+  float w;  // weight of the block's output
+  float merged;
+  if (a == -INFINITY) {
+    w = 1.f;
+    merged = bb;
+  } else if (bb == -INFINITY) {
+    w = 0.f;
+    merged = a;
+  } else {
+    w = 1.f / (1.f + expf(a - bb));                       // σ(lseB − lse)
+    merged = fmaxf(a, bb) + log1pf(expf(-fabsf(a - bb)));  // = lse − log σ(lse − lseB), without overflow
+  }
+  bf16* o = out + r * d;
+  const bf16* ob = out_b + r * d;
+  for (int j = lane; j < d; j += 32) {
+    float x = __bfloat162float(o[j]);
+    o[j] = __float2bfloat16_rn(x - w * (x - __bfloat162float(ob[j])));
+  }
+  if (lane == 0) lse[li] = merged;
+}
+
+// dq (bf16) = the fp32 accumulator, overwriting.
+extern "C" __global__ void attention_backward_dq(const float* __restrict__ acc, bf16* __restrict__ dq, long long n) {
+  GRID_STRIDE_LOOP(i, n) { dq[i] = __float2bfloat16_rn(acc[i]); }
+}

@@ -28,3 +28,5 @@ rm -f "$list"
 mvn -q dependency:copy -Dartifact=org.junit.platform:junit-platform-console-standalone:"$junit" -DoutputDirectory="$here/.device"
 mv .device/junit-platform-console-standalone-*.jar .device/junit-console.jar
 du -sh .device | sed 's/^/device bundle: /'
+# The PyTorch peer runs beside ours in the same device call.
+cp ../shared/bench/torch_peer.py .device/

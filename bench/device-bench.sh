@@ -1,0 +1,36 @@
+#!/usr/bin/env bash
+# Runs on the GPU machine (after bench/device-prepare.sh here): our benchmarks and the PyTorch peer's, side by
+# side in one call, JSON lines to $OUT/bench.jsonl and a short table at the end.
+#   bash bench/device-bench.sh [gemm] [attention] [train]      (default: gemm attention)
+set -uo pipefail
+out=${OUT:-/tmp/out}
+mkdir -p "$out"
+log="$out/bench.jsonl"
+: > "$log"
+export PYTHONUNBUFFERED=1
+nvidia-smi --query-gpu=name,memory.total,driver_version,clocks.max.sm --format=csv,noheader | tee "$out/gpu.txt"
+ours() { .device/java -Xmx32g io.easycontext.runtime.cli.Main bench "$@" 2> >(tee -a "$out/stderr.txt" >&2) | tee -a "$log"; }
+peer() { python3 .device/torch_peer.py "$@" 2> >(tee -a "$out/stderr.txt" >&2) | tee -a "$log"; }
+parts=("$@")
+[ ${#parts[@]} -eq 0 ] && parts=(gemm attention)
+for part in "${parts[@]}"; do
+  case $part in
+    gemm) ours --what gemm; peer gemm ;;
+    attention)
+      ours --what attention --seq 4096,16384,65536 --kv-heads 32,8
+      peer attention --seq 4096,16384,65536 --kv-heads 32
+      peer attention --seq 4096,16384,65536 --kv-heads 8 ;;
+    *) echo "unknown part $part" >&2 ;;
+  esac
+done
+python3 - "$log" <<'PY'
+import json, sys
+rows = [json.loads(l) for l in open(sys.argv[1]) if l.startswith("{")]
+for r in rows:
+    if r.get("what") == "gemm_bf16":
+        print(f"gemm {r['n']}^3 {r.get('impl', r.get('peer', 'ours')):>22}: {r['tflops']} TFLOP/s")
+att = [r for r in rows if r.get("what") == "attention_causal" and "error" not in r]
+for r in att:
+    impl = r.get("impl")
+    print(f"attention S={r['S']:>6} kv={r['kv_heads']:>2} {impl:>11}: fwd {r['fwd_tflops']:>6} bwd {r['bwd_tflops']:>6} TFLOP/s")
+PY

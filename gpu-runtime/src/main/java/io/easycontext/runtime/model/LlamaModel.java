@@ -1,0 +1,190 @@
+package io.easycontext.runtime.model;
+
+import io.easycontext.runtime.backend.Backend;
+import io.easycontext.runtime.tensor.DType;
+import io.easycontext.runtime.tensor.Tensor;
+
+import java.util.ArrayList;
+import java.util.List;
+
+/**
+ * A Llama-family causal language model with Hugging Face {@code LlamaForCausalLM} semantics, trained by
+ * explicit forward and backward passes over backend ops. It sees only its local tokens: the
+ * {@link AttentionOp} hides whether other ranks hold the rest of the sequence.
+ *
+ * <p>Targets are given already shifted (target {@code i} is the token after input {@code i}), as EasyContext
+ * prepares them before sharding; {@value #IGNORE_INDEX} marks positions without a loss.
+ */
+public final class LlamaModel {
+
+    public static final int IGNORE_INDEX = LmHeadLoss.IGNORE_INDEX;
+
+    /**
+     * @param activationCheckpointing keep only each layer's input in the forward and recompute the layer in the
+     *                                backward, trading a second forward for memory linear in the layer count
+     * @param lossChunkTokens         tokens per chunk of the fused lm_head + cross-entropy
+     */
+    public record Options(boolean activationCheckpointing, int lossChunkTokens) {
+        public static final Options DEFAULTS = new Options(true, 1024);
+
+        public Options {
+            if (lossChunkTokens <= 0) {
+                throw new IllegalArgumentException("lossChunkTokens must be positive, got " + lossChunkTokens);
+            }
+        }
+    }
+
+    private final LlamaWeights weights;
+    private final Options options;
+
+    public LlamaModel(LlamaWeights weights, Options options) {
+        this.weights = weights;
+        this.options = options;
+    }
+
+    public LlamaConfig config() {
+        return weights.config();
+    }
+
+    public LlamaWeights weights() {
+        return weights;
+    }
+
+    public Options options() {
+        return options;
+    }
+
+    /** Targets that carry a loss: the {@code globalTargetCount} of a step is this summed over its micro-batches and ranks. */
+    public static long countTargets(int[] targets) {
+        long n = 0;
+        for (int t : targets) {
+            if (t != IGNORE_INDEX) {
+                n++;
+            }
+        }
+        return n;
+    }
+
+    /**
+     * One forward and backward pass over the local tokens {@code [batch, t]} (flattened batch-major).
+     * Accumulates into every parameter's gradient {@code ∂(Σ local losses)/∂θ / globalTargetCount}, so that the
+     * gradients summed over ranks and micro-batches are those of the mean loss over all their targets.
+     *
+     * @param positionIds the tokens' global positions, which rope rotates by
+     * @return the sum of the local per-token losses (not the mean), for the caller to reduce across ranks
+     */
+    public double forwardBackward(Backend b, int[] inputIds, int[] positionIds, int[] targets, int batch,
+                                  long globalTargetCount, AttentionOp attention) {
+        if (globalTargetCount <= 0) {
+            throw new IllegalArgumentException("globalTargetCount must be positive, got " + globalTargetCount);
+        }
+        LlamaConfig c = config();
+        try (Inputs in = Inputs.upload(b, c, inputIds, positionIds, targets, batch, attention)) {
+            DecoderLayer.Step s = in.step();
+            int n = s.tokens();
+            boolean checkpointing = options.activationCheckpointing();
+            Tensor x = s.floats(n, c.hiddenSize());
+            b.embeddingForward(weights.embedding().value(), in.ids(), x);
+            List<Tensor> layerInputs = new ArrayList<>();
+            List<DecoderLayer.Activations> saved = new ArrayList<>();
+            for (int l = 0; l < c.numHiddenLayers(); l++) {
+                Tensor y = s.floats(n, c.hiddenSize());
+                DecoderLayer.Activations a = DecoderLayer.forward(s, weights.layer(l), x, y);
+                if (checkpointing) {
+                    a.close();
+                } else {
+                    saved.add(a);
+                }
+                layerInputs.add(x);
+                x = y;
+            }
+
+            Tensor dResidual = s.floats(n, c.hiddenSize());
+            double loss;
+            try (Tensor normed = s.floats(n, c.hiddenSize());
+                 Tensor rstd = b.allocate(b.statsType(), n);
+                 Tensor dNormed = s.floats(n, c.hiddenSize())) {
+                b.rmsNormForward(x, weights.norm().value(), c.rmsNormEps(), normed, rstd);
+                loss = LmHeadLoss.run(b, normed, in.targets(), weights.lmHead(), 1.0 / globalTargetCount,
+                        options.lossChunkTokens(), dNormed);
+                b.rmsNormBackward(dNormed, x, weights.norm().value(), rstd, dResidual, weights.norm().grad());
+            }
+            x.close();
+
+            for (int l = c.numHiddenLayers() - 1; l >= 0; l--) {
+                Tensor input = layerInputs.get(l);
+                try (DecoderLayer.Activations a = checkpointing
+                        ? DecoderLayer.forward(s, weights.layer(l), input, null)
+                        : saved.get(l)) {
+                    DecoderLayer.backward(s, weights.layer(l), a, dResidual);
+                }
+                input.close();
+            }
+            b.embeddingBackward(dResidual, in.ids(), weights.embedding().grad());
+            dResidual.close();
+            return loss;
+        }
+    }
+
+    /** The forward pass alone (evaluation): the sum of the local per-token losses. Nothing is kept. */
+    public double loss(Backend b, int[] inputIds, int[] positionIds, int[] targets, int batch, AttentionOp attention) {
+        LlamaConfig c = config();
+        try (Inputs in = Inputs.upload(b, c, inputIds, positionIds, targets, batch, attention)) {
+            DecoderLayer.Step s = in.step();
+            int n = s.tokens();
+            Tensor x = s.floats(n, c.hiddenSize());
+            b.embeddingForward(weights.embedding().value(), in.ids(), x);
+            for (int l = 0; l < c.numHiddenLayers(); l++) {
+                Tensor y = s.floats(n, c.hiddenSize());
+                DecoderLayer.forward(s, weights.layer(l), x, y).close();
+                x.close();
+                x = y;
+            }
+            try (Tensor normed = s.floats(n, c.hiddenSize()); Tensor rstd = b.allocate(b.statsType(), n)) {
+                b.rmsNormForward(x, weights.norm().value(), c.rmsNormEps(), normed, rstd);
+                x.close();
+                return LmHeadLoss.run(b, normed, in.targets(), weights.lmHead(), 0, options.lossChunkTokens(), null);
+            }
+        }
+    }
+
+    /** A step's host inputs on the device. */
+    private record Inputs(Tensor ids, Tensor targets, DecoderLayer.Step step) implements AutoCloseable {
+
+        static Inputs upload(Backend b, LlamaConfig c, int[] inputIds, int[] positionIds, int[] targets, int batch,
+                             AttentionOp attention) {
+            int n = inputIds.length;
+            if (batch <= 0 || n == 0 || n % batch != 0) {
+                throw new IllegalArgumentException(n + " tokens do not split into a batch of " + batch);
+            }
+            if (positionIds.length != n || targets.length != n) {
+                throw new IllegalArgumentException(n + " input ids but " + positionIds.length + " position ids and "
+                        + targets.length + " targets");
+            }
+            for (int p : positionIds) {
+                if (p < 0) {
+                    throw new IllegalArgumentException("negative position id " + p);
+                }
+            }
+            Tensor ids = b.allocate(DType.I32, n);
+            b.uploadInts(ids, inputIds);
+            Tensor targetTensor = b.allocate(DType.I32, n);
+            b.uploadInts(targetTensor, targets);
+            Tensor positions = b.allocate(DType.I32, batch, n / batch);
+            b.uploadInts(positions, positionIds);
+            float[] inv = Rotary.inverseFrequencies(c);
+            Tensor invFreq = b.allocate(DType.F32, inv.length);
+            b.upload(invFreq, inv);
+            return new Inputs(ids, targetTensor,
+                    new DecoderLayer.Step(b, c, batch, n / batch, positions, invFreq, attention));
+        }
+
+        @Override
+        public void close() {
+            ids.close();
+            targets.close();
+            step.positions().close();
+            step.invFreq().close();
+        }
+    }
+}

@@ -1,0 +1,150 @@
+package io.easycontext.runtime.model;
+
+import io.easycontext.runtime.backend.Backend;
+import io.easycontext.runtime.tensor.Tensor;
+
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.Collections;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.SplittableRandom;
+
+/**
+ * The parameters of a {@link LlamaModel} under Hugging Face's names, each with its gradient. A tied
+ * {@code lm_head} is the embedding itself: one tensor, one gradient, listed once.
+ */
+public final class LlamaWeights implements AutoCloseable {
+
+    /** One decoder layer's parameters. Linear weights are {@code [out, in]}. */
+    public record Layer(Parameter inputNorm, Parameter q, Parameter k, Parameter v, Parameter o,
+                        Parameter postNorm, Parameter gate, Parameter up, Parameter down) {
+    }
+
+    private final LlamaConfig config;
+    private final Map<String, Parameter> byName;
+    private final Parameter embedding;
+    private final List<Layer> layers;
+    private final Parameter norm;
+    private final Parameter lmHead;
+
+    private LlamaWeights(LlamaConfig config, Map<String, Parameter> byName) {
+        this.config = config;
+        this.byName = Collections.unmodifiableMap(byName);
+        this.embedding = byName.get("model.embed_tokens.weight");
+        this.norm = byName.get("model.norm.weight");
+        this.lmHead = config.tieWordEmbeddings() ? embedding : byName.get("lm_head.weight");
+        List<Layer> ls = new ArrayList<>();
+        for (int i = 0; i < config.numHiddenLayers(); i++) {
+            String p = "model.layers." + i + ".";
+            ls.add(new Layer(byName.get(p + "input_layernorm.weight"), byName.get(p + "self_attn.q_proj.weight"),
+                    byName.get(p + "self_attn.k_proj.weight"), byName.get(p + "self_attn.v_proj.weight"),
+                    byName.get(p + "self_attn.o_proj.weight"), byName.get(p + "post_attention_layernorm.weight"),
+                    byName.get(p + "mlp.gate_proj.weight"), byName.get(p + "mlp.up_proj.weight"),
+                    byName.get(p + "mlp.down_proj.weight")));
+        }
+        this.layers = List.copyOf(ls);
+    }
+
+    /**
+     * Hugging Face's initialisation: linear and embedding weights from {@code N(0, initializer_range²)}, norm gains 1.
+     * Each tensor draws from a generator seeded by {@code seed} and its own name, so every rank builds the same
+     * replica, and a tensor's values do not depend on which other tensors exist.
+     */
+    public static LlamaWeights initialize(Backend backend, LlamaConfig config, long seed) {
+        Map<String, Parameter> params = new LinkedHashMap<>();
+        int h = config.hiddenSize();
+        Init init = new Init(backend, seed, config.initializerRange(), params);
+        init.normal("model.embed_tokens.weight", config.vocabSize(), h);
+        for (int i = 0; i < config.numHiddenLayers(); i++) {
+            String p = "model.layers." + i + ".";
+            init.ones(p + "input_layernorm.weight", h);
+            init.normal(p + "self_attn.q_proj.weight", config.qDim(), h);
+            init.normal(p + "self_attn.k_proj.weight", config.kvDim(), h);
+            init.normal(p + "self_attn.v_proj.weight", config.kvDim(), h);
+            init.normal(p + "self_attn.o_proj.weight", h, config.qDim());
+            init.ones(p + "post_attention_layernorm.weight", h);
+            init.normal(p + "mlp.gate_proj.weight", config.intermediateSize(), h);
+            init.normal(p + "mlp.up_proj.weight", config.intermediateSize(), h);
+            init.normal(p + "mlp.down_proj.weight", h, config.intermediateSize());
+        }
+        init.ones("model.norm.weight", h);
+        if (!config.tieWordEmbeddings()) {
+            init.normal("lm_head.weight", config.vocabSize(), h);
+        }
+        return new LlamaWeights(config, params);
+    }
+
+    private record Init(Backend backend, long seed, double std, Map<String, Parameter> into) {
+        void normal(String name, int... shape) {
+            SplittableRandom rng = new SplittableRandom(seed * 0x9E3779B97F4A7C15L + name.hashCode());
+            float[] values = new float[Math.multiplyExact(shape[0], shape[1])];
+            for (int i = 0; i < values.length; i++) {
+                values[i] = (float) (std * rng.nextGaussian());
+            }
+            add(name, values, shape);
+        }
+
+        void ones(String name, int size) {
+            float[] values = new float[size];
+            Arrays.fill(values, 1f);
+            add(name, values, size);
+        }
+
+        private void add(String name, float[] values, int... shape) {
+            Tensor value = backend.allocate(backend.floatType(), shape);
+            backend.upload(value, values);
+            into.put(name, new Parameter(name, value, backend.zeros(backend.floatType(), shape)));
+        }
+    }
+
+    public LlamaConfig config() {
+        return config;
+    }
+
+    /** Every parameter once, in Hugging Face's state-dict order. */
+    public List<Parameter> parameters() {
+        return List.copyOf(byName.values());
+    }
+
+    /** The parameter named {@code name} as in a Hugging Face state dict. */
+    public Parameter get(String name) {
+        Parameter p = byName.get(name);
+        if (p == null) {
+            throw new IllegalArgumentException("no parameter named '" + name + "'");
+        }
+        return p;
+    }
+
+    public Parameter embedding() {
+        return embedding;
+    }
+
+    public Layer layer(int i) {
+        return layers.get(i);
+    }
+
+    public Parameter norm() {
+        return norm;
+    }
+
+    /** The output projection {@code [vocab, hidden]}; the embedding itself when tied. */
+    public Parameter lmHead() {
+        return lmHead;
+    }
+
+    public void zeroGradients(Backend backend) {
+        for (Parameter p : byName.values()) {
+            backend.fill(p.grad(), 0);
+        }
+    }
+
+    @Override
+    public void close() {
+        for (Parameter p : byName.values()) {
+            p.value().close();
+            p.grad().close();
+        }
+    }
+}

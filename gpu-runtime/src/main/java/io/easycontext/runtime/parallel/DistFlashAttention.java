@@ -1,0 +1,148 @@
+package io.easycontext.runtime.parallel;
+
+import io.easycontext.runtime.backend.AttentionMask;
+import io.easycontext.runtime.backend.Backend;
+import io.easycontext.runtime.comm.Communicator;
+import io.easycontext.runtime.comm.P2POp;
+import io.easycontext.runtime.model.AttentionOp;
+import io.easycontext.runtime.model.AttentionState;
+import io.easycontext.runtime.tensor.Tensor;
+
+import java.util.ArrayList;
+import java.util.List;
+
+/**
+ * dist_flash_attn: LightSeq's DistFlashAttn over contiguous shards, following {@link DistFlashSchedule}. Every step
+ * is two batches of point-to-point transfers: a fetch (key/value chunks to owners, query chunks to helpers), the
+ * block, then a return (a helper's partial result to the query's owner; in backward also an owner's partial
+ * {@code dk, dv} to the key/value's owner). Results are merged and gradients summed in step order on the rank that
+ * owns them, so the reduction order is fixed.
+ */
+public final class DistFlashAttention implements AttentionOp {
+
+    /** q, k, v and out are the model's; only lse is the state's own. */
+    private record State(double scale, Tensor q, Tensor k, Tensor v, Tensor out, Tensor lse) implements AttentionState {
+        @Override
+        public void close() {
+            lse.close();
+        }
+    }
+
+    private final Communicator group;
+
+    public DistFlashAttention(Communicator group) {
+        this.group = group;
+    }
+
+    @Override
+    public AttentionState forward(Backend backend, Tensor q, Tensor k, Tensor v, double scale, Tensor out) {
+        int r = group.rank();
+        int w = group.size();
+        Tensor lse = backend.allocate(backend.statsType(), q.dim(0), q.dim(2), q.dim(1));
+        try (Scratch temp = new Scratch(backend)) {
+            // Step 0: every rank's diagonal block, written straight into the results.
+            backend.attentionForward(q, k, v, AttentionMask.CAUSAL_DIAGONAL, scale, out, lse);
+            BlockAttention blocks = new BlockAttention(temp, scale);
+            Tensor kIn = temp.like(k);
+            Tensor vIn = temp.like(v);
+            Tensor qIn = temp.like(q);
+            Tensor partialOut = temp.like(out);
+            Tensor partialLse = temp.like(lse);
+            for (int t = 1; t <= DistFlashSchedule.steps(w); t++) {
+                DistFlashSchedule step = DistFlashSchedule.of(r, w, t);
+                new Transfers().send(step.kvTo(), k, v).send(step.qTo(), q)
+                        .recv(step.kvFrom(), kIn, vIn).recv(step.qFrom(), qIn).run(group);
+
+                Transfers back = new Transfers();
+                if (step.kvFrom() >= 0) {
+                    blocks.forward(q, kIn, vIn, AttentionMask.FULL, out, lse);
+                }
+                if (step.qFrom() >= 0) {
+                    Tensor[] helped = blocks.compute(qIn, k, v, AttentionMask.FULL);
+                    back.send(step.qFrom(), helped[0], helped[1]);
+                }
+                back.recv(step.qTo(), partialOut, partialLse).run(group);
+                if (step.qTo() >= 0) {
+                    backend.attentionMerge(out, lse, partialOut, partialLse);
+                }
+            }
+        }
+        return new State(scale, q, k, v, out, lse);
+    }
+
+    @Override
+    public void backward(Backend backend, AttentionState state, Tensor dOut, Tensor dq, Tensor dk, Tensor dv) {
+        State st = (State) state;
+        int r = group.rank();
+        int w = group.size();
+        try (Scratch temp = new Scratch(backend)) {
+            backend.attentionBackward(dOut, st.out, st.lse, st.q, st.k, st.v, AttentionMask.CAUSAL_DIAGONAL, st.scale,
+                    dq, dk, dv);
+            BlockAttention blocks = new BlockAttention(temp, st.scale);
+            Tensor kIn = temp.like(st.k);
+            Tensor vIn = temp.like(st.v);
+            Tensor qIn = temp.like(st.q);
+            Tensor dOutIn = temp.like(dOut);
+            Tensor outIn = temp.like(st.out);
+            Tensor lseIn = temp.like(st.lse);
+            Tensor dqPartial = temp.like(dq);
+            Tensor dkPartial = temp.like(dk);
+            Tensor dvPartial = temp.like(dv);
+            for (int t = 1; t <= DistFlashSchedule.steps(w); t++) {
+                DistFlashSchedule step = DistFlashSchedule.of(r, w, t);
+                new Transfers().send(step.kvTo(), st.k, st.v).send(step.qTo(), st.q, dOut, st.out, st.lse)
+                        .recv(step.kvFrom(), kIn, vIn).recv(step.qFrom(), qIn, dOutIn, outIn, lseIn).run(group);
+
+                Transfers back = new Transfers();
+                if (step.kvFrom() >= 0) {
+                    Tensor[] g = blocks.gradients(dOut, st.out, st.lse, st.q, kIn, vIn, AttentionMask.FULL);
+                    backend.addScaledAccumulate(dq, g[0], 1.0);
+                    back.send(step.kvFrom(), g[1], g[2]);
+                }
+                if (step.qFrom() >= 0) {
+                    Tensor[] g = blocks.gradients(dOutIn, outIn, lseIn, qIn, st.k, st.v, AttentionMask.FULL);
+                    backend.addScaledAccumulate(dk, g[1], 1.0);
+                    backend.addScaledAccumulate(dv, g[2], 1.0);
+                    back.send(step.qFrom(), g[0]);
+                }
+                back.recv(step.kvTo(), dkPartial, dvPartial).recv(step.qTo(), dqPartial).run(group);
+                if (step.kvTo() >= 0) {
+                    backend.addScaledAccumulate(dk, dkPartial, 1.0);
+                    backend.addScaledAccumulate(dv, dvPartial, 1.0);
+                }
+                if (step.qTo() >= 0) {
+                    backend.addScaledAccumulate(dq, dqPartial, 1.0);
+                }
+            }
+        }
+    }
+
+    /** One batch of point-to-point transfers; a peer of −1 means "nobody this step". */
+    private static final class Transfers {
+        private final List<P2POp> ops = new ArrayList<>();
+
+        Transfers send(int peer, Tensor... tensors) {
+            if (peer >= 0) {
+                for (Tensor t : tensors) {
+                    ops.add(P2POp.send(t, peer));
+                }
+            }
+            return this;
+        }
+
+        Transfers recv(int peer, Tensor... tensors) {
+            if (peer >= 0) {
+                for (Tensor t : tensors) {
+                    ops.add(P2POp.recv(t, peer));
+                }
+            }
+            return this;
+        }
+
+        void run(Communicator group) {
+            if (!ops.isEmpty()) {
+                group.sendRecv(ops);
+            }
+        }
+    }
+}

@@ -1,0 +1,39 @@
+package io.easycontext.runtime.parallel;
+
+/**
+ * LightSeq's load-balanced schedule for causal attention over contiguous shards. Rank {@code r} of {@code W} owns
+ * query and key/value chunk {@code r} and needs the {@code r} off-diagonal blocks {@code (r, j), j < r}: the last
+ * rank needs {@code W−1}, the first none. Step 0 computes every diagonal block. At step {@code t = 1 … ⌊W/2⌋}:
+ * <ul>
+ *   <li>the blocks at distance {@code t}, {@code (o, o−t)} for {@code o ≥ t}, are computed by their owner {@code o},
+ *       which receives key/value chunk {@code o−t};</li>
+ *   <li>the blocks at distance {@code W−t}, {@code (o, o−(W−t))} for {@code o ≥ W−t}, are computed by the key/value
+ *       owner {@code j = o−(W−t) < t}, which would otherwise be idle: it receives query chunk {@code o} and returns
+ *       the partial {@code (out, lse)} (in backward: receives {@code q, dOut, out, lse} and returns {@code dq},
+ *       keeping {@code dk, dv}). When {@code W−t = t} these are the same blocks and only the owners compute them.</li>
+ * </ul>
+ * Each rank computes at most one block per step, and the {@code W(W−1)/2} off-diagonal blocks take
+ * {@code ⌊W/2⌋} steps instead of the ring's {@code W−1}. Any world size works.
+ *
+ * @param kvFrom rank whose key/value chunk this rank attends to for its own queries, or −1
+ * @param kvTo   rank that receives this rank's key/value chunk, or −1
+ * @param qFrom  rank whose queries this rank computes as a helper, or −1
+ * @param qTo    rank that computes for this rank's queries as a helper, or −1
+ */
+record DistFlashSchedule(int kvFrom, int kvTo, int qFrom, int qTo) {
+
+    /** Steps after the diagonal one. */
+    static int steps(int worldSize) {
+        return worldSize / 2;
+    }
+
+    /** What rank {@code r} of {@code w} does at step {@code t ≥ 1}. */
+    static DistFlashSchedule of(int r, int w, int t) {
+        boolean helpersWork = t < w - t;
+        return new DistFlashSchedule(
+                r >= t ? r - t : -1,
+                r + t < w ? r + t : -1,
+                helpersWork && r < t ? r + w - t : -1,
+                helpersWork && r >= w - t ? r - (w - t) : -1);
+    }
+}

@@ -1,0 +1,51 @@
+package io.easycontext.runtime.parallel;
+
+import io.easycontext.runtime.backend.Backend;
+import io.easycontext.runtime.tensor.DType;
+import io.easycontext.runtime.tensor.Tensor;
+
+import java.util.ArrayList;
+import java.util.List;
+
+/**
+ * Tensors an attention op allocates for itself, released together: temporaries when a forward or backward returns,
+ * and what a forward keeps for the backward when the model closes the {@link io.easycontext.runtime.model.AttentionState}.
+ * Tensors the model passed in are never registered here, so they are never closed by a mode.
+ */
+final class Scratch implements AutoCloseable {
+    final Backend backend;
+    private final List<Tensor> tensors = new ArrayList<>();
+
+    Scratch(Backend backend) {
+        this.backend = backend;
+    }
+
+    Tensor allocate(DType dtype, int... shape) {
+        Tensor t = backend.allocate(dtype, shape);
+        tensors.add(t);
+        return t;
+    }
+
+    Tensor like(Tensor t) {
+        return allocate(t.dtype(), t.shape());
+    }
+
+    Tensor zerosLike(Tensor t) {
+        Tensor z = backend.zeros(t.dtype(), t.shape());
+        tensors.add(z);
+        return z;
+    }
+
+    /** The log-sum-exp of queries {@code q [b, t, h, d]}: {@code [b, h, t]} in the backend's statistics type. */
+    Tensor lseFor(Tensor q) {
+        return allocate(backend.statsType(), q.dim(0), q.dim(2), q.dim(1));
+    }
+
+    @Override
+    public void close() {
+        for (Tensor t : tensors) {
+            t.close();
+        }
+        tensors.clear();
+    }
+}

@@ -1,0 +1,76 @@
+package io.easycontext.runtime.parallel;
+
+import io.easycontext.runtime.backend.Backend;
+import io.easycontext.runtime.comm.Communicator;
+import io.easycontext.runtime.model.AttentionOp;
+import io.easycontext.runtime.model.AttentionState;
+import io.easycontext.runtime.tensor.Tensor;
+
+/**
+ * DeepSpeed-Ulysses around an inner attention: an all-to-all turns sequence shards {@code [b, t/U, h, d]} into head
+ * shards {@code [b, t, h/U, d]}, the inner op attends over the whole (Ulysses group's) sequence for those heads, and
+ * the reverse all-to-all brings the output back to sequence shards. Backward mirrors it: {@code dOut} goes to head
+ * shards, the inner backward runs, {@code dq, dk, dv} come back.
+ *
+ * <p>Query and key/value heads are split by {@code U} alike, so rank {@code u} gets query heads
+ * {@code [u·hq/U, (u+1)·hq/U)} and exactly the kv heads they read under grouped-query attention,
+ * {@code [u·hkv/U, (u+1)·hkv/U)}. The inner op is local causal attention (ulysses_attn) or the zigzag ring across
+ * Ulysses groups (usp_attn).
+ */
+public final class UlyssesAttention implements AttentionOp {
+
+    /** The inner op's state and the head-sharded inputs and output it refers to, which this op allocated. */
+    private record State(AttentionState inner, Scratch kept, int[] qHeads, int[] kvHeads) implements AttentionState {
+        @Override
+        public void close() {
+            inner.close();
+            kept.close();
+        }
+    }
+
+    private static final int TOKENS = 1;
+    private static final int HEADS = 2;
+
+    private final Communicator ulysses;
+    private final AttentionOp inner;
+
+    public UlyssesAttention(Communicator ulysses, AttentionOp inner) {
+        this.ulysses = ulysses;
+        this.inner = inner;
+    }
+
+    @Override
+    public AttentionState forward(Backend backend, Tensor q, Tensor k, Tensor v, double scale, Tensor out) {
+        Scratch kept = new Scratch(backend);
+        Tensor qh = toHeads(kept, q);
+        Tensor kh = toHeads(kept, k);
+        Tensor vh = toHeads(kept, v);
+        Tensor outh = kept.like(qh);
+        AttentionState innerState = inner.forward(backend, qh, kh, vh, scale, outh);
+        ulysses.allToAll(outh, out, TOKENS, HEADS);
+        return new State(innerState, kept, qh.shape(), kh.shape());
+    }
+
+    @Override
+    public void backward(Backend backend, AttentionState state, Tensor dOut, Tensor dq, Tensor dk, Tensor dv) {
+        State st = (State) state;
+        try (Scratch temp = new Scratch(backend)) {
+            Tensor dOuth = toHeads(temp, dOut);
+            Tensor dqh = temp.allocate(dq.dtype(), st.qHeads);
+            Tensor dkh = temp.allocate(dk.dtype(), st.kvHeads);
+            Tensor dvh = temp.allocate(dv.dtype(), st.kvHeads);
+            inner.backward(backend, st.inner, dOuth, dqh, dkh, dvh);
+            ulysses.allToAll(dqh, dq, TOKENS, HEADS);
+            ulysses.allToAll(dkh, dk, TOKENS, HEADS);
+            ulysses.allToAll(dvh, dv, TOKENS, HEADS);
+        }
+    }
+
+    /** {@code [b, t/U, h, d]} → {@code [b, t, h/U, d]}. */
+    private Tensor toHeads(Scratch scratch, Tensor x) {
+        int u = ulysses.size();
+        Tensor heads = scratch.allocate(x.dtype(), x.dim(0), x.dim(1) * u, x.dim(2) / u, x.dim(3));
+        ulysses.allToAll(x, heads, HEADS, TOKENS);
+        return heads;
+    }
+}

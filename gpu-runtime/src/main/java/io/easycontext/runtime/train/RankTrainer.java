@@ -1,0 +1,119 @@
+package io.easycontext.runtime.train;
+
+import io.easycontext.runtime.backend.Backend;
+import io.easycontext.runtime.backend.cpu.CpuBackend;
+import io.easycontext.runtime.comm.Communicator;
+import io.easycontext.runtime.comm.ReduceOp;
+import io.easycontext.runtime.model.LlamaModel;
+import io.easycontext.runtime.model.LlamaWeights;
+import io.easycontext.runtime.optim.AdamW;
+import io.easycontext.runtime.optim.LrSchedule;
+import io.easycontext.runtime.optim.Optimizer;
+import io.easycontext.runtime.parallel.GradientSync;
+import io.easycontext.runtime.parallel.ParallelRank;
+
+/**
+ * One rank's replica and its part of every optimizer step: it builds the same weights as every other rank from the
+ * seed, takes the same global micro-batches, keeps its shard, and runs forward and backward through its mode's
+ * attention; then the reductions of {@link GradientSync} make its gradient the whole step's.
+ */
+final class RankTrainer implements AutoCloseable {
+
+    /** The step's mean loss and its target count, equal on every rank once the gradients are reduced. */
+    record Gradients(double loss, long targets) {
+    }
+
+    private final TrainConfig config;
+    private final DataSource data;
+    private final Backend backend;
+    private final ParallelRank rank;
+    private final LlamaWeights weights;
+    private final LlamaModel model;
+    private final BatchPlan plan;
+    private final Optimizer optimizer;
+
+    /** Collective over {@code world}: every rank constructs its trainer together. */
+    RankTrainer(TrainConfig config, DataSource data, Communicator world) {
+        this.config = config;
+        this.data = data;
+        this.backend = new CpuBackend(config.dtype());
+        this.rank = ParallelRank.create(world, config.parallel(), config.seqLength());
+        this.weights = LlamaWeights.initialize(backend, config.model(), config.seed());
+        this.model = new LlamaModel(weights, new LlamaModel.Options(config.activationCheckpointing(),
+                LlamaModel.Options.DEFAULTS.lossChunkTokens()));
+        this.plan = new BatchPlan(config.batchSize(), config.parallel().dpDegree(), config.gradientAccumulation());
+        AdamW.Hyper hyper = new AdamW.Hyper(AdamW.Hyper.DEFAULTS.beta1(), AdamW.Hyper.DEFAULTS.beta2(),
+                AdamW.Hyper.DEFAULTS.eps(), config.weightDecay());
+        this.optimizer = new Optimizer(backend, weights.parameters(), hyper,
+                LrSchedule.warmupConstant(config.learningRate(), config.warmupSteps()), config.maxGradNorm());
+    }
+
+    LlamaWeights weights() {
+        return weights;
+    }
+
+    Backend backend() {
+        return backend;
+    }
+
+    Communicator world() {
+        return rank.world();
+    }
+
+    /**
+     * Forward and backward over this rank's shard of every micro-batch of optimizer step {@code step} (from 0), then
+     * the gradients summed over the world. Leaves in every parameter's gradient that of the step's mean loss.
+     */
+    Gradients computeGradients(long step) {
+        int b = config.batchSize();
+        int[] positions = rank.positionIds(b);
+        int[][] ids = new int[config.gradientAccumulation()][];
+        int[][] targets = new int[config.gradientAccumulation()][];
+        long localTargets = 0;
+        for (int a = 0; a < ids.length; a++) {
+            BatchPlan.MicroBatch micro = plan.microBatch(data, config.seqLength(), step, a, rank.dpRank());
+            ids[a] = rank.shard(micro.inputIds(), b);
+            targets[a] = rank.shard(micro.targets(), b);
+            localTargets += LlamaModel.countTargets(targets[a]);
+        }
+        // The model normalises by the whole step's target count, so it must be known before the first backward.
+        long globalTargets = GradientSync.globalTargetCount(rank.world(), localTargets);
+        if (globalTargets == 0) {
+            throw new IllegalStateException("step " + (step + 1) + " has no targets that carry a loss");
+        }
+        weights.zeroGradients(backend);
+        double lossSum = 0;
+        for (int a = 0; a < ids.length; a++) {
+            lossSum += model.forwardBackward(backend, ids[a], positions, targets[a], b, globalTargets, rank.attention());
+        }
+        GradientSync.allReduce(rank.world(), weights.parameters());
+        double globalLoss = rank.world().allReduce(lossSum, ReduceOp.SUM);
+        return new Gradients(globalLoss / globalTargets, globalTargets);
+    }
+
+    /**
+     * Clips and applies AdamW from the reduced gradients. Every rank holds the same gradients, so every rank computes
+     * the same norm and the same update, and the replicas stay identical without a broadcast.
+     */
+    Optimizer.Update update() {
+        return optimizer.step(backend);
+    }
+
+    /** One whole optimizer step {@code step} (from 0), timed from its first micro-batch to its update. */
+    StepMetrics step(long step) {
+        long start = System.nanoTime();
+        Gradients g = computeGradients(step);
+        Optimizer.Update u = update();
+        // The slowest rank decides the step time: take the maximum, so that every rank reports the same number.
+        double seconds = rank.world().allReduce((System.nanoTime() - start) / 1e9, ReduceOp.MAX);
+        long tokens = config.tokensPerStep();
+        return new StepMetrics((int) u.step(), g.loss(), u.gradNorm(), u.lr(), tokens, tokens / seconds);
+    }
+
+    @Override
+    public void close() {
+        optimizer.close();
+        weights.close();
+        backend.close();
+    }
+}

@@ -1,0 +1,38 @@
+package io.easycontext.runtime.train;
+
+import com.fasterxml.jackson.core.JsonProcessingException;
+import com.fasterxml.jackson.databind.ObjectMapper;
+
+import java.util.LinkedHashMap;
+import java.util.Map;
+
+/**
+ * What one optimizer step reports, the same on every rank.
+ *
+ * @param step         1-based optimizer step
+ * @param loss         mean cross-entropy over every target of the step (all ranks, all micro-batches)
+ * @param gradNorm     global L2 norm of the summed gradient, before clipping
+ * @param lr           learning rate the step used
+ * @param tokens       tokens in the step over the whole world ({@code dp × batch × accumulation × seq_length})
+ * @param tokensPerSec tokens over the step's wall time
+ */
+public record StepMetrics(int step, double loss, double gradNorm, double lr, long tokens, double tokensPerSec) {
+
+    private static final ObjectMapper JSON = new ObjectMapper();
+
+    /** {@code {"step":…, "loss":…, "grad_norm":…, "lr":…, "tokens":…, "tokens_per_s":…}} on one line. */
+    public String toJson() {
+        Map<String, Object> m = new LinkedHashMap<>();
+        m.put("step", step);
+        m.put("loss", loss);
+        m.put("grad_norm", gradNorm);
+        m.put("lr", lr);
+        m.put("tokens", tokens);
+        m.put("tokens_per_s", tokensPerSec);
+        try {
+            return JSON.writeValueAsString(m);
+        } catch (JsonProcessingException e) {
+            throw new IllegalStateException(e);
+        }
+    }
+}

@@ -1,0 +1,54 @@
+package io.easycontext.runtime.train;
+
+import io.easycontext.runtime.model.LlamaConfig;
+import io.easycontext.runtime.parallel.ParallelConfig;
+import io.easycontext.runtime.tensor.DType;
+
+/**
+ * Everything a distributed training run is defined by. {@code batchSize} is per data-parallel group (a
+ * sequence-parallel group acts as one device, as in EasyContext where {@code --batch-size} is per process and the
+ * sequence is split within it), so a step's global batch is {@code dp × batchSize × gradientAccumulation} sequences.
+ */
+public record TrainConfig(
+        LlamaConfig model,
+        ParallelConfig parallel,
+        int seqLength,
+        int batchSize,
+        int gradientAccumulation,
+        int maxTrainSteps,
+        double learningRate,
+        int warmupSteps,
+        double weightDecay,
+        double maxGradNorm,
+        long seed,
+        DType dtype,
+        boolean activationCheckpointing) {
+
+    /** Checks every field and the parallel layout against the model, before any rank starts. */
+    public TrainConfig {
+        positive("seq_length", seqLength);
+        positive("batch_size", batchSize);
+        positive("gradient_accumulate_every", gradientAccumulation);
+        positive("max_train_steps", maxTrainSteps);
+        if (!(learningRate >= 0) || !(weightDecay >= 0) || !(maxGradNorm >= 0) || warmupSteps < 0) {
+            throw new IllegalArgumentException("learning_rate (" + learningRate + "), weight_decay (" + weightDecay
+                    + "), max_grad_norm (" + maxGradNorm + ") and warmup_steps (" + warmupSteps
+                    + ") must not be negative");
+        }
+        if (dtype != DType.F32 && dtype != DType.F64) {
+            throw new IllegalArgumentException("CPU training runs in F32 or F64, not " + dtype);
+        }
+        parallel.validate(seqLength, model.numAttentionHeads(), model.numKeyValueHeads());
+    }
+
+    /** Tokens in one optimizer step over the whole world. */
+    public long tokensPerStep() {
+        return (long) parallel.dpDegree() * batchSize * gradientAccumulation * seqLength;
+    }
+
+    private static void positive(String name, int value) {
+        if (value < 1) {
+            throw new IllegalArgumentException(name + " must be positive, not " + value);
+        }
+    }
+}

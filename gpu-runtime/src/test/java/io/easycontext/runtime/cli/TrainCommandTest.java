@@ -1,0 +1,143 @@
+package io.easycontext.runtime.cli;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import org.junit.jupiter.api.Test;
+
+import java.io.ByteArrayOutputStream;
+import java.io.PrintStream;
+import java.nio.charset.StandardCharsets;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.stream.Stream;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+class TrainCommandTest {
+
+    private record Run(int code, List<JsonNode> steps, String stdout, String stderr) {
+    }
+
+    private static Run train(String... flags) throws Exception {
+        ByteArrayOutputStream out = new ByteArrayOutputStream();
+        ByteArrayOutputStream err = new ByteArrayOutputStream();
+        String[] args = Stream.concat(Stream.of("train"), Stream.of(flags)).toArray(String[]::new);
+        int code = Main.run(args, new PrintStream(out, true, StandardCharsets.UTF_8),
+                new PrintStream(err, true, StandardCharsets.UTF_8));
+        String stdout = out.toString(StandardCharsets.UTF_8);
+        List<JsonNode> steps = new ArrayList<>();
+        ObjectMapper json = new ObjectMapper();
+        for (String line : stdout.lines().toList()) {
+            steps.add(json.readTree(line));
+        }
+        return new Run(code, steps, stdout, err.toString(StandardCharsets.UTF_8));
+    }
+
+    private static final String[] COMMON = {"--model", "tiny", "--seq-length", "32", "--max-train-steps", "3",
+            "--learning-rate", "1e-3", "--warmup-steps", "1", "--seed", "11"};
+
+    /** The common flags, overridden by {@code extra} where both name a flag. */
+    private static String[] with(String... extra) {
+        List<String> all = new ArrayList<>();
+        List<String> overridden = List.of(extra);
+        for (int i = 0; i < COMMON.length; i += 2) {
+            if (!overridden.contains(COMMON[i])) {
+                all.add(COMMON[i]);
+                all.add(COMMON[i + 1]);
+            }
+        }
+        all.addAll(overridden);
+        return all.toArray(String[]::new);
+    }
+
+    @Test
+    void zigzagOnFourRanksPrintsTheLossAndGradNormOfOneRank() throws Exception {
+        Run one = train(with("--devices", "cpu:1", "--parallel-mode", "data_parallel", "--dtype", "f64"));
+        Run four = train(with("--devices", "cpu:4", "--parallel-mode", "zigzag_ring_attn", "--dtype", "f64"));
+        assertThat(one.code()).as(one.stderr()).isZero();
+        assertThat(four.code()).as(four.stderr()).isZero();
+        assertThat(four.steps()).hasSize(3);
+        for (int i = 0; i < 3; i++) {
+            JsonNode a = one.steps().get(i);
+            JsonNode b = four.steps().get(i);
+            assertThat(b.get("step").asInt()).isEqualTo(i + 1);
+            assertThat(b.get("loss").asDouble()).isCloseTo(a.get("loss").asDouble(), relative(a, "loss", 1e-10));
+            assertThat(b.get("grad_norm").asDouble())
+                    .isCloseTo(a.get("grad_norm").asDouble(), relative(a, "grad_norm", 1e-10));
+            assertThat(b.get("lr").asDouble()).isEqualTo(a.get("lr").asDouble());
+            assertThat(b.get("tokens").asLong()).isEqualTo(32);
+        }
+    }
+
+    @Test
+    void float32RunsAgreeToo() throws Exception {
+        Run one = train(with("--devices", "cpu:1", "--parallel-mode", "data_parallel"));
+        Run four = train(with("--devices", "cpu:4", "--parallel-mode", "zigzag_ring_attn"));
+        JsonNode a = one.steps().get(0);
+        JsonNode b = four.steps().get(0);
+        assertThat(b.get("loss").asDouble()).isCloseTo(a.get("loss").asDouble(), relative(a, "loss", 1e-6));
+        assertThat(b.get("grad_norm").asDouble()).isCloseTo(a.get("grad_norm").asDouble(), relative(a, "grad_norm", 1e-5));
+    }
+
+    /** dp × sp: two Ulysses pairs, one sequence each, equal one rank with both sequences in its batch. */
+    @Test
+    void dataParallelGroupsOfSequenceParallelRanksEqualOneRankWithTheWholeBatch() throws Exception {
+        Run one = train(with("--devices", "cpu:1", "--batch-size", "2", "--dtype", "f64"));
+        Run grid = train(with("--devices", "cpu:4", "--parallel-mode", "usp_attn", "--ulysses-degree", "2",
+                "--dp-degree", "2", "--dtype", "f64"));
+        assertThat(grid.code()).as(grid.stderr()).isZero();
+        assertThat(grid.stderr()).contains("usp_attn (world 4 = dp 2 × ulysses 2 × ring 1)");
+        for (int i = 0; i < 3; i++) {
+            JsonNode a = one.steps().get(i);
+            JsonNode b = grid.steps().get(i);
+            assertThat(b.get("loss").asDouble()).isCloseTo(a.get("loss").asDouble(), relative(a, "loss", 1e-10));
+            assertThat(b.get("grad_norm").asDouble())
+                    .isCloseTo(a.get("grad_norm").asDouble(), relative(a, "grad_norm", 1e-10));
+            assertThat(b.get("tokens").asLong()).isEqualTo(64);
+        }
+    }
+
+    @Test
+    void printsExactlyTheDocumentedFieldsPerStep() throws Exception {
+        Run run = train(with("--devices", "cpu:2", "--parallel-mode", "ring_attn", "--max-train-steps", "1"));
+        assertThat(run.code()).isZero();
+        assertThat(run.stdout().lines()).hasSize(1);
+        List<String> fields = new ArrayList<>();
+        run.steps().get(0).fieldNames().forEachRemaining(fields::add);
+        assertThat(fields).containsExactly("step", "loss", "grad_norm", "lr", "tokens", "tokens_per_s");
+        assertThat(run.steps().get(0).get("tokens_per_s").asDouble()).isPositive();
+        assertThat(run.stderr()).contains("step 1/1  loss ");
+    }
+
+    @Test
+    void badConfigurationsExitTwoBeforeAnyWorkNamingTheConstraint() throws Exception {
+        expectUsageError("zigzag_ring_attn needs seq_length divisible by 2 × ring size (2×4=8): 30 is not",
+                "--devices", "cpu:4", "--parallel-mode", "zigzag_ring_attn", "--seq-length", "30");
+        expectUsageError("ulysses_attn needs num_key_value_heads (2) divisible by the Ulysses degree (4)",
+                "--devices", "cpu:4", "--parallel-mode", "ulysses_attn");
+        expectUsageError("usp_attn needs world size (6) = ulysses_degree (4) × ring_degree (2)",
+                "--devices", "cpu:6", "--parallel-mode", "usp_attn", "--ulysses-degree", "4", "--ring-degree", "2",
+                "--dp-degree", "1");
+        expectUsageError("world size (6) is not divisible by dp_degree (4)",
+                "--devices", "cpu:6", "--parallel-mode", "ring_attn", "--dp-degree", "4");
+        expectUsageError("--devices must be cpu:N", "--devices", "cuda:0");
+        expectUsageError("--devices cpu:N needs a positive N, not 'cpu:0'", "--devices", "cpu:0");
+        expectUsageError("unknown parallel mode 'ring'", "--parallel-mode", "ring");
+        expectUsageError("--model 'gpt2' is neither a preset", "--model", "gpt2");
+        expectUsageError("batch_size must be positive, not 0", "--batch-size", "0");
+        expectUsageError("--dtype must be f32 or f64", "--dtype", "bf16");
+        expectUsageError("unknown flag --sequence-length", "--sequence-length", "64");
+        expectUsageError("--seq-length must be an integer, not 'long'", "--seq-length", "long");
+    }
+
+    private static void expectUsageError(String message, String... flags) throws Exception {
+        Run run = train(flags);
+        assertThat(run.code()).as(String.join(" ", flags)).isEqualTo(2);
+        assertThat(run.stderr()).startsWith("train: ").contains(message);
+        assertThat(run.stdout()).isEmpty();
+    }
+
+    private static org.assertj.core.data.Offset<Double> relative(JsonNode reference, String field, double tolerance) {
+        return org.assertj.core.data.Offset.offset(Math.abs(reference.get(field).asDouble()) * tolerance);
+    }
+}

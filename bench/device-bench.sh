@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Runs on the GPU machine (after bench/device-prepare.sh here): our benchmarks and the PyTorch peer's, side by
 # side in one call, JSON lines to $OUT/bench.jsonl and a short table at the end.
-#   bash bench/device-bench.sh [gemm] [attention] [train]      (default: gemm attention)
+#   bash bench/device-bench.sh [gemm] [attention] [attention-ours]      (default: gemm attention)
 set -uo pipefail
 out=${OUT:-/tmp/out}
 mkdir -p "$out"
@@ -20,6 +20,7 @@ for part in "${parts[@]}"; do
       ours --what attention --seq 4096,16384,65536 --kv-heads 32,8
       peer attention --seq 4096,16384,65536 --kv-heads 32
       peer attention --seq 4096,16384,65536 --kv-heads 8 ;;
+    attention-ours) ours --what attention --seq 4096,16384,65536 --kv-heads 32,8 ;;
     *) echo "unknown part $part" >&2 ;;
   esac
 done

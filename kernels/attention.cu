@@ -50,19 +50,67 @@ __device__ __forceinline__ void load_tile(bf16 (*dst)[D + PAD], const bf16* src,
   }
 }
 
+
+// Four 8×8 bf16 matrices from shared memory, one row address per lane (lanes 8i..8i+7 give matrix i's rows);
+// register i holds matrix i as (row lane/4, columns 2·(lane%4)..+1), or transposed with .trans.
+__device__ __forceinline__ void ldmatrix_x4(unsigned* r, const bf16* row) {
+  unsigned a = static_cast<unsigned>(__cvta_generic_to_shared(row));
+  asm volatile("ldmatrix.sync.aligned.m8n8.x4.shared.b16 {%0,%1,%2,%3}, [%4];\n"
+               : "=r"(r[0]), "=r"(r[1]), "=r"(r[2]), "=r"(r[3]) : "r"(a));
+}
+
+__device__ __forceinline__ void ldmatrix_x4_trans(unsigned* r, const bf16* row) {
+  unsigned a = static_cast<unsigned>(__cvta_generic_to_shared(row));
+  asm volatile("ldmatrix.sync.aligned.m8n8.x4.trans.shared.b16 {%0,%1,%2,%3}, [%4];\n"
+               : "=r"(r[0]), "=r"(r[1]), "=r"(r[2]), "=r"(r[3]) : "r"(a));
+}
+
+// 16 bytes global → shared without a register round trip; zero-filled when `valid` is false.
+__device__ __forceinline__ void cp_async_16(void* dst, const void* src, bool valid) {
+  unsigned d = static_cast<unsigned>(__cvta_generic_to_shared(dst));
+  asm volatile("cp.async.cg.shared.global [%0], [%1], 16, %2;\n" ::"r"(d), "l"(src), "r"(valid ? 16 : 0));
+}
+
+__device__ __forceinline__ void cp_async_commit() { asm volatile("cp.async.commit_group;\n" ::); }
+
+template <int N>
+__device__ __forceinline__ void cp_async_wait() { asm volatile("cp.async.wait_group %0;\n" ::"n"(N)); }
+
+__device__ __forceinline__ float fast_exp2(float x) {
+  float y;
+  asm("ex2.approx.ftz.f32 %0, %1;" : "=f"(y) : "f"(x));
+  return y;
+}
+
+// Starts copying rows [row0, row0+rows) of a [*, heads, D] tensor (head `head`, length `len`) into shared
+// memory, zero-filling rows past the end; completes at the next cp_async_wait.
+template <int D>
+__device__ __forceinline__ void load_tile_async(bf16 (*dst)[D + PAD], const bf16* src, int row0, int rows, int len,
+                                                int heads, int head) {
+  constexpr int VEC = 8;
+  for (int i = threadIdx.x; i < rows * (D / VEC); i += blockDim.x) {
+    int r = i / (D / VEC), c = (i % (D / VEC)) * VEC;
+    bool valid = row0 + r < len;
+    const bf16* g = src + ((long long)(valid ? row0 + r : 0) * heads + head) * D + c;
+    cp_async_16(&dst[r][c], g, valid);
+  }
+}
+
 }  // namespace
 
 // ---------------------------------------------------------------------------------------------------------------
-// Forward: grid (ceil(tq/64), hq, b), 128 threads; warp w owns query rows 16w..16w+15 of the block's 64.
+// Forward: grid (ceil(tq/128), hq, b), 256 threads; warp w owns query rows 16w..16w+15 of the block's 128.
+// Q fragments stay in registers; K/V tiles of 64 keys are double-buffered through cp.async, so the next tile
+// arrives while this one is multiplied; all fragments come from shared memory through ldmatrix.
 template <int D>
 __device__ void attention_forward(const bf16* __restrict__ q, const bf16* __restrict__ k, const bf16* __restrict__ v,
                                   bf16* __restrict__ out, float* __restrict__ lse, int tq, int tk, int hq, int hkv,
                                   int causal, float scale) {
-  constexpr int BQ = 64, BK = 64;
+  constexpr int BQ = 128, BK = 64;
   extern __shared__ __align__(16) unsigned char smem[];
   bf16(*Qs)[D + PAD] = reinterpret_cast<bf16(*)[D + PAD]>(smem);
-  bf16(*Ks)[D + PAD] = Qs + BQ;
-  bf16(*Vs)[D + PAD] = Ks + BK;
+  bf16(*Ks)[BK][D + PAD] = reinterpret_cast<bf16(*)[BK][D + PAD]>(Qs + BQ);  // two stages
+  bf16(*Vs)[BK][D + PAD] = Ks + 2;
 
   const int b = blockIdx.z, h = blockIdx.y, q0 = blockIdx.x * BQ;
   const int hk = h / (hq / hkv);
@@ -71,101 +119,123 @@ __device__ void attention_forward(const bf16* __restrict__ q, const bf16* __rest
   const bf16* kb = k + (long long)b * tk * hkv * D;
   const bf16* vb = v + (long long)b * tk * hkv * D;
 
-  load_tile<D>(Qs, qb, q0, BQ, tq, hq, h);
-  __syncthreads();
-  unsigned qa[D / 16][4];
-  const int r0 = warp * 16 + g;
-#pragma unroll
-  for (int kk = 0; kk < D / 16; kk++) {
-    qa[kk][0] = ld32(&Qs[r0][kk * 16 + 2 * t]);
-    qa[kk][1] = ld32(&Qs[r0 + 8][kk * 16 + 2 * t]);
-    qa[kk][2] = ld32(&Qs[r0][kk * 16 + 2 * t + 8]);
-    qa[kk][3] = ld32(&Qs[r0 + 8][kk * 16 + 2 * t + 8]);
-  }
+  int kt_end = (tk + BK - 1) / BK;
+  if (causal) kt_end = min(kt_end, (q0 + BQ - 1) / BK + 1);
 
+  load_tile_async<D>(Qs, qb, q0, BQ, tq, hq, h);
+  load_tile_async<D>(Ks[0], kb, 0, BK, tk, hkv, hk);
+  load_tile_async<D>(Vs[0], vb, 0, BK, tk, hkv, hk);
+  cp_async_commit();
+
+  const int r0 = warp * 16 + g;
+  const int qi[2] = {q0 + r0, q0 + r0 + 8};
+  // The last query row this warp owns: key tiles wholly after it contribute nothing.
+  const int warp_last_q = q0 + warp * 16 + 15;
+  // ldmatrix row addresses: A operands (16 rows × 16 cols) and B operands from row-major [n][k] or [k][n] tiles.
+  const int a_row = warp * 16 + (lane & 7) + ((lane >> 3) & 1) * 8, a_col = (lane >> 4) * 8;
+  const int kb_row = (lane & 7) + (lane >> 4) * 8, kb_col = ((lane >> 3) & 1) * 8;
+  const int vb_row = (lane & 7) + ((lane >> 3) & 1) * 8, vb_col = (lane >> 4) * 8;
+
+  unsigned qa[D / 16][4];
   float o[D / 8][4];
 #pragma unroll
   for (int i = 0; i < D / 8; i++) o[i][0] = o[i][1] = o[i][2] = o[i][3] = 0.f;
   float m[2] = {-INFINITY, -INFINITY}, l[2] = {0.f, 0.f};
-  const float scale2 = scale * LOG2E;  // exp2 of log2-domain scores
-  const int qi[2] = {q0 + r0, q0 + r0 + 8};
+  const float scale2 = scale * LOG2E;  // scores in the log2 domain, for ex2
 
-  int kt_end = (tk + BK - 1) / BK;
-  if (causal) kt_end = min(kt_end, (q0 + BQ - 1) / BK + 1);
   for (int kt = 0; kt < kt_end; kt++) {
-    const int k0 = kt * BK;
+    const int k0 = kt * BK, stage = kt & 1;
+    if (kt + 1 < kt_end) {
+      load_tile_async<D>(Ks[stage ^ 1], kb, k0 + BK, BK, tk, hkv, hk);
+      load_tile_async<D>(Vs[stage ^ 1], vb, k0 + BK, BK, tk, hkv, hk);
+      cp_async_commit();
+      cp_async_wait<1>();
+    } else {
+      cp_async_wait<0>();
+    }
     __syncthreads();
-    load_tile<D>(Ks, kb, k0, BK, tk, hkv, hk);
-    load_tile<D>(Vs, vb, k0, BK, tk, hkv, hk);
-    __syncthreads();
-
-    float s[BK / 8][4];
+    if (kt == 0) {
 #pragma unroll
-    for (int nt = 0; nt < BK / 8; nt++) {
-      s[nt][0] = s[nt][1] = s[nt][2] = s[nt][3] = 0.f;
+      for (int kk = 0; kk < D / 16; kk++) ldmatrix_x4(qa[kk], &Qs[a_row][kk * 16 + a_col]);
+    }
+    if (!causal || k0 <= warp_last_q) {
+      float s[BK / 8][4];
+#pragma unroll
+      for (int nt = 0; nt < BK / 8; nt++) s[nt][0] = s[nt][1] = s[nt][2] = s[nt][3] = 0.f;
 #pragma unroll
       for (int kk = 0; kk < D / 16; kk++) {
-        mma(s[nt], qa[kk], ld32(&Ks[nt * 8 + g][kk * 16 + 2 * t]), ld32(&Ks[nt * 8 + g][kk * 16 + 2 * t + 8]));
+#pragma unroll
+        for (int nt = 0; nt < BK / 8; nt += 2) {
+          unsigned bk[4];
+          ldmatrix_x4(bk, &Ks[stage][nt * 8 + kb_row][kk * 16 + kb_col]);
+          mma(s[nt], qa[kk], bk[0], bk[1]);
+          mma(s[nt + 1], qa[kk], bk[2], bk[3]);
+        }
+      }
+      // Only tiles that cross the diagonal or the end of the keys need a mask.
+      const bool needs_mask = k0 + BK > tk || (causal && k0 + BK - 1 > q0 + warp * 16);
+      float rowmax[2] = {-INFINITY, -INFINITY};
+#pragma unroll
+      for (int nt = 0; nt < BK / 8; nt++) {
+#pragma unroll
+        for (int e = 0; e < 4; e++) {
+          int row = e >> 1;
+          if (needs_mask) {
+            int kj = k0 + nt * 8 + 2 * t + (e & 1);
+            if (kj >= tk || (causal && kj > qi[row])) s[nt][e] = -INFINITY;
+          }
+          rowmax[row] = fmaxf(rowmax[row], s[nt][e]);
+        }
+      }
+      float alpha[2], mscaled[2], rowsum[2] = {0.f, 0.f};
+#pragma unroll
+      for (int row = 0; row < 2; row++) {
+        rowmax[row] = fmaxf(rowmax[row], __shfl_xor_sync(0xffffffffu, rowmax[row], 1));
+        rowmax[row] = fmaxf(rowmax[row], __shfl_xor_sync(0xffffffffu, rowmax[row], 2));
+        float mnew = fmaxf(m[row], rowmax[row] * scale2);
+        // A row with no visible key yet keeps m = −∞; exp2 of (−∞ − −∞) must not become NaN.
+        alpha[row] = mnew == -INFINITY ? 1.f : fast_exp2(m[row] - mnew);
+        mscaled[row] = mnew == -INFINITY ? 0.f : mnew;
+        m[row] = mnew;
+      }
+#pragma unroll
+      for (int nt = 0; nt < BK / 8; nt++) {
+#pragma unroll
+        for (int e = 0; e < 4; e++) {
+          int row = e >> 1;
+          float p = fast_exp2(fmaf(s[nt][e], scale2, -mscaled[row]));
+          s[nt][e] = p;
+          rowsum[row] += p;
+        }
+      }
+#pragma unroll
+      for (int row = 0; row < 2; row++) {
+        rowsum[row] += __shfl_xor_sync(0xffffffffu, rowsum[row], 1);
+        rowsum[row] += __shfl_xor_sync(0xffffffffu, rowsum[row], 2);
+        l[row] = l[row] * alpha[row] + rowsum[row];
+      }
+#pragma unroll
+      for (int i = 0; i < D / 8; i++) {
+        o[i][0] *= alpha[0];
+        o[i][1] *= alpha[0];
+        o[i][2] *= alpha[1];
+        o[i][3] *= alpha[1];
+      }
+      // P (16 × 64) as four A fragments: the accumulator layout of two n-tiles is the A layout of one k-step.
+#pragma unroll
+      for (int j = 0; j < BK / 16; j++) {
+        unsigned pa[4] = {pack(s[2 * j][0], s[2 * j][1]), pack(s[2 * j][2], s[2 * j][3]),
+                          pack(s[2 * j + 1][0], s[2 * j + 1][1]), pack(s[2 * j + 1][2], s[2 * j + 1][3])};
+#pragma unroll
+        for (int dn = 0; dn < D / 8; dn += 2) {
+          unsigned bv[4];
+          ldmatrix_x4_trans(bv, &Vs[stage][16 * j + vb_row][dn * 8 + vb_col]);
+          mma(o[dn], pa, bv[0], bv[1]);
+          mma(o[dn + 1], pa, bv[2], bv[3]);
+        }
       }
     }
-    float rowmax[2] = {-INFINITY, -INFINITY};
-#pragma unroll
-    for (int nt = 0; nt < BK / 8; nt++) {
-#pragma unroll
-      for (int e = 0; e < 4; e++) {
-        int kj = k0 + nt * 8 + 2 * t + (e & 1);
-        int row = e >> 1;
-        bool masked = kj >= tk || (causal && kj > qi[row]);
-        s[nt][e] = masked ? -INFINITY : s[nt][e] * scale2;
-        rowmax[row] = fmaxf(rowmax[row], s[nt][e]);
-      }
-    }
-    float alpha[2], mnew[2], rowsum[2] = {0.f, 0.f};
-#pragma unroll
-    for (int row = 0; row < 2; row++) {
-      rowmax[row] = fmaxf(rowmax[row], __shfl_xor_sync(0xffffffffu, rowmax[row], 1));
-      rowmax[row] = fmaxf(rowmax[row], __shfl_xor_sync(0xffffffffu, rowmax[row], 2));
-      mnew[row] = fmaxf(m[row], rowmax[row]);
-      // A row with no visible key yet keeps m = −∞; exp2 of (−∞ − −∞) must not become NaN.
-      alpha[row] = mnew[row] == -INFINITY ? 1.f : exp2f(m[row] - mnew[row]);
-      m[row] = mnew[row];
-    }
-#pragma unroll
-    for (int nt = 0; nt < BK / 8; nt++) {
-#pragma unroll
-      for (int e = 0; e < 4; e++) {
-        int row = e >> 1;
-        float p = mnew[row] == -INFINITY ? 0.f : exp2f(s[nt][e] - mnew[row]);
-        s[nt][e] = p;
-        rowsum[row] += p;
-      }
-    }
-#pragma unroll
-    for (int row = 0; row < 2; row++) {
-      rowsum[row] += __shfl_xor_sync(0xffffffffu, rowsum[row], 1);
-      rowsum[row] += __shfl_xor_sync(0xffffffffu, rowsum[row], 2);
-      l[row] = l[row] * alpha[row] + rowsum[row];
-    }
-#pragma unroll
-    for (int i = 0; i < D / 8; i++) {
-      o[i][0] *= alpha[0];
-      o[i][1] *= alpha[0];
-      o[i][2] *= alpha[1];
-      o[i][3] *= alpha[1];
-    }
-    // P (16 × 64) as four A fragments: the accumulator layout of two n-tiles is the A layout of one k-step.
-#pragma unroll
-    for (int j = 0; j < BK / 16; j++) {
-      unsigned pa[4] = {pack(s[2 * j][0], s[2 * j][1]), pack(s[2 * j][2], s[2 * j][3]),
-                        pack(s[2 * j + 1][0], s[2 * j + 1][1]), pack(s[2 * j + 1][2], s[2 * j + 1][3])};
-#pragma unroll
-      for (int dn = 0; dn < D / 8; dn++) {
-        int c = dn * 8 + g;
-        unsigned b0 = pack(Vs[16 * j + 2 * t][c], Vs[16 * j + 2 * t + 1][c]);
-        unsigned b1 = pack(Vs[16 * j + 2 * t + 8][c], Vs[16 * j + 2 * t + 9][c]);
-        mma(o[dn], pa, b0, b1);
-      }
-    }
+    __syncthreads();  // the next iteration's copy overwrites the stage read here
   }
 
   bf16* ob = out + (long long)b * tq * hq * D;
@@ -183,11 +253,11 @@ __device__ void attention_forward(const bf16* __restrict__ q, const bf16* __rest
   }
 }
 
-extern "C" __global__ void __launch_bounds__(128) attention_forward_d64(const bf16* q, const bf16* k, const bf16* v, bf16* out, float* lse,
+extern "C" __global__ void __launch_bounds__(256) attention_forward_d64(const bf16* q, const bf16* k, const bf16* v, bf16* out, float* lse,
                                                                         int tq, int tk, int hq, int hkv, int causal, float scale) {
   attention_forward<64>(q, k, v, out, lse, tq, tk, hq, hkv, causal, scale);
 }
-extern "C" __global__ void __launch_bounds__(128) attention_forward_d128(const bf16* q, const bf16* k, const bf16* v, bf16* out, float* lse,
+extern "C" __global__ void __launch_bounds__(256) attention_forward_d128(const bf16* q, const bf16* k, const bf16* v, bf16* out, float* lse,
                                                                          int tq, int tk, int hq, int hkv, int causal, float scale) {
   attention_forward<128>(q, k, v, out, lse, tq, tk, hq, hkv, causal, scale);
 }

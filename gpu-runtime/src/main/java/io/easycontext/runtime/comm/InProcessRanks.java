@@ -26,15 +26,14 @@ public final class InProcessRanks {
 
     public static <T> List<T> run(int size, Duration timeout, RankBody<T> body) {
         List<InProcessCommunicator> comms = InProcessCommunicator.create(size, timeout);
-        List<T> results = new ArrayList<>(size);
+        Object[] results = new Object[size];
         Throwable[] failures = new Throwable[size];
         Thread[] threads = new Thread[size];
         for (int r = 0; r < size; r++) {
-            results.add(null);
             int rank = r;
             threads[r] = new Thread(() -> {
                 try {
-                    results.set(rank, body.run(comms.get(rank)));
+                    results[rank] = body.run(comms.get(rank));
                 } catch (Throwable t) {
                     failures[rank] = t;
                     comms.get(rank).abort(t);
@@ -61,7 +60,13 @@ public final class InProcessRanks {
             }
             throw new IllegalStateException(first.getMessage(), first);
         }
-        return results;
+        List<T> inRankOrder = new ArrayList<>(size);
+        for (Object r : results) {
+            @SuppressWarnings("unchecked")
+            T t = (T) r;
+            inRankOrder.add(t);
+        }
+        return inRankOrder;
     }
 
     /** A rank's own failure rather than an abort it caused in the others. */

@@ -70,8 +70,10 @@ class SequenceParallelTrainingTest {
             all.add(new Case(ULYSSES_ATTN, w, 0, 0, 0));
         }
         all.add(new Case(ULYSSES_ATTN, 4, 2, 0, 0));
-        all.add(new Case(USP_ATTN, 4, 0, 2, 2));
+        all.add(new Case(USP_ATTN, 1, 0, 1, 1));
+        all.add(new Case(USP_ATTN, 2, 0, 2, 1));
         all.add(new Case(USP_ATTN, 2, 0, 1, 2));
+        all.add(new Case(USP_ATTN, 4, 0, 2, 2));
         all.add(new Case(USP_ATTN, 8, 0, 4, 2));
         all.add(new Case(USP_ATTN, 8, 2, 2, 2));
         return all.build();

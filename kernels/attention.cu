@@ -17,14 +17,6 @@ __device__ __forceinline__ unsigned pack(float lo, float hi) {
   return *reinterpret_cast<unsigned*>(&v);
 }
 
-__device__ __forceinline__ unsigned pack(bf16 lo, bf16 hi) {
-  __nv_bfloat162 v;
-  v.x = lo;
-  v.y = hi;
-  return *reinterpret_cast<unsigned*>(&v);
-}
-
-__device__ __forceinline__ unsigned ld32(const bf16* p) { return *reinterpret_cast<const unsigned*>(p); }
 
 // D (16×8, fp32) += A (16×16, bf16, row) · B (16×8, bf16, col).
 // Fragment ownership for lane = 4g + t: A {(g, 2t..), (g+8, 2t..), (g, 2t+8..), (g+8, 2t+8..)};
@@ -35,21 +27,6 @@ __device__ __forceinline__ void mma(float* d, const unsigned* a, unsigned b0, un
       : "+f"(d[0]), "+f"(d[1]), "+f"(d[2]), "+f"(d[3])
       : "r"(a[0]), "r"(a[1]), "r"(a[2]), "r"(a[3]), "r"(b0), "r"(b1));
 }
-
-// Copies rows [row0, row0+rows) of a [*, heads, D] tensor (head `head`, sequence length `len`) into shared
-// memory, zero-filling rows past the end; 16-byte accesses.
-template <int D>
-__device__ __forceinline__ void load_tile(bf16 (*dst)[D + PAD], const bf16* src, int row0, int rows, int len,
-                                          int heads, int head) {
-  constexpr int VEC = 8;
-  for (int i = threadIdx.x; i < rows * (D / VEC); i += blockDim.x) {
-    int r = i / (D / VEC), c = (i % (D / VEC)) * VEC;
-    int4 v = make_int4(0, 0, 0, 0);
-    if (row0 + r < len) v = *reinterpret_cast<const int4*>(src + ((long long)(row0 + r) * heads + head) * D + c);
-    *reinterpret_cast<int4*>(&dst[r][c]) = v;
-  }
-}
-
 
 // Four 8×8 bf16 matrices from shared memory, one row address per lane (lanes 8i..8i+7 give matrix i's rows);
 // register i holds matrix i as (row lane/4, columns 2·(lane%4)..+1), or transposed with .trans.
@@ -253,14 +230,16 @@ __device__ void attention_forward(const bf16* __restrict__ q, const bf16* __rest
   }
 }
 
-extern "C" __global__ void __launch_bounds__(256) attention_forward_d64(const bf16* q, const bf16* k, const bf16* v, bf16* out, float* lse,
-                                                                        int tq, int tk, int hq, int hkv, int causal, float scale) {
-  attention_forward<64>(q, k, v, out, lse, tq, tk, hq, hkv, causal, scale);
-}
-extern "C" __global__ void __launch_bounds__(256) attention_forward_d128(const bf16* q, const bf16* k, const bf16* v, bf16* out, float* lse,
-                                                                         int tq, int tk, int hq, int hkv, int causal, float scale) {
-  attention_forward<128>(q, k, v, out, lse, tq, tk, hq, hkv, causal, scale);
-}
+#define FORWARD(D)                                                                                              \
+  extern "C" __global__ void __launch_bounds__(256)                                                             \
+      attention_forward_d##D(const bf16* q, const bf16* k, const bf16* v, bf16* out, float* lse, int tq, int tk,  \
+                             int hq, int hkv, int causal, float scale) {                                          \
+    attention_forward<D>(q, k, v, out, lse, tq, tk, hq, hkv, causal, scale);                                     \
+  }
+FORWARD(16)
+FORWARD(32)
+FORWARD(64)
+FORWARD(128)
 
 // ---------------------------------------------------------------------------------------------------------------
 // delta[b, h, i] = Σ_d dout · out, the row term of the softmax backward; one warp per (b, i, h).
@@ -280,9 +259,10 @@ extern "C" __global__ void attention_backward_delta(const bf16* __restrict__ dou
   if (lane == 0) delta[(b * hq + h) * tq + i] = s;
 }
 
-// Backward: grid (ceil(tk/64), hkv, b), 128 threads; warp w owns keys 16w..16w+15 of the block's 64 and loops
-// over the query heads of its kv head and over query tiles of 32. dK, dV stay in registers; dQ goes to an fp32
-// accumulator with atomics, since every key block adds to it.
+// Backward: grid (ceil(tk/64), hkv, b), 128 threads; warp w owns keys 16w..16w+15 of the block's 64 and walks
+// over the query heads of its kv head and over query tiles of 32, whose Q, dO, lse and delta are double-buffered
+// through cp.async. dK and dV stay in registers; dQ goes to an fp32 accumulator with atomics, since every key
+// block adds to it. All fragments come from shared memory through ldmatrix.
 template <int D>
 __device__ void attention_backward(const bf16* __restrict__ q, const bf16* __restrict__ k, const bf16* __restrict__ v,
                                    const bf16* __restrict__ dout, const float* __restrict__ lse,
@@ -293,11 +273,11 @@ __device__ void attention_backward(const bf16* __restrict__ q, const bf16* __res
   extern __shared__ __align__(16) unsigned char smem[];
   bf16(*Ks)[D + PAD] = reinterpret_cast<bf16(*)[D + PAD]>(smem);
   bf16(*Vs)[D + PAD] = Ks + BK;
-  bf16(*Qs)[D + PAD] = Vs + BK;
-  bf16(*dOs)[D + PAD] = Qs + BQ;
-  bf16(*dSs)[BQ + PAD] = reinterpret_cast<bf16(*)[BQ + PAD]>(dOs + BQ);
-  float* lse_s = reinterpret_cast<float*>(dSs + BK);
-  float* delta_s = lse_s + BQ;
+  bf16(*Qs)[BQ][D + PAD] = reinterpret_cast<bf16(*)[BQ][D + PAD]>(Vs + BK);  // two stages
+  bf16(*dOs)[BQ][D + PAD] = Qs + 2;
+  bf16(*dSs)[BQ + PAD] = reinterpret_cast<bf16(*)[BQ + PAD]>(dOs + 2);
+  float(*lse_s)[BQ] = reinterpret_cast<float(*)[BQ]>(dSs + BK);  // two stages
+  float(*delta_s)[BQ] = lse_s + 2;
 
   const int b = blockIdx.z, hk = blockIdx.y, k0 = blockIdx.x * BK;
   const int group = hq / hkv;
@@ -306,9 +286,32 @@ __device__ void attention_backward(const bf16* __restrict__ q, const bf16* __res
   const int kj[2] = {k0 + r0, k0 + r0 + 8};
   const bf16* qb = q + (long long)b * tq * hq * D;
   const bf16* dob = dout + (long long)b * tq * hq * D;
+  // ldmatrix row addresses (see the forward).
+  const int a_row = warp * 16 + (lane & 7) + ((lane >> 3) & 1) * 8, a_col = (lane >> 4) * 8;
+  const int nb_row = (lane & 7) + (lane >> 4) * 8, nb_col = ((lane >> 3) & 1) * 8;
+  const int tb_row = (lane & 7) + ((lane >> 3) & 1) * 8, tb_col = (lane >> 4) * 8;
 
-  load_tile<D>(Ks, k + (long long)b * tk * hkv * D, k0, BK, tk, hkv, hk);
-  load_tile<D>(Vs, v + (long long)b * tk * hkv * D, k0, BK, tk, hkv, hk);
+  const int qt_begin = causal ? k0 / BQ : 0;
+  const int qt_count = max(0, (tq + BQ - 1) / BQ - qt_begin);
+  const int steps = group * qt_count;
+
+  // Step i covers query head hk·group + i / qt_count and query tile qt_begin + i % qt_count.
+  auto prefetch = [&](int i, int stage) {
+    const int h = hk * group + i / qt_count, q0 = (qt_begin + i % qt_count) * BQ;
+    load_tile_async<D>(Qs[stage], qb, q0, BQ, tq, hq, h);
+    load_tile_async<D>(dOs[stage], dob, q0, BQ, tq, hq, h);
+    for (int j = threadIdx.x; j < BQ; j += blockDim.x) {
+      bool in = q0 + j < tq;
+      long long at = ((long long)b * hq + h) * tq + q0 + j;
+      lse_s[stage][j] = in ? lse[at] * LOG2E : 0.f;
+      delta_s[stage][j] = in ? delta[at] : 0.f;
+    }
+  };
+
+  load_tile_async<D>(Ks, k + (long long)b * tk * hkv * D, k0, BK, tk, hkv, hk);
+  load_tile_async<D>(Vs, v + (long long)b * tk * hkv * D, k0, BK, tk, hkv, hk);
+  if (steps > 0) prefetch(0, 0);
+  cp_async_commit();
 
   float dkacc[D / 8][4], dvacc[D / 8][4];
 #pragma unroll
@@ -317,110 +320,117 @@ __device__ void attention_backward(const bf16* __restrict__ q, const bf16* __res
     dvacc[i][0] = dvacc[i][1] = dvacc[i][2] = dvacc[i][3] = 0.f;
   }
   const float scale2 = scale * LOG2E;
-  const int qt_begin = causal ? k0 / BQ : 0;
-  const int qt_end = (tq + BQ - 1) / BQ;
 
-  for (int gi = 0; gi < group; gi++) {
-    const int h = hk * group + gi;
-    for (int qt = qt_begin; qt < qt_end; qt++) {
-      const int q0 = qt * BQ;
-      __syncthreads();
-      load_tile<D>(Qs, qb, q0, BQ, tq, hq, h);
-      load_tile<D>(dOs, dob, q0, BQ, tq, hq, h);
-      for (int i = threadIdx.x; i < BQ; i += blockDim.x) {
-        bool in = q0 + i < tq;
-        lse_s[i] = in ? lse[((long long)b * hq + h) * tq + q0 + i] * LOG2E : 0.f;
-        delta_s[i] = in ? delta[((long long)b * hq + h) * tq + q0 + i] : 0.f;
-      }
-      __syncthreads();
+  for (int i = 0; i < steps; i++) {
+    const int stage = i & 1;
+    const int h = hk * group + i / qt_count, q0 = (qt_begin + i % qt_count) * BQ;
+    if (i + 1 < steps) {
+      prefetch(i + 1, stage ^ 1);
+      cp_async_commit();
+      cp_async_wait<1>();
+    } else {
+      cp_async_wait<0>();
+    }
+    __syncthreads();
 
-      // Sᵀ (16 keys × 32 queries) = K_w · Qᵀ, then Pᵀ = exp(Sᵀ·scale − lse).
-      float p[BQ / 8][4], dp[BQ / 8][4];
+    // Sᵀ (16 keys × 32 queries) = K_w · Qᵀ and dPᵀ = V_w · dOᵀ.
+    float p[BQ / 8][4], dp[BQ / 8][4];
 #pragma unroll
-      for (int nt = 0; nt < BQ / 8; nt++) {
-        p[nt][0] = p[nt][1] = p[nt][2] = p[nt][3] = 0.f;
-        dp[nt][0] = dp[nt][1] = dp[nt][2] = dp[nt][3] = 0.f;
+    for (int nt = 0; nt < BQ / 8; nt++) {
+      p[nt][0] = p[nt][1] = p[nt][2] = p[nt][3] = 0.f;
+      dp[nt][0] = dp[nt][1] = dp[nt][2] = dp[nt][3] = 0.f;
+    }
+#pragma unroll
+    for (int kk = 0; kk < D / 16; kk++) {
+      unsigned ka[4], va[4];
+      ldmatrix_x4(ka, &Ks[a_row][kk * 16 + a_col]);
+      ldmatrix_x4(va, &Vs[a_row][kk * 16 + a_col]);
+#pragma unroll
+      for (int nt = 0; nt < BQ / 8; nt += 2) {
+        unsigned bq[4], bo[4];
+        ldmatrix_x4(bq, &Qs[stage][nt * 8 + nb_row][kk * 16 + nb_col]);
+        ldmatrix_x4(bo, &dOs[stage][nt * 8 + nb_row][kk * 16 + nb_col]);
+        mma(p[nt], ka, bq[0], bq[1]);
+        mma(p[nt + 1], ka, bq[2], bq[3]);
+        mma(dp[nt], va, bo[0], bo[1]);
+        mma(dp[nt + 1], va, bo[2], bo[3]);
       }
+    }
+    // Pᵀ = exp(Sᵀ·scale − lse); dSᵀ = Pᵀ ⊙ (dPᵀ − delta); masked entries have P = 0 and so dS = 0.
+    const bool needs_mask = q0 + BQ > tq || k0 + BK > tk || (causal && k0 + BK - 1 > q0);
 #pragma unroll
-      for (int kk = 0; kk < D / 16; kk++) {
-        unsigned ka[4] = {ld32(&Ks[r0][kk * 16 + 2 * t]), ld32(&Ks[r0 + 8][kk * 16 + 2 * t]),
-                          ld32(&Ks[r0][kk * 16 + 2 * t + 8]), ld32(&Ks[r0 + 8][kk * 16 + 2 * t + 8])};
-        unsigned va[4] = {ld32(&Vs[r0][kk * 16 + 2 * t]), ld32(&Vs[r0 + 8][kk * 16 + 2 * t]),
-                          ld32(&Vs[r0][kk * 16 + 2 * t + 8]), ld32(&Vs[r0 + 8][kk * 16 + 2 * t + 8])};
+    for (int nt = 0; nt < BQ / 8; nt++) {
 #pragma unroll
-        for (int nt = 0; nt < BQ / 8; nt++) {
-          mma(p[nt], ka, ld32(&Qs[nt * 8 + g][kk * 16 + 2 * t]), ld32(&Qs[nt * 8 + g][kk * 16 + 2 * t + 8]));
-          mma(dp[nt], va, ld32(&dOs[nt * 8 + g][kk * 16 + 2 * t]), ld32(&dOs[nt * 8 + g][kk * 16 + 2 * t + 8]));
+      for (int e = 0; e < 4; e++) {
+        int col = nt * 8 + 2 * t + (e & 1);
+        float pv = fast_exp2(fmaf(p[nt][e], scale2, -lse_s[stage][col]));
+        if (needs_mask) {
+          int qi = q0 + col, row = e >> 1;
+          if (qi >= tq || kj[row] >= tk || (causal && kj[row] > qi)) pv = 0.f;
         }
+        p[nt][e] = pv;
+        dp[nt][e] = pv * (dp[nt][e] - delta_s[stage][col]);
       }
-      // dSᵀ = Pᵀ ⊙ (dPᵀ − delta); masked entries have P = 0 and so dS = 0.
+    }
+    // dV_w += Pᵀ · dO and dK_w += dSᵀ · Q, k-steps of 16 queries; dSᵀ also goes to shared memory for dQ.
 #pragma unroll
-      for (int nt = 0; nt < BQ / 8; nt++) {
+    for (int j = 0; j < BQ / 16; j++) {
+      unsigned pa[4] = {pack(p[2 * j][0], p[2 * j][1]), pack(p[2 * j][2], p[2 * j][3]),
+                        pack(p[2 * j + 1][0], p[2 * j + 1][1]), pack(p[2 * j + 1][2], p[2 * j + 1][3])};
+      unsigned sa[4] = {pack(dp[2 * j][0], dp[2 * j][1]), pack(dp[2 * j][2], dp[2 * j][3]),
+                        pack(dp[2 * j + 1][0], dp[2 * j + 1][1]), pack(dp[2 * j + 1][2], dp[2 * j + 1][3])};
 #pragma unroll
-        for (int e = 0; e < 4; e++) {
-          int col = nt * 8 + 2 * t + (e & 1);
-          int qi = q0 + col;
-          int row = e >> 1;
-          bool masked = qi >= tq || kj[row] >= tk || (causal && kj[row] > qi);
-          float pv = masked ? 0.f : exp2f(p[nt][e] * scale2 - lse_s[col]);
-          p[nt][e] = pv;
-          dp[nt][e] = pv * (dp[nt][e] - delta_s[col]);
-        }
+      for (int dn = 0; dn < D / 8; dn += 2) {
+        unsigned bo[4], bq[4];
+        ldmatrix_x4_trans(bo, &dOs[stage][16 * j + tb_row][dn * 8 + tb_col]);
+        ldmatrix_x4_trans(bq, &Qs[stage][16 * j + tb_row][dn * 8 + tb_col]);
+        mma(dvacc[dn], pa, bo[0], bo[1]);
+        mma(dvacc[dn + 1], pa, bo[2], bo[3]);
+        mma(dkacc[dn], sa, bq[0], bq[1]);
+        mma(dkacc[dn + 1], sa, bq[2], bq[3]);
       }
-      // dV_w += Pᵀ · dO and dK_w += dSᵀ · Q (k-steps of 16 queries); dSᵀ also goes to shared memory for dQ.
-#pragma unroll
-      for (int j = 0; j < BQ / 16; j++) {
-        unsigned pa[4] = {pack(p[2 * j][0], p[2 * j][1]), pack(p[2 * j][2], p[2 * j][3]),
-                          pack(p[2 * j + 1][0], p[2 * j + 1][1]), pack(p[2 * j + 1][2], p[2 * j + 1][3])};
-        unsigned sa[4] = {pack(dp[2 * j][0], dp[2 * j][1]), pack(dp[2 * j][2], dp[2 * j][3]),
-                          pack(dp[2 * j + 1][0], dp[2 * j + 1][1]), pack(dp[2 * j + 1][2], dp[2 * j + 1][3])};
-#pragma unroll
-        for (int dn = 0; dn < D / 8; dn++) {
-          int c = dn * 8 + g;
-          mma(dvacc[dn], pa, pack(dOs[16 * j + 2 * t][c], dOs[16 * j + 2 * t + 1][c]),
-              pack(dOs[16 * j + 2 * t + 8][c], dOs[16 * j + 2 * t + 9][c]));
-          mma(dkacc[dn], sa, pack(Qs[16 * j + 2 * t][c], Qs[16 * j + 2 * t + 1][c]),
-              pack(Qs[16 * j + 2 * t + 8][c], Qs[16 * j + 2 * t + 9][c]));
-        }
-        *reinterpret_cast<unsigned*>(&dSs[r0][16 * j + 2 * t]) = sa[0];
-        *reinterpret_cast<unsigned*>(&dSs[r0 + 8][16 * j + 2 * t]) = sa[1];
-        *reinterpret_cast<unsigned*>(&dSs[r0][16 * j + 2 * t + 8]) = sa[2];
-        *reinterpret_cast<unsigned*>(&dSs[r0 + 8][16 * j + 2 * t + 8]) = sa[3];
-      }
-      __syncthreads();
+      *reinterpret_cast<unsigned*>(&dSs[r0][16 * j + 2 * t]) = sa[0];
+      *reinterpret_cast<unsigned*>(&dSs[r0 + 8][16 * j + 2 * t]) = sa[1];
+      *reinterpret_cast<unsigned*>(&dSs[r0][16 * j + 2 * t + 8]) = sa[2];
+      *reinterpret_cast<unsigned*>(&dSs[r0 + 8][16 * j + 2 * t + 8]) = sa[3];
+    }
+    __syncthreads();
 
-      // dQ (32 queries × D) += dS · K over the block's 64 keys: warp w takes the 16 query rows 16·(w&1).. and
-      // half of the columns; fp32 atomics into the accumulator.
-      {
-        const int mrow = (warp & 1) * 16;
-        const int dn_begin = (warp >> 1) * (D / 16), dn_end = dn_begin + D / 16;
-        unsigned da[BK / 16][4];
+    // dQ (32 queries × D) += dS · K over the block's 64 keys: warp w takes the 16 query rows 16·(w&1).. and
+    // every other pair of 8-column tiles; fp32 atomics into the accumulator. dS is read transposed from dSᵀ.
+    {
+      const int mrow = (warp & 1) * 16;
+      unsigned da[BK / 16][4];
+#pragma unroll
+      for (int j = 0; j < BK / 16; j++) {
+        ldmatrix_x4_trans(da[j], &dSs[16 * j + (lane & 7) + (lane >> 4) * 8][mrow + ((lane >> 3) & 1) * 8]);
+      }
+#pragma unroll
+      for (int pair = warp >> 1; pair < D / 16; pair += 2) {
+        const int dn = 2 * pair;
+        float acc[2][4] = {{0.f, 0.f, 0.f, 0.f}, {0.f, 0.f, 0.f, 0.f}};
 #pragma unroll
         for (int j = 0; j < BK / 16; j++) {
-          da[j][0] = pack(dSs[16 * j + 2 * t][mrow + g], dSs[16 * j + 2 * t + 1][mrow + g]);
-          da[j][1] = pack(dSs[16 * j + 2 * t][mrow + g + 8], dSs[16 * j + 2 * t + 1][mrow + g + 8]);
-          da[j][2] = pack(dSs[16 * j + 2 * t + 8][mrow + g], dSs[16 * j + 2 * t + 9][mrow + g]);
-          da[j][3] = pack(dSs[16 * j + 2 * t + 8][mrow + g + 8], dSs[16 * j + 2 * t + 9][mrow + g + 8]);
+          unsigned bk[4];
+          ldmatrix_x4_trans(bk, &Ks[16 * j + tb_row][dn * 8 + tb_col]);
+          mma(acc[0], da[j], bk[0], bk[1]);
+          mma(acc[1], da[j], bk[2], bk[3]);
         }
-        for (int dn = dn_begin; dn < dn_end; dn++) {
-          float acc[4] = {0.f, 0.f, 0.f, 0.f};
-          int c = dn * 8 + g;
 #pragma unroll
-          for (int j = 0; j < BK / 16; j++) {
-            mma(acc, da[j], pack(Ks[16 * j + 2 * t][c], Ks[16 * j + 2 * t + 1][c]),
-                pack(Ks[16 * j + 2 * t + 8][c], Ks[16 * j + 2 * t + 9][c]));
-          }
+        for (int x = 0; x < 2; x++) {
 #pragma unroll
           for (int e = 0; e < 4; e++) {
             int qi = q0 + mrow + g + (e >> 1) * 8;
             if (qi < tq) {
-              atomicAdd(dq_acc + (((long long)b * tq + qi) * hq + h) * D + dn * 8 + 2 * t + (e & 1), acc[e] * scale);
+              atomicAdd(dq_acc + (((long long)b * tq + qi) * hq + h) * D + (dn + x) * 8 + 2 * t + (e & 1), acc[x][e] * scale);
             }
           }
         }
       }
     }
+    __syncthreads();  // the next prefetch overwrites this stage, and the next step rewrites dSᵀ
   }
+  cp_async_wait<0>();  // with no query tile to visit, the K/V copies are still outstanding
 
   // This block alone owns its keys for kv head hk: plain stores.
 #pragma unroll
@@ -437,16 +447,17 @@ __device__ void attention_backward(const bf16* __restrict__ q, const bf16* __res
   }
 }
 
-extern "C" __global__ void __launch_bounds__(128) attention_backward_d64(const bf16* q, const bf16* k, const bf16* v, const bf16* dout,
-                                                                         const float* lse, const float* delta, float* dq_acc, bf16* dk,
-                                                                         bf16* dv, int tq, int tk, int hq, int hkv, int causal, float scale) {
-  attention_backward<64>(q, k, v, dout, lse, delta, dq_acc, dk, dv, tq, tk, hq, hkv, causal, scale);
-}
-extern "C" __global__ void __launch_bounds__(128) attention_backward_d128(const bf16* q, const bf16* k, const bf16* v, const bf16* dout,
-                                                                          const float* lse, const float* delta, float* dq_acc, bf16* dk,
-                                                                          bf16* dv, int tq, int tk, int hq, int hkv, int causal, float scale) {
-  attention_backward<128>(q, k, v, dout, lse, delta, dq_acc, dk, dv, tq, tk, hq, hkv, causal, scale);
-}
+#define BACKWARD(D)                                                                                              \
+  extern "C" __global__ void __launch_bounds__(128)                                                              \
+      attention_backward_d##D(const bf16* q, const bf16* k, const bf16* v, const bf16* dout, const float* lse,     \
+                              const float* delta, float* dq_acc, bf16* dk, bf16* dv, int tq, int tk, int hq,       \
+                              int hkv, int causal, float scale) {                                                  \
+    attention_backward<D>(q, k, v, dout, lse, delta, dq_acc, dk, dv, tq, tk, hq, hkv, causal, scale);             \
+  }
+BACKWARD(16)
+BACKWARD(32)
+BACKWARD(64)
+BACKWARD(128)
 
 // ---------------------------------------------------------------------------------------------------------------
 // Merge of a block result into the running one, in fp32, one warp per (b, i, h):

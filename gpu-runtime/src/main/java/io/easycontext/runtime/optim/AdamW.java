@@ -26,7 +26,8 @@ public final class AdamW implements AutoCloseable {
         }
     }
 
-    private record Slot(Parameter parameter, Tensor m, Tensor v) {
+    /** A parameter's moments, and its fp32 master copy where the parameter is stored in lower precision (bf16). */
+    private record Slot(Parameter parameter, Tensor master, Tensor m, Tensor v) {
     }
 
     private final Hyper hyper;
@@ -37,7 +38,13 @@ public final class AdamW implements AutoCloseable {
         this.hyper = hyper;
         for (Parameter p : parameters) {
             int[] shape = p.value().shape();
-            slots.add(new Slot(p, backend.zeros(backend.statsType(), shape), backend.zeros(backend.statsType(), shape)));
+            Tensor master = null;
+            if (p.value().dtype() != backend.statsType()) {
+                master = backend.allocate(backend.statsType(), shape);
+                backend.copy(p.value(), master);
+            }
+            slots.add(new Slot(p, master, backend.zeros(backend.statsType(), shape),
+                    backend.zeros(backend.statsType(), shape)));
         }
     }
 
@@ -46,7 +53,7 @@ public final class AdamW implements AutoCloseable {
         steps++;
         for (Slot s : slots) {
             Parameter p = s.parameter();
-            backend.adamW(p.value(), null, p.grad(), s.m(), s.v(), lr, hyper.beta1(), hyper.beta2(), hyper.eps(),
+            backend.adamW(p.value(), s.master(), p.grad(), s.m(), s.v(), lr, hyper.beta1(), hyper.beta2(), hyper.eps(),
                     p.decays() ? hyper.weightDecay() : 0, steps, gradScale);
         }
     }
@@ -61,6 +68,9 @@ public final class AdamW implements AutoCloseable {
         for (Slot s : slots) {
             s.m().close();
             s.v().close();
+            if (s.master() != null) {
+                s.master().close();
+            }
         }
     }
 }

@@ -352,7 +352,8 @@ public final class CudaBackend implements Backend {
             kernel("attention", "attention_backward_delta").launch(stream, Kernel.blocks(rows * 32, THREADS), THREADS,
                     ptr(dOut), ptr(out), delta.ptr(), rows, s.tq(), s.hq(), s.headDim());
             int d = s.headDim();
-            int smem = (2 * 64 * (d + 8) + 2 * 32 * (d + 8) + 64 * (32 + 8)) * 2 + 2 * 32 * 4;
+            // K and V (64 keys), two stages of Q and dO (32 queries), dSᵀ, two stages of lse and delta.
+            int smem = (2 * 64 * (d + 8) + 2 * 2 * 32 * (d + 8) + 64 * (32 + 8)) * 2 + 2 * 2 * 32 * 4;
             kernel("attention", "attention_backward_d" + d).maxDynamicSharedMemory(smem)
                     .launchGrid(stream, (s.tk() + 63) / 64, s.hkv(), s.batch(), 128, 1, 1, smem,
                             ptr(q), ptr(k), ptr(v), ptr(dOut), ptr(lse), delta.ptr(), dqAcc.ptr(), ptr(dk), ptr(dv),

@@ -245,7 +245,9 @@ class CudaBackendOpsGpuTest {
             "CAUSAL_DIAGONAL, 1, 1000, 1000, 4, 1, 128",
             "FULL, 2, 130, 77, 8, 2, 128",
             "FULL, 1, 33, 250, 6, 3, 64",
-            "FULL, 1, 64, 64, 2, 2, 128"})
+            "FULL, 1, 64, 64, 2, 2, 128",
+            "CAUSAL_DIAGONAL, 2, 97, 97, 4, 2, 16",
+            "FULL, 1, 50, 161, 4, 1, 32"})
     void attentionBlockForwardAndBackwardMatchTheReference(AttentionMask mask, int b, int tq, int tk, int hq, int hkv, int d) {
         double scale = 1 / Math.sqrt(d);
         Pair q = random(DType.BF16, 1, b, tq, hq, d);

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Runs on the GPU machine (after bench/device-prepare.sh here): our benchmarks and the PyTorch peer's, side by
 # side in one call, JSON lines to $OUT/bench.jsonl and a short table at the end.
-#   bash bench/device-bench.sh [gemm] [attention] [attention-ours]      (default: gemm attention)
+#   bash bench/device-bench.sh [gemm] [attention] [train] [attention-ours]      (default: gemm attention train)
 set -uo pipefail
 out=${OUT:-/tmp/out}
 mkdir -p "$out"
@@ -12,7 +12,7 @@ nvidia-smi --query-gpu=name,memory.total,driver_version,clocks.max.sm --format=c
 ours() { .device/java -Xmx32g io.easycontext.runtime.cli.Main bench "$@" 2> >(tee -a "$out/stderr.txt" >&2) | tee -a "$log"; }
 peer() { python3 .device/torch_peer.py "$@" 2> >(tee -a "$out/stderr.txt" >&2) | tee -a "$log"; }
 parts=("$@")
-[ ${#parts[@]} -eq 0 ] && parts=(gemm attention)
+[ ${#parts[@]} -eq 0 ] && parts=(gemm attention train)
 for part in "${parts[@]}"; do
   case $part in
     gemm) ours --what gemm; peer gemm ;;
@@ -20,6 +20,11 @@ for part in "${parts[@]}"; do
       ours --what attention --seq 4096,16384,65536 --kv-heads 32,8
       peer attention --seq 4096,16384,65536 --kv-heads 32
       peer attention --seq 4096,16384,65536 --kv-heads 8 ;;
+    train)
+      ours --what train --layers 8 --seq 32768
+      peer train --layers 8 --seq 32768
+      ours --what train --layers 4 --seq 131072
+      peer train --layers 4 --seq 131072 ;;
     attention-ours) ours --what attention --seq 4096,16384,65536 --kv-heads 32,8 ;;
     *) echo "unknown part $part" >&2 ;;
   esac
@@ -34,4 +39,10 @@ att = [r for r in rows if r.get("what") == "attention_causal" and "error" not in
 for r in att:
     impl = r.get("impl")
     print(f"attention S={r['S']:>6} kv={r['kv_heads']:>2} {impl:>11}: fwd {r['fwd_tflops']:>6} bwd {r['bwd_tflops']:>6} TFLOP/s")
+for r in rows:
+    if r.get("what") == "train_step":
+        if "error" in r:
+            print(f"train {r['layers']} layers S={r['S']} {r['impl']}: {r['error']}")
+        else:
+            print(f"train {r['layers']} layers S={r['S']:>6} {r['impl']:>36}: {r['tokens_per_s']:>6} tok/s {r['model_tflops']:>6} TFLOP/s peak {r['peak_mem_gib']} GiB")
 PY

@@ -4,6 +4,13 @@ import io.easycontext.runtime.backend.AttentionMask;
 import io.easycontext.runtime.backend.cuda.CudaBackend;
 import io.easycontext.runtime.cuda.Cuda;
 import io.easycontext.runtime.cuda.CudaEvent;
+import io.easycontext.runtime.model.LlamaConfig;
+import io.easycontext.runtime.model.LlamaModel;
+import io.easycontext.runtime.model.LlamaWeights;
+import io.easycontext.runtime.model.LocalAttention;
+import io.easycontext.runtime.optim.AdamW;
+import io.easycontext.runtime.optim.LrSchedule;
+import io.easycontext.runtime.optim.Optimizer;
 import io.easycontext.runtime.tensor.DType;
 import io.easycontext.runtime.tensor.Tensor;
 
@@ -28,7 +35,7 @@ public final class BenchCommand implements Command {
 
     @Override
     public String summary() {
-        return "GPU benchmarks: --what gemm | attention (see --help of each in the docs)";
+        return "GPU benchmarks: --what gemm | attention | train, JSON lines side by side with bench/torch_peer.py";
     }
 
     @Override
@@ -60,7 +67,23 @@ public final class BenchCommand implements Command {
                     }
                 }
             }
-            default -> throw new Flags.UsageException("--what must be gemm or attention, not '" + what + "'");
+            case "train" -> {
+                int layers = flags.integer("layers", 8);
+                int seq = flags.integer("seq", 32768);
+                LlamaConfig config = LlamaConfig.of(flags.integer("hidden", 4096), flags.integer("ffn", 11008), layers,
+                        flags.integer("heads", 32), flags.integer("kv-heads", 32), flags.integer("vocab", 32000));
+                long poolBytes = (long) (flags.number("pool-gib", 0) * (1L << 30));
+                int steps = flags.integer("steps", 3);
+                flags.finish();
+                Cuda.require();
+                if (poolBytes == 0) {
+                    poolBytes = Cuda.device(gpu).totalMemory() - (2L << 30);
+                }
+                try (CudaBackend backend = new CudaBackend(gpu, poolBytes)) {
+                    train(backend, config, seq, steps, out);
+                }
+            }
+            default -> throw new Flags.UsageException("--what must be gemm, attention or train, not '" + what + "'");
         }
         return 0;
     }
@@ -110,6 +133,50 @@ public final class BenchCommand implements Command {
         for (Tensor t : List.of(q, k, v, o, lse, dout, dq, dk, dv)) {
             t.close();
         }
+    }
+
+    /**
+     * Training steps of a randomly initialised model on one GPU with activation checkpointing and AdamW; the
+     * model FLOPs per token follow the peer: 6·params + 6·layers·S·hidden (recompute not counted).
+     */
+    private static void train(CudaBackend b, LlamaConfig config, int seq, int steps, PrintStream out) {
+        LlamaWeights weights = LlamaWeights.initialize(b, config, 0);
+        LlamaModel model = new LlamaModel(weights, LlamaModel.Options.DEFAULTS);
+        Random r = new Random(seq);
+        int[] ids = new int[seq];
+        int[] positions = new int[seq];
+        for (int i = 0; i < seq; i++) {
+            ids[i] = r.nextInt(config.vocabSize());
+            positions[i] = i;
+        }
+        int[] targets = new int[seq];
+        System.arraycopy(ids, 1, targets, 0, seq - 1);
+        targets[seq - 1] = LlamaModel.IGNORE_INDEX;
+        long count = LlamaModel.countTargets(targets);
+        List<Double> times = new ArrayList<>();
+        double loss = 0;
+        try (Optimizer optimizer = new Optimizer(b, weights.parameters(), AdamW.Hyper.DEFAULTS, LrSchedule.constant(1e-5), 1.0)) {
+            for (int i = 0; i < steps + 1; i++) {
+                b.synchronize();
+                long t0 = System.nanoTime();
+                loss = model.forwardBackward(b, ids, positions, targets, 1, count, LocalAttention.INSTANCE) / count;
+                optimizer.step(b);
+                b.synchronize();
+                if (i > 0) {
+                    times.add((System.nanoTime() - t0) / 1e6);
+                }
+            }
+        }
+        times.sort(null);
+        double ms = times.get(times.size() / 2);
+        long params = config.parameterCount();
+        double tokensPerS = seq / (ms / 1e3);
+        double flopsPerToken = 6.0 * params + 6.0 * config.numHiddenLayers() * (double) seq * config.hiddenSize();
+        emit(out, "\"what\":\"train_step\",\"impl\":\"ours\",\"layers\":%d,\"S\":%d,\"hidden\":%d,\"params\":%d,"
+                        + "\"step_ms\":%.1f,\"tokens_per_s\":%.0f,\"model_tflops\":%.1f,\"peak_mem_gib\":%.1f,\"loss\":%.4f",
+                config.numHiddenLayers(), seq, config.hiddenSize(), params, ms, tokensPerS, tokensPerS * flopsPerToken / 1e12,
+                b.pool().peakInUse() / (double) (1L << 30), loss);
+        weights.close();
     }
 
     private static Tensor random(CudaBackend b, double scale, int... shape) {

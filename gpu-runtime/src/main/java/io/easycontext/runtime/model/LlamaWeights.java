@@ -10,6 +10,7 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.SplittableRandom;
+import java.util.stream.IntStream;
 
 /**
  * The parameters of a {@link LlamaModel} under Hugging Face's names, each with its gradient. A tied
@@ -76,13 +77,20 @@ public final class LlamaWeights implements AutoCloseable {
         return new LlamaWeights(config, params);
     }
 
+    private static final int INIT_CHUNK = 1 << 16;
+
     private record Init(Backend backend, long seed, double std, Map<String, Parameter> into) {
+        /** Values depend on the seed, the name and the position only, so chunks fill in parallel. */
         void normal(String name, int... shape) {
-            SplittableRandom rng = new SplittableRandom(seed * 0x9E3779B97F4A7C15L + name.hashCode());
+            long base = seed * 0x9E3779B97F4A7C15L + name.hashCode();
             float[] values = new float[Math.multiplyExact(shape[0], shape[1])];
-            for (int i = 0; i < values.length; i++) {
-                values[i] = (float) (std * rng.nextGaussian());
-            }
+            int chunks = (values.length + INIT_CHUNK - 1) / INIT_CHUNK;
+            IntStream.range(0, chunks).parallel().forEach(c -> {
+                SplittableRandom rng = new SplittableRandom(base + c * 0xBF58476D1CE4E5B9L);
+                for (int i = c * INIT_CHUNK, end = Math.min(values.length, i + INIT_CHUNK); i < end; i++) {
+                    values[i] = (float) (std * rng.nextGaussian());
+                }
+            });
             add(name, values, shape);
         }
 

@@ -23,37 +23,34 @@ __device__ __forceinline__ float warp_max(float v) {
   return v;
 }
 
-// Sum over a block whose size is a multiple of 32 (at most 1024); every thread gets the result.
-__device__ __forceinline__ float block_sum(float v) {
+struct Sum {
+  static __device__ __forceinline__ float identity() { return 0.f; }
+  static __device__ __forceinline__ float warp(float v) { return warp_sum(v); }
+};
+struct Max {
+  static __device__ __forceinline__ float identity() { return -INFINITY; }
+  static __device__ __forceinline__ float warp(float v) { return warp_max(v); }
+};
+
+// Reduces over a block whose size is a multiple of 32 (at most 1024); every thread gets the result. Each
+// operation has its own shared scratch, so a sum may follow a max without a barrier in between.
+template <typename Op>
+__device__ __forceinline__ float block_reduce(float v) {
   __shared__ float partial[32];
   __shared__ float total;
   int lane = threadIdx.x & 31, warp = threadIdx.x >> 5;
-  v = warp_sum(v);
+  v = Op::warp(v);
   __syncthreads();
   if (lane == 0) partial[warp] = v;
   __syncthreads();
   if (warp == 0) {
-    float s = lane < (blockDim.x >> 5) ? partial[lane] : 0.f;
-    s = warp_sum(s);
+    float s = lane < (blockDim.x >> 5) ? partial[lane] : Op::identity();
+    s = Op::warp(s);
     if (lane == 0) total = s;
   }
   __syncthreads();
   return total;
 }
 
-__device__ __forceinline__ float block_max(float v) {
-  __shared__ float partial[32];
-  __shared__ float total;
-  int lane = threadIdx.x & 31, warp = threadIdx.x >> 5;
-  v = warp_max(v);
-  __syncthreads();
-  if (lane == 0) partial[warp] = v;
-  __syncthreads();
-  if (warp == 0) {
-    float s = lane < (blockDim.x >> 5) ? partial[lane] : -INFINITY;
-    s = warp_max(s);
-    if (lane == 0) total = s;
-  }
-  __syncthreads();
-  return total;
-}
+__device__ __forceinline__ float block_sum(float v) { return block_reduce<Sum>(v); }
+__device__ __forceinline__ float block_max(float v) { return block_reduce<Max>(v); }

@@ -14,7 +14,7 @@ public final class Main {
     /** Every command, in the order the usage text lists them. */
     static Map<String, Command> commands() {
         Map<String, Command> all = new LinkedHashMap<>();
-        for (Command c : List.<Command>of(new InfoCommand(), new BenchCommand(), new TrainCommand())) {
+        for (Command c : List.<Command>of(new InfoCommand(), new BenchCommand(), new TrainCommand(), new PlanCommand())) {
             all.put(c.name(), c);
         }
         return all;

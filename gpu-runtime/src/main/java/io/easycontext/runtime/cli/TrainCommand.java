@@ -80,7 +80,7 @@ public final class TrainCommand implements Command {
     }
 
     /** The value of {@code --model}: a preset name, a Hugging Face model directory, or its config.json. */
-    private static LlamaConfig model(String value) {
+    static LlamaConfig model(String value) {
         Path path = Path.of(value);
         if (Files.isDirectory(path)) {
             path = path.resolve("config.json");

@@ -1,0 +1,87 @@
+package io.easycontext.runtime.cli;
+
+import io.easycontext.runtime.cuda.Cuda;
+import io.easycontext.runtime.model.LlamaConfig;
+import io.easycontext.runtime.parallel.ParallelConfig;
+import io.easycontext.runtime.parallel.ParallelMode;
+import io.easycontext.runtime.plan.MemoryEstimate;
+import io.easycontext.runtime.plan.MemoryPlanner;
+
+import java.io.PrintStream;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+
+/**
+ * Predicts the peak GPU memory per rank of a training run before any work, by component, and says whether it
+ * fits: exit 0 when it does, 3 when it does not (with needed and available), 2 for bad flags.
+ */
+public final class PlanCommand implements Command {
+    private static final double GIB = 1L << 30;
+
+    @Override
+    public String name() {
+        return "plan";
+    }
+
+    @Override
+    public String summary() {
+        return "predict peak GPU memory per rank for a training run, and whether it fits";
+    }
+
+    @Override
+    public int run(List<String> args, PrintStream out, PrintStream err) {
+        Flags flags = new Flags(args);
+        LlamaConfig model = TrainCommand.model(flags.string("model", "llama2-7b"));
+        int seq = flags.integer("seq-length", 32768);
+        int batch = flags.integer("batch-size", 1);
+        int gpus = flags.integer("gpus", 1);
+        String modeName = flags.string("parallel-mode", gpus > 1 ? "zigzag_ring_attn" : "data_parallel");
+        int ulysses = flags.integer("ulysses-degree", ParallelConfig.UNSET);
+        int ring = flags.integer("ring-degree", ParallelConfig.UNSET);
+        int dp = flags.integer("dp-degree", ParallelConfig.UNSET);
+        int lossChunk = flags.integer("loss-chunk-tokens", 1024);
+        double gib = flags.number("gpu-memory-gib", 0);
+        flags.finish();
+        ParallelMode mode;
+        ParallelConfig parallel;
+        try {
+            mode = ParallelMode.parse(modeName);
+            parallel = ParallelConfig.resolve(mode, gpus, dp, ulysses, ring);
+            parallel.validate(seq, model.numAttentionHeads(), model.numKeyValueHeads());
+        } catch (IllegalArgumentException e) {
+            throw new Flags.UsageException(e.getMessage());
+        }
+        long available = gib > 0 ? (long) (gib * GIB) : detectedMemory();
+
+        long localTokens = (long) seq / parallel.spDegree() * batch;
+        MemoryEstimate e = MemoryPlanner.estimate(model, localTokens, mode, parallel.ulyssesDegree(), lossChunk);
+        out.printf(Locale.ROOT, "plan: %s, %,d parameters, %,d tokens per sequence, %,d per rank; %s%n",
+                modelName(model), model.parameterCount(), seq, localTokens, parallel);
+        for (Map.Entry<String, Long> c : e.components().entrySet()) {
+            out.printf(Locale.ROOT, "  %-42s %9.2f GiB%n", c.getKey(), c.getValue() / GIB);
+        }
+        out.printf(Locale.ROOT, "  %-42s %9.2f GiB%n", "peak per rank", e.total() / GIB);
+        if (available <= 0) {
+            out.println("no GPU here and no --gpu-memory-gib given: nothing to compare with");
+            return 0;
+        }
+        if (e.total() > available) {
+            out.printf(Locale.ROOT, "does not fit: needs %.2f GiB per rank, %.2f GiB available%n", e.total() / GIB,
+                    available / GIB);
+            return 3;
+        }
+        out.printf(Locale.ROOT, "fits: %.2f GiB of %.2f GiB available (%.0f%%)%n", e.total() / GIB, available / GIB,
+                100.0 * e.total() / available);
+        return 0;
+    }
+
+    private static String modelName(LlamaConfig c) {
+        return String.format(Locale.ROOT, "%d layers × hidden %d (ffn %d, %d/%d heads, vocab %d)", c.numHiddenLayers(),
+                c.hiddenSize(), c.intermediateSize(), c.numAttentionHeads(), c.numKeyValueHeads(), c.vocabSize());
+    }
+
+    private static long detectedMemory() {
+        return Cuda.availability().available() ? Cuda.device(0).totalMemory() : 0;
+    }
+}

@@ -1,0 +1,34 @@
+package io.easycontext.runtime.plan;
+
+import java.util.LinkedHashMap;
+import java.util.Map;
+
+/**
+ * Peak device memory of one rank, by component, in bytes. The peak is reached in the backward of the last
+ * decoder layer: every checkpoint is still held, and the layer's recomputed activations meet the MLP's
+ * gradients.
+ */
+public record MemoryEstimate(long parameters, long gradients, long masterWeights, long optimizerMoments,
+                             long checkpoints, long layerWorkingSet, long attentionScratch, long communication,
+                             long other) {
+
+    public long total() {
+        return parameters + gradients + masterWeights + optimizerMoments + checkpoints + layerWorkingSet
+                + attentionScratch + communication + other;
+    }
+
+    /** The components in the order a report lists them. */
+    public Map<String, Long> components() {
+        Map<String, Long> m = new LinkedHashMap<>();
+        m.put("parameters (bf16)", parameters);
+        m.put("gradients (bf16)", gradients);
+        m.put("master weights (fp32)", masterWeights);
+        m.put("AdamW moments (fp32)", optimizerMoments);
+        m.put("activation checkpoints", checkpoints);
+        m.put("layer recompute + backward", layerWorkingSet);
+        m.put("attention scratch", attentionScratch);
+        m.put("sequence-parallel buffers", communication);
+        m.put("loss chunk, residual gradient, workspace", other);
+        return m;
+    }
+}

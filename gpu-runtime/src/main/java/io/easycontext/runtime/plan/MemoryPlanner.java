@@ -1,0 +1,70 @@
+package io.easycontext.runtime.plan;
+
+import io.easycontext.runtime.model.LlamaConfig;
+import io.easycontext.runtime.parallel.ParallelMode;
+
+/**
+ * Predicts the peak GPU memory of one rank of a training step from the model, the tokens a rank holds and the
+ * parallel mode, following what the runtime allocates: bf16 parameters and gradients, fp32 master weights and
+ * AdamW moments, one bf16 checkpoint per layer (the layer input), and — in the backward of a layer — its
+ * recomputed activations next to the gradients of its MLP. The single-GPU figures were checked against the
+ * pool's measured peak (benchmarks.md: 36.6 GiB and 46.1 GiB on an H200, both within 1%). The sequence-parallel
+ * buffers follow the code of the ring and Ulysses ops but have not been measured on GPUs yet.
+ */
+public final class MemoryPlanner {
+    private static final int BF16 = 2;
+    private static final int FP32 = 4;
+    /** cuBLAS workspace, taken from the pool. */
+    private static final long WORKSPACE = 32L << 20;
+
+    private MemoryPlanner() {
+    }
+
+    /**
+     * @param localTokens     tokens one rank processes in a micro-step (sequence length / sequence-parallel
+     *                        degree, times the per-rank batch)
+     * @param lossChunkTokens tokens per chunk of the fused cross-entropy
+     */
+    public static MemoryEstimate estimate(LlamaConfig c, long localTokens, ParallelMode mode, int ulyssesDegree,
+                                          int lossChunkTokens) {
+        long params = c.parameterCount();
+        long n = localTokens;
+        long h = c.hiddenSize();
+        long f = c.intermediateSize();
+        long qd = c.qDim();
+        long kvd = c.kvDim();
+        // A layer's forward keeps n1, q, k, v, attention output, h, n2 (hidden-sized) and gate, up, act (ffn-sized).
+        long recomputed = n * (3 * h + 2 * qd + 2 * kvd + 3 * f) * BF16;
+        // Then its backward: first the MLP's dNormed, dBranch, dAct, dGate, dUp; later the attention's dNormed,
+        // dBranch, dAttnOut, dq, dk, dv and the fp32 dQ accumulator. The larger of the two sets the peak.
+        long mlpBackward = n * (2 * h + 3 * f) * BF16;
+        long attentionBackward = n * (2 * h + 2 * qd + 2 * kvd) * BF16 + n * qd * FP32;
+        long working = recomputed + Math.max(mlpBackward, attentionBackward);
+        // lse kept from the forward, and delta in the backward: fp32 per head and token.
+        long attentionScratch = 2L * c.numAttentionHeads() * n * FP32;
+        long checkpoints = c.numHiddenLayers() * n * h * BF16;
+        long other = n * h * BF16                                   // the residual gradient
+                + (long) Math.min(lossChunkTokens, n) * c.vocabSize() * BF16
+                + WORKSPACE;
+        return new MemoryEstimate(params * BF16, params * BF16, params * FP32, 2 * params * FP32, checkpoints,
+                working, attentionScratch, communication(c, n, mode, ulyssesDegree), other);
+    }
+
+    /**
+     * Buffers the sequence-parallel ops hold beside the layer's own tensors: a ring keeps the key/value block in
+     * flight and the next one (and in the backward their dK/dV accumulators); Ulysses holds the head-sharded
+     * copies of q, k, v and the output; DistFlashAttn holds a helper's query block and its partial output.
+     */
+    static long communication(LlamaConfig c, long n, ParallelMode mode, int ulyssesDegree) {
+        long kv = 2 * n * c.kvDim() * BF16;
+        long q = n * c.qDim() * BF16;
+        long partial = q + (long) c.numAttentionHeads() * n * FP32;
+        return switch (mode) {
+            case DATA_PARALLEL -> 0;
+            case RING_ATTN, ZIGZAG_RING_ATTN -> 2 * kv + 2 * kv + partial;
+            case ULYSSES_ATTN -> 2 * q + kv;
+            case DIST_FLASH_ATTN -> kv + 2 * partial + q;
+            case USP_ATTN -> (2 * q + kv) + (2 * kv + 2 * kv + partial) / Math.max(1, ulyssesDegree);
+        };
+    }
+}

@@ -51,6 +51,19 @@ public interface Backend extends AutoCloseable {
 
     void uploadInts(Tensor dst, int[] src);
 
+    /**
+     * Copies float64 host values in, exactly where the tensor's dtype can hold them: a checkpoint of a float64
+     * run restores bit for bit. Narrowing through float is exact for F32 and BF16 tensors, whose values
+     * {@link #download} returned; only an F64 backend needs to override this.
+     */
+    default void uploadDoubles(Tensor dst, double[] src) {
+        float[] narrowed = new float[src.length];
+        for (int i = 0; i < src.length; i++) {
+            narrowed[i] = (float) src[i];
+        }
+        upload(dst, narrowed);
+    }
+
     /** Copies the tensor out to the host as float64 (synchronises). */
     double[] download(Tensor src);
 

@@ -2,10 +2,12 @@ package io.easycontext.runtime.cli;
 
 import io.easycontext.runtime.cuda.Cuda;
 import io.easycontext.runtime.model.LlamaConfig;
+import io.easycontext.runtime.model.LlamaModel;
 import io.easycontext.runtime.parallel.ParallelConfig;
 import io.easycontext.runtime.parallel.ParallelMode;
 import io.easycontext.runtime.plan.MemoryEstimate;
 import io.easycontext.runtime.plan.MemoryPlanner;
+import io.easycontext.runtime.spec.Models;
 
 import java.io.PrintStream;
 import java.util.List;
@@ -32,7 +34,7 @@ public final class PlanCommand implements Command {
     @Override
     public int run(List<String> args, PrintStream out, PrintStream err) {
         Flags flags = new Flags(args);
-        LlamaConfig model = TrainCommand.model(flags.string("model", "llama2-7b"));
+        String modelValue = flags.string("model", "llama2-7b");
         int seq = flags.integer("seq-length", 32768);
         int batch = flags.integer("batch-size", 1);
         int gpus = flags.integer("gpus", 1);
@@ -40,9 +42,16 @@ public final class PlanCommand implements Command {
         int ulysses = flags.integer("ulysses-degree", ParallelConfig.UNSET);
         int ring = flags.integer("ring-degree", ParallelConfig.UNSET);
         int dp = flags.integer("dp-degree", ParallelConfig.UNSET);
-        int lossChunk = flags.integer("loss-chunk-tokens", 1024);
+        int lossChunk = flags.integer("loss-chunk-tokens", LlamaModel.Options.DEFAULTS.lossChunkTokens());
+        int mlpChunk = flags.integer("mlp-chunk-tokens", LlamaModel.Options.DEFAULTS.mlpChunkTokens());
         double gib = flags.number("gpu-memory-gib", 0);
         flags.finish();
+        LlamaConfig model;
+        try {
+            model = Models.resolve(modelValue);
+        } catch (IllegalArgumentException e) {
+            throw new Flags.UsageException("--model " + e.getMessage());
+        }
         ParallelMode mode;
         ParallelConfig parallel;
         try {
@@ -55,7 +64,7 @@ public final class PlanCommand implements Command {
         long available = gib > 0 ? (long) (gib * GIB) : detectedMemory();
 
         long localTokens = (long) seq / parallel.spDegree() * batch;
-        MemoryEstimate e = MemoryPlanner.estimate(model, localTokens, mode, parallel.ulyssesDegree(), lossChunk);
+        MemoryEstimate e = MemoryPlanner.estimate(model, localTokens, mode, parallel.ulyssesDegree(), lossChunk, mlpChunk);
         out.printf(Locale.ROOT, "plan: %s, %,d parameters, %,d tokens per sequence, %,d per rank; %s%n",
                 modelName(model), model.parameterCount(), seq, localTokens, parallel);
         for (Map.Entry<String, Long> c : e.components().entrySet()) {

@@ -14,9 +14,12 @@ import io.easycontext.runtime.tensor.Tensor;
  */
 final class DecoderLayer {
 
-    /** The local tokens of one step and what every layer needs to process them. */
+    /**
+     * The local tokens of one step and what every layer needs to process them. {@code mlpChunkTokens} bounds
+     * the tokens whose MLP intermediates ([tokens, ffn] each) exist at once where they need not be kept.
+     */
     record Step(Backend backend, LlamaConfig config, int batch, int length, Tensor positions, Tensor invFreq,
-                AttentionOp attention) {
+                AttentionOp attention, int mlpChunkTokens) {
         int tokens() {
             return batch * length;
         }
@@ -30,7 +33,10 @@ final class DecoderLayer {
         }
     }
 
-    /** What the backward reads. {@code x}, the layer's input, belongs to the caller; the rest is closed here. */
+    /**
+     * What the backward reads. {@code x}, the layer's input, belongs to the caller; the rest is closed here.
+     * {@code gate}, {@code up} and {@code act} are null when the MLP is recomputed chunk by chunk in the backward.
+     */
     record Activations(Tensor x, Tensor n1, Tensor rstd1, Tensor q, Tensor k, Tensor v, AttentionState attention,
                        Tensor attnOut, Tensor h, Tensor n2, Tensor rstd2, Tensor gate, Tensor up, Tensor act)
             implements AutoCloseable {
@@ -38,7 +44,9 @@ final class DecoderLayer {
         public void close() {
             attention.close();
             for (Tensor t : new Tensor[]{n1, rstd1, q, k, v, attnOut, h, n2, rstd2, gate, up, act}) {
-                t.close();
+                if (t != null) {
+                    t.close();
+                }
             }
         }
     }
@@ -47,10 +55,12 @@ final class DecoderLayer {
     }
 
     /**
-     * Runs the layer on {@code x} and writes {@code y}. With {@code y == null} it stops before the down projection,
-     * whose output the backward never reads: that is the recomputation of activation checkpointing.
+     * Runs the layer on {@code x} and writes {@code y}. With {@code keepMlp} the MLP's intermediates are kept for
+     * the backward; without, the MLP runs in chunks of tokens and the backward recomputes them chunk by chunk.
+     * With {@code y == null} (the recomputation of activation checkpointing) it stops before the MLP, whose
+     * output the backward never reads.
      */
-    static Activations forward(Step s, LlamaWeights.Layer w, Tensor x, Tensor y) {
+    static Activations forward(Step s, LlamaWeights.Layer w, Tensor x, Tensor y, boolean keepMlp) {
         Backend b = s.backend();
         LlamaConfig c = s.config();
         int n = s.tokens();
@@ -79,9 +89,28 @@ final class DecoderLayer {
         Tensor n2 = s.floats(n, c.hiddenSize());
         Tensor rstd2 = b.allocate(b.statsType(), n);
         b.rmsNormForward(h, w.postNorm().value(), c.rmsNormEps(), n2, rstd2);
-        Tensor gate = s.floats(n, c.intermediateSize());
-        Tensor up = s.floats(n, c.intermediateSize());
-        Tensor act = s.floats(n, c.intermediateSize());
+        if (keepMlp) {
+            Tensor gate = s.floats(n, c.intermediateSize());
+            Tensor up = s.floats(n, c.intermediateSize());
+            Tensor act = s.floats(n, c.intermediateSize());
+            mlpForward(b, w, n2, gate, up, act, h, y);
+            return new Activations(x, n1, rstd1, q, k, v, state, attnOut, h, n2, rstd2, gate, up, act);
+        }
+        if (y != null) {
+            try (MlpChunks chunks = new MlpChunks(s)) {
+                for (int t0 = 0; t0 < n; t0 += chunks.tokens) {
+                    int rows = Math.min(chunks.tokens, n - t0);
+                    mlpForward(b, w, rows(s, n2, t0, rows), chunks.gate(rows), chunks.up(rows), chunks.act(rows),
+                            rows(s, h, t0, rows), rows(s, y, t0, rows));
+                }
+            }
+        }
+        return new Activations(x, n1, rstd1, q, k, v, state, attnOut, h, n2, rstd2, null, null, null);
+    }
+
+    /** gate, up, act from n2; then {@code y = h + act·W_downᵀ} where {@code y} is given. */
+    private static void mlpForward(Backend b, LlamaWeights.Layer w, Tensor n2, Tensor gate, Tensor up, Tensor act,
+                                   Tensor h, Tensor y) {
         b.matmul(n2, false, w.gate().value(), true, gate, 1, 0);
         b.matmul(n2, false, w.up().value(), true, up, 1, 0);
         b.swiGluForward(gate, up, act);
@@ -89,7 +118,69 @@ final class DecoderLayer {
             b.copy(h, y);
             b.matmul(act, false, w.down().value(), true, y, 1, 1);
         }
-        return new Activations(x, n1, rstd1, q, k, v, state, attnOut, h, n2, rstd2, gate, up, act);
+    }
+
+    /**
+     * MLP backward over some tokens: {@code dNormed} (∂L/∂n2) is overwritten from {@code dResidual} (∂L/∂y);
+     * the MLP's weight gradients accumulate.
+     */
+    private static void mlpBackward(Step s, LlamaWeights.Layer w, Tensor n2, Tensor gate, Tensor up, Tensor act,
+                                    Tensor dResidual, Tensor dNormed) {
+        Backend b = s.backend();
+        int rows = n2.dim(0);
+        int ffn = s.config().intermediateSize();
+        try (Tensor dAct = s.floats(rows, ffn); Tensor dGate = s.floats(rows, ffn); Tensor dUp = s.floats(rows, ffn)) {
+            b.matmul(dResidual, false, w.down().value(), false, dAct, 1, 0);
+            b.matmul(dResidual, true, act, false, w.down().grad(), 1, 1);
+            b.swiGluBackward(dAct, gate, up, dGate, dUp);
+            b.matmul(dGate, false, w.gate().value(), false, dNormed, 1, 0);
+            b.matmul(dUp, false, w.up().value(), false, dNormed, 1, 1);
+            b.matmul(dGate, true, n2, false, w.gate().grad(), 1, 1);
+            b.matmul(dUp, true, n2, false, w.up().grad(), 1, 1);
+        }
+    }
+
+    /** Rows {@code [t0, t0 + rows)} of a {@code [tokens, features]} activation. */
+    private static Tensor rows(Step s, Tensor t, int t0, int rows) {
+        int features = t.dim(1);
+        return s.backend().view(t, (long) t0 * features, rows, features);
+    }
+
+    /** The MLP intermediates of one chunk of tokens, reused chunk after chunk. */
+    private static final class MlpChunks implements AutoCloseable {
+        final int tokens;
+        private final Step s;
+        private final Tensor gate;
+        private final Tensor up;
+        private final Tensor act;
+
+        MlpChunks(Step s) {
+            this.s = s;
+            this.tokens = Math.min(s.mlpChunkTokens(), s.tokens());
+            int ffn = s.config().intermediateSize();
+            gate = s.floats(tokens, ffn);
+            up = s.floats(tokens, ffn);
+            act = s.floats(tokens, ffn);
+        }
+
+        Tensor gate(int rows) {
+            return rows(s, gate, 0, rows);
+        }
+
+        Tensor up(int rows) {
+            return rows(s, up, 0, rows);
+        }
+
+        Tensor act(int rows) {
+            return rows(s, act, 0, rows);
+        }
+
+        @Override
+        public void close() {
+            gate.close();
+            up.close();
+            act.close();
+        }
     }
 
     /**
@@ -101,16 +192,18 @@ final class DecoderLayer {
         LlamaConfig c = s.config();
         int n = s.tokens();
         try (Tensor dNormed = s.floats(n, c.hiddenSize()); Tensor dBranch = s.floats(n, c.hiddenSize())) {
-            try (Tensor dAct = s.floats(n, c.intermediateSize());
-                 Tensor dGate = s.floats(n, c.intermediateSize());
-                 Tensor dUp = s.floats(n, c.intermediateSize())) {
-                b.matmul(dResidual, false, w.down().value(), false, dAct, 1, 0);
-                b.matmul(dResidual, true, a.act(), false, w.down().grad(), 1, 1);
-                b.swiGluBackward(dAct, a.gate(), a.up(), dGate, dUp);
-                b.matmul(dGate, false, w.gate().value(), false, dNormed, 1, 0);
-                b.matmul(dUp, false, w.up().value(), false, dNormed, 1, 1);
-                b.matmul(dGate, true, a.n2(), false, w.gate().grad(), 1, 1);
-                b.matmul(dUp, true, a.n2(), false, w.up().grad(), 1, 1);
+            if (a.gate() != null) {
+                mlpBackward(s, w, a.n2(), a.gate(), a.up(), a.act(), dResidual, dNormed);
+            } else {
+                try (MlpChunks chunks = new MlpChunks(s)) {
+                    for (int t0 = 0; t0 < n; t0 += chunks.tokens) {
+                        int rows = Math.min(chunks.tokens, n - t0);
+                        Tensor n2 = rows(s, a.n2(), t0, rows);
+                        mlpForward(b, w, n2, chunks.gate(rows), chunks.up(rows), chunks.act(rows), null, null);
+                        mlpBackward(s, w, n2, chunks.gate(rows), chunks.up(rows), chunks.act(rows),
+                                rows(s, dResidual, t0, rows), rows(s, dNormed, t0, rows));
+                    }
+                }
             }
             b.rmsNormBackward(dNormed, a.h(), w.postNorm().value(), a.rstd2(), dBranch, w.postNorm().grad());
             b.addScaledAccumulate(dResidual, dBranch, 1);

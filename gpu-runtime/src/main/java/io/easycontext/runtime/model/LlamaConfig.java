@@ -166,17 +166,35 @@ public record LlamaConfig(
                         heads, has("num_key_value_heads") ? requiredInt("num_key_value_heads") : heads, headDim,
                         requiredInt("vocab_size"),
                         has("rms_norm_eps") ? requiredDouble("rms_norm_eps") : DEFAULT_RMS_NORM_EPS,
-                        has("rope_theta") ? requiredDouble("rope_theta") : DEFAULT_ROPE_THETA,
+                        ropeTheta(),
                         has("max_position_embeddings") ? requiredInt("max_position_embeddings") : DEFAULT_MAX_POSITIONS,
                         has("tie_word_embeddings") && requiredBoolean("tie_word_embeddings"),
                         has("initializer_range") ? requiredDouble("initializer_range") : DEFAULT_INITIALIZER_RANGE,
-                        has("rope_scaling") ? ropeScaling(root.get("rope_scaling")) : null);
+                        has("rope_parameters") ? ropeScaling(root.get("rope_parameters"))
+                                : has("rope_scaling") ? ropeScaling(root.get("rope_scaling")) : null);
             } catch (IllegalArgumentException e) {
                 if (e.getMessage().startsWith(file.toString())) {
                     throw e;
                 }
                 throw new IllegalArgumentException(file + ": " + e.getMessage(), e);
             }
+        }
+
+        /**
+         * Transformers 5 writes theta and scaling together as {@code rope_parameters}; older configs have
+         * {@code rope_theta} and {@code rope_scaling}. A file with both is read as transformers 5 reads it.
+         */
+        private double ropeTheta() {
+            if (has("rope_parameters")) {
+                JsonNode theta = root.get("rope_parameters").get("rope_theta");
+                if (theta != null && !theta.isNull()) {
+                    if (!theta.isNumber()) {
+                        throw error("rope_parameters.rope_theta", "must be a number, got " + theta);
+                    }
+                    return theta.doubleValue();
+                }
+            }
+            return has("rope_theta") ? requiredDouble("rope_theta") : DEFAULT_ROPE_THETA;
         }
 
         /** Variants this decoder would silently compute wrongly. */

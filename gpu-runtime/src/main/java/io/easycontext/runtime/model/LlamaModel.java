@@ -5,6 +5,7 @@ import io.easycontext.runtime.tensor.DType;
 import io.easycontext.runtime.tensor.Tensor;
 
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.List;
 
 /**
@@ -24,13 +25,25 @@ public final class LlamaModel {
      *                                backward, trading a second forward for memory linear in the layer count
      * @param lossChunkTokens         tokens per chunk of the fused lm_head + cross-entropy
      */
-    public record Options(boolean activationCheckpointing, int lossChunkTokens) {
+    public record Options(boolean activationCheckpointing, int lossChunkTokens, int mlpChunkTokens) {
+        public static final int DEFAULT_MLP_CHUNK_TOKENS = 4096;
         public static final Options DEFAULTS = new Options(true, 1024);
 
+        /**
+         * @param mlpChunkTokens tokens whose MLP intermediates exist at once when they need not be kept: with
+         *                       checkpointing the backward recomputes them chunk by chunk, at no extra FLOPs
+         */
         public Options {
             if (lossChunkTokens <= 0) {
                 throw new IllegalArgumentException("lossChunkTokens must be positive, got " + lossChunkTokens);
             }
+            if (mlpChunkTokens <= 0) {
+                throw new IllegalArgumentException("mlpChunkTokens must be positive, got " + mlpChunkTokens);
+            }
+        }
+
+        public Options(boolean activationCheckpointing, int lossChunkTokens) {
+            this(activationCheckpointing, lossChunkTokens, DEFAULT_MLP_CHUNK_TOKENS);
         }
     }
 
@@ -79,7 +92,7 @@ public final class LlamaModel {
             throw new IllegalArgumentException("globalTargetCount must be positive, got " + globalTargetCount);
         }
         LlamaConfig c = config();
-        try (Inputs in = Inputs.upload(b, c, inputIds, positionIds, targets, batch, attention)) {
+        try (Inputs in = Inputs.upload(b, c, inputIds, positionIds, targets, batch, attention, options.mlpChunkTokens())) {
             DecoderLayer.Step s = in.step();
             int n = s.tokens();
             boolean checkpointing = options.activationCheckpointing();
@@ -89,7 +102,7 @@ public final class LlamaModel {
             List<DecoderLayer.Activations> saved = new ArrayList<>();
             for (int l = 0; l < c.numHiddenLayers(); l++) {
                 Tensor y = s.floats(n, c.hiddenSize());
-                DecoderLayer.Activations a = DecoderLayer.forward(s, weights.layer(l), x, y);
+                DecoderLayer.Activations a = DecoderLayer.forward(s, weights.layer(l), x, y, !checkpointing);
                 if (checkpointing) {
                     a.close();
                 } else {
@@ -114,7 +127,7 @@ public final class LlamaModel {
             for (int l = c.numHiddenLayers() - 1; l >= 0; l--) {
                 Tensor input = layerInputs.get(l);
                 try (DecoderLayer.Activations a = checkpointing
-                        ? DecoderLayer.forward(s, weights.layer(l), input, null)
+                        ? DecoderLayer.forward(s, weights.layer(l), input, null, false)
                         : saved.get(l)) {
                     DecoderLayer.backward(s, weights.layer(l), a, dResidual);
                 }
@@ -128,38 +141,88 @@ public final class LlamaModel {
 
     /** The forward pass alone (evaluation): the sum of the local per-token losses. Nothing is kept. */
     public double loss(Backend b, int[] inputIds, int[] positionIds, int[] targets, int batch, AttentionOp attention) {
-        LlamaConfig c = config();
-        try (Inputs in = Inputs.upload(b, c, inputIds, positionIds, targets, batch, attention)) {
-            DecoderLayer.Step s = in.step();
-            int n = s.tokens();
-            Tensor x = s.floats(n, c.hiddenSize());
-            b.embeddingForward(weights.embedding().value(), in.ids(), x);
-            for (int l = 0; l < c.numHiddenLayers(); l++) {
-                Tensor y = s.floats(n, c.hiddenSize());
-                DecoderLayer.forward(s, weights.layer(l), x, y).close();
-                x.close();
-                x = y;
-            }
-            try (Tensor normed = s.floats(n, c.hiddenSize()); Tensor rstd = b.allocate(b.statsType(), n)) {
-                b.rmsNormForward(x, weights.norm().value(), c.rmsNormEps(), normed, rstd);
-                x.close();
-                return LmHeadLoss.run(b, normed, in.targets(), weights.lmHead(), 0, options.lossChunkTokens(), null);
-            }
+        try (Inputs in = Inputs.upload(b, config(), inputIds, positionIds, targets, batch, attention,
+                     options.mlpChunkTokens());
+             Tensor normed = finalHidden(in)) {
+            return LmHeadLoss.run(b, normed, in.targets(), weights.lmHead(), 0, options.lossChunkTokens(), null);
         }
     }
 
-    /** A step's host inputs on the device. */
+    /**
+     * The forward pass alone, with the output projection only at the local token indices {@code rows} (into the
+     * flattened {@code [batch, t]} tokens): their next-token logits {@code [rows.length][vocab]}. Evaluation that
+     * scores a few positions of a long sequence (a needle's answer) so never holds {@code [tokens, vocab]} logits,
+     * and nothing is kept for a backward.
+     */
+    public double[][] logitsAt(Backend b, int[] inputIds, int[] positionIds, int batch, int[] rows,
+                               AttentionOp attention) {
+        int h = config().hiddenSize();
+        int vocab = config().vocabSize();
+        for (int r : rows) {
+            if (r < 0 || r >= inputIds.length) {
+                throw new IllegalArgumentException("row " + r + " is outside the " + inputIds.length + " local tokens");
+            }
+        }
+        double[][] logits = new double[rows.length][];
+        if (rows.length == 0) {
+            // Still a collective: a sequence-parallel attention needs every rank's forward.
+            try (Inputs in = Inputs.upload(b, config(), inputIds, positionIds, null, batch, attention,
+                options.mlpChunkTokens())) {
+                finalHidden(in).close();
+            }
+            return logits;
+        }
+        try (Inputs in = Inputs.upload(b, config(), inputIds, positionIds, null, batch, attention,
+                options.mlpChunkTokens());
+             Tensor normed = finalHidden(in);
+             Tensor picked = b.allocate(b.floatType(), rows.length, h);
+             Tensor out = b.allocate(b.floatType(), rows.length, vocab)) {
+            for (int i = 0; i < rows.length; i++) {
+                b.copy(b.view(normed, (long) rows[i] * h, h), b.view(picked, (long) i * h, h));
+            }
+            b.matmul(picked, false, weights.lmHead().value(), true, out, 1, 0);
+            double[] flat = b.download(out);
+            for (int i = 0; i < rows.length; i++) {
+                logits[i] = Arrays.copyOfRange(flat, i * vocab, (i + 1) * vocab);
+            }
+        }
+        return logits;
+    }
+
+    /** Every layer and the final norm, keeping nothing but the result {@code [tokens, hidden]} (the caller's). */
+    private Tensor finalHidden(Inputs in) {
+        DecoderLayer.Step s = in.step();
+        Backend b = s.backend();
+        LlamaConfig c = config();
+        int n = s.tokens();
+        Tensor x = s.floats(n, c.hiddenSize());
+        b.embeddingForward(weights.embedding().value(), in.ids(), x);
+        for (int l = 0; l < c.numHiddenLayers(); l++) {
+            Tensor y = s.floats(n, c.hiddenSize());
+            DecoderLayer.forward(s, weights.layer(l), x, y, false).close();
+            x.close();
+            x = y;
+        }
+        Tensor normed = s.floats(n, c.hiddenSize());
+        try (Tensor rstd = b.allocate(b.statsType(), n)) {
+            b.rmsNormForward(x, weights.norm().value(), c.rmsNormEps(), normed, rstd);
+        }
+        x.close();
+        return normed;
+    }
+
+    /** A step's host inputs on the device; {@code targets} is null for a forward without a loss. */
     private record Inputs(Tensor ids, Tensor targets, DecoderLayer.Step step) implements AutoCloseable {
 
         static Inputs upload(Backend b, LlamaConfig c, int[] inputIds, int[] positionIds, int[] targets, int batch,
-                             AttentionOp attention) {
+                             AttentionOp attention, int mlpChunkTokens) {
             int n = inputIds.length;
             if (batch <= 0 || n == 0 || n % batch != 0) {
                 throw new IllegalArgumentException(n + " tokens do not split into a batch of " + batch);
             }
-            if (positionIds.length != n || targets.length != n) {
+            if (positionIds.length != n || (targets != null && targets.length != n)) {
                 throw new IllegalArgumentException(n + " input ids but " + positionIds.length + " position ids and "
-                        + targets.length + " targets");
+                        + (targets == null ? 0 : targets.length) + " targets");
             }
             for (int p : positionIds) {
                 if (p < 0) {
@@ -168,21 +231,26 @@ public final class LlamaModel {
             }
             Tensor ids = b.allocate(DType.I32, n);
             b.uploadInts(ids, inputIds);
-            Tensor targetTensor = b.allocate(DType.I32, n);
-            b.uploadInts(targetTensor, targets);
+            Tensor targetTensor = null;
+            if (targets != null) {
+                targetTensor = b.allocate(DType.I32, n);
+                b.uploadInts(targetTensor, targets);
+            }
             Tensor positions = b.allocate(DType.I32, batch, n / batch);
             b.uploadInts(positions, positionIds);
             float[] inv = Rotary.inverseFrequencies(c);
             Tensor invFreq = b.allocate(DType.F32, inv.length);
             b.upload(invFreq, inv);
             return new Inputs(ids, targetTensor,
-                    new DecoderLayer.Step(b, c, batch, n / batch, positions, invFreq, attention));
+                    new DecoderLayer.Step(b, c, batch, n / batch, positions, invFreq, attention, mlpChunkTokens));
         }
 
         @Override
         public void close() {
             ids.close();
-            targets.close();
+            if (targets != null) {
+                targets.close();
+            }
             step.positions().close();
             step.invFreq().close();
         }

@@ -49,39 +49,65 @@ public final class LlamaWeights implements AutoCloseable {
     }
 
     /**
+     * Every parameter's Hugging Face name and shape, in state-dict order. A tied model has no {@code lm_head.weight}:
+     * its output projection is the embedding.
+     */
+    public static Map<String, int[]> layout(LlamaConfig config) {
+        Map<String, int[]> shapes = new LinkedHashMap<>();
+        int h = config.hiddenSize();
+        shapes.put("model.embed_tokens.weight", new int[]{config.vocabSize(), h});
+        for (int i = 0; i < config.numHiddenLayers(); i++) {
+            String p = "model.layers." + i + ".";
+            shapes.put(p + "input_layernorm.weight", new int[]{h});
+            shapes.put(p + "self_attn.q_proj.weight", new int[]{config.qDim(), h});
+            shapes.put(p + "self_attn.k_proj.weight", new int[]{config.kvDim(), h});
+            shapes.put(p + "self_attn.v_proj.weight", new int[]{config.kvDim(), h});
+            shapes.put(p + "self_attn.o_proj.weight", new int[]{h, config.qDim()});
+            shapes.put(p + "post_attention_layernorm.weight", new int[]{h});
+            shapes.put(p + "mlp.gate_proj.weight", new int[]{config.intermediateSize(), h});
+            shapes.put(p + "mlp.up_proj.weight", new int[]{config.intermediateSize(), h});
+            shapes.put(p + "mlp.down_proj.weight", new int[]{h, config.intermediateSize()});
+        }
+        shapes.put("model.norm.weight", new int[]{h});
+        if (!config.tieWordEmbeddings()) {
+            shapes.put("lm_head.weight", new int[]{config.vocabSize(), h});
+        }
+        return shapes;
+    }
+
+    /** Writes the values of the parameter {@code name} into its freshly allocated tensor {@code value}. */
+    @FunctionalInterface
+    public interface Loader {
+        void fill(String name, Tensor value);
+    }
+
+    /** Every parameter of {@link #layout}, filled by {@code loader} (a checkpoint, a Hugging Face model). */
+    public static LlamaWeights load(Backend backend, LlamaConfig config, Loader loader) {
+        Map<String, Parameter> params = new LinkedHashMap<>();
+        layout(config).forEach((name, shape) -> {
+            Tensor value = backend.allocate(backend.floatType(), shape);
+            loader.fill(name, value);
+            params.put(name, new Parameter(name, value, backend.zeros(backend.floatType(), shape)));
+        });
+        return new LlamaWeights(config, params);
+    }
+
+    /**
      * Hugging Face's initialisation: linear and embedding weights from {@code N(0, initializer_range²)}, norm gains 1.
      * Each tensor draws from a generator seeded by {@code seed} and its own name, so every rank builds the same
      * replica, and a tensor's values do not depend on which other tensors exist.
      */
     public static LlamaWeights initialize(Backend backend, LlamaConfig config, long seed) {
-        Map<String, Parameter> params = new LinkedHashMap<>();
-        int h = config.hiddenSize();
-        Init init = new Init(backend, seed, config.initializerRange(), params);
-        init.normal("model.embed_tokens.weight", config.vocabSize(), h);
-        for (int i = 0; i < config.numHiddenLayers(); i++) {
-            String p = "model.layers." + i + ".";
-            init.ones(p + "input_layernorm.weight", h);
-            init.normal(p + "self_attn.q_proj.weight", config.qDim(), h);
-            init.normal(p + "self_attn.k_proj.weight", config.kvDim(), h);
-            init.normal(p + "self_attn.v_proj.weight", config.kvDim(), h);
-            init.normal(p + "self_attn.o_proj.weight", h, config.qDim());
-            init.ones(p + "post_attention_layernorm.weight", h);
-            init.normal(p + "mlp.gate_proj.weight", config.intermediateSize(), h);
-            init.normal(p + "mlp.up_proj.weight", config.intermediateSize(), h);
-            init.normal(p + "mlp.down_proj.weight", h, config.intermediateSize());
-        }
-        init.ones("model.norm.weight", h);
-        if (!config.tieWordEmbeddings()) {
-            init.normal("lm_head.weight", config.vocabSize(), h);
-        }
-        return new LlamaWeights(config, params);
+        Init init = new Init(seed, config.initializerRange());
+        return load(backend, config, (name, value) -> backend.upload(value,
+                value.shape().length == 1 ? init.ones(value.shape()[0]) : init.normal(name, value.shape())));
     }
 
     private static final int INIT_CHUNK = 1 << 16;
 
-    private record Init(Backend backend, long seed, double std, Map<String, Parameter> into) {
+    private record Init(long seed, double std) {
         /** Values depend on the seed, the name and the position only, so chunks fill in parallel. */
-        void normal(String name, int... shape) {
+        float[] normal(String name, int... shape) {
             long base = seed * 0x9E3779B97F4A7C15L + name.hashCode();
             float[] values = new float[Math.multiplyExact(shape[0], shape[1])];
             int chunks = (values.length + INIT_CHUNK - 1) / INIT_CHUNK;
@@ -91,19 +117,13 @@ public final class LlamaWeights implements AutoCloseable {
                     values[i] = (float) (std * rng.nextGaussian());
                 }
             });
-            add(name, values, shape);
+            return values;
         }
 
-        void ones(String name, int size) {
+        float[] ones(int size) {
             float[] values = new float[size];
             Arrays.fill(values, 1f);
-            add(name, values, size);
-        }
-
-        private void add(String name, float[] values, int... shape) {
-            Tensor value = backend.allocate(backend.floatType(), shape);
-            backend.upload(value, values);
-            into.put(name, new Parameter(name, value, backend.zeros(backend.floatType(), shape)));
+            return values;
         }
     }
 

@@ -8,7 +8,8 @@ import io.easycontext.runtime.parallel.ParallelMode;
  * parallel mode, following what the runtime allocates: bf16 parameters and gradients, fp32 master weights and
  * AdamW moments, one bf16 checkpoint per layer (the layer input), and — in the backward of a layer — its
  * recomputed activations next to the gradients of its MLP. The single-GPU figures were checked against the
- * pool's measured peak (benchmarks.md: 36.6 GiB and 46.1 GiB on an H200, both within 1%). The sequence-parallel
+ * pool's measured peak (benchmarks.md: 36.6 GiB and 46.1 GiB on an H200, both within 1%; those runs predate the
+ * chunked MLP recompute and match it with one chunk of all tokens). The sequence-parallel
  * buffers follow the code of the ring and Ulysses ops but have not been measured on GPUs yet.
  */
 public final class MemoryPlanner {
@@ -24,20 +25,23 @@ public final class MemoryPlanner {
      * @param localTokens     tokens one rank processes in a micro-step (sequence length / sequence-parallel
      *                        degree, times the per-rank batch)
      * @param lossChunkTokens tokens per chunk of the fused cross-entropy
+     * @param mlpChunkTokens  tokens per chunk of the MLP recomputed in the backward
      */
     public static MemoryEstimate estimate(LlamaConfig c, long localTokens, ParallelMode mode, int ulyssesDegree,
-                                          int lossChunkTokens) {
+                                          int lossChunkTokens, int mlpChunkTokens) {
         long params = c.parameterCount();
         long n = localTokens;
+        long m = Math.min(mlpChunkTokens, n);
         long h = c.hiddenSize();
         long f = c.intermediateSize();
         long qd = c.qDim();
         long kvd = c.kvDim();
-        // A layer's forward keeps n1, q, k, v, attention output, h, n2 (hidden-sized) and gate, up, act (ffn-sized).
-        long recomputed = n * (3 * h + 2 * qd + 2 * kvd + 3 * f) * BF16;
-        // Then its backward: first the MLP's dNormed, dBranch, dAct, dGate, dUp; later the attention's dNormed,
-        // dBranch, dAttnOut, dq, dk, dv and the fp32 dQ accumulator. The larger of the two sets the peak.
-        long mlpBackward = n * (2 * h + 3 * f) * BF16;
+        // A layer's recomputed forward keeps n1, q, k, v, attention output, h, n2; its MLP's gate, up and act
+        // exist for one chunk of tokens at a time.
+        long recomputed = n * (3 * h + 2 * qd + 2 * kvd) * BF16;
+        // Then its backward: first dNormed and dBranch with the chunk's gate, up, act, dAct, dGate, dUp; later the
+        // attention's dNormed, dBranch, dAttnOut, dq, dk, dv and the fp32 dQ accumulator. The larger sets the peak.
+        long mlpBackward = (n * 2 * h + m * 6 * f) * BF16;
         long attentionBackward = n * (2 * h + 2 * qd + 2 * kvd) * BF16 + n * qd * FP32;
         long working = recomputed + Math.max(mlpBackward, attentionBackward);
         // lse kept from the forward, and delta in the backward: fp32 per head and token.

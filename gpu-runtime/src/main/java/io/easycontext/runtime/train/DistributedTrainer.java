@@ -1,6 +1,7 @@
 package io.easycontext.runtime.train;
 
 import io.easycontext.runtime.comm.InProcessRanks;
+import io.easycontext.runtime.comm.ReduceOp;
 
 import java.util.ArrayList;
 import java.util.List;
@@ -20,18 +21,42 @@ public final class DistributedTrainer {
      * The metrics are the same on every rank, so rank 0 reports them.
      */
     public static List<StepMetrics> train(TrainConfig config, DataSource data, Consumer<StepMetrics> onStep) {
-        List<List<StepMetrics>> perRank = InProcessRanks.run(config.parallel().worldSize(), world -> {
+        return train(config, data, onStep, CancellationToken.NONE, null, false).steps();
+    }
+
+    /** What a run leaves: its steps' metrics and, where asked for, its final weights (else null). */
+    public record Result(List<StepMetrics> steps, WeightsSnapshot finalWeights) {
+    }
+
+    /**
+     * {@link #train(TrainConfig, DataSource, Consumer)} that starts from {@code initialWeights} (null: from the
+     * seed), stops between steps when {@code cancellation} asks (throwing {@link TrainingCancelledException}), and
+     * with {@code keepFinalWeights} returns the final weights too (the stages of a progressive training hand them on).
+     */
+    public static Result train(TrainConfig config, DataSource data, Consumer<StepMetrics> onStep,
+            CancellationToken cancellation, WeightsSnapshot initialWeights, boolean keepFinalWeights) {
+        List<Result> perRank = InProcessRanks.run(config.parallel().worldSize(), world -> {
             List<StepMetrics> steps = new ArrayList<>();
             try (RankTrainer trainer = new RankTrainer(config, data, world)) {
+                if (initialWeights != null) {
+                    initialWeights.loadInto(trainer.backend(), trainer.weights());
+                }
                 for (int step = 0; step < config.maxTrainSteps(); step++) {
+                    // Rank 0 decides, and every rank learns it from one scalar all-reduce, so that all stop together.
+                    boolean stop = world.rank() == 0 && cancellation.isCancellationRequested();
+                    if (world.allReduce(stop ? 1 : 0, ReduceOp.MAX) > 0) {
+                        throw new TrainingCancelledException(step);
+                    }
                     StepMetrics m = trainer.step(step);
                     steps.add(m);
                     if (world.rank() == 0) {
                         onStep.accept(m);
                     }
                 }
+                WeightsSnapshot last = keepFinalWeights && world.rank() == 0
+                        ? WeightsSnapshot.of(trainer.backend(), trainer.weights()) : null;
+                return new Result(steps, last);
             }
-            return steps;
         });
         return perRank.get(0);
     }

@@ -124,7 +124,7 @@ class TrainCommandTest {
         expectUsageError("--devices cpu:N needs a positive N, not 'cpu:0'", "--devices", "cpu:0");
         expectUsageError("unknown parallel mode 'ring'", "--parallel-mode", "ring");
         expectUsageError("--model 'gpt2' is neither a preset", "--model", "gpt2");
-        expectUsageError("batch_size must be positive, not 0", "--batch-size", "0");
+        expectUsageError("--batch-size must be greater than or equal to 1", "--batch-size", "0");
         expectUsageError("--dtype must be f32 or f64", "--dtype", "bf16");
         expectUsageError("unknown flag --sequence-length", "--sequence-length", "64");
         expectUsageError("--seq-length must be an integer, not 'long'", "--seq-length", "long");

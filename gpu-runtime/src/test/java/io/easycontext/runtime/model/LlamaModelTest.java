@@ -86,6 +86,28 @@ class LlamaModelTest {
     }
 
     @Test
+    void theMlpChunkSizeChangesNothingButRounding() {
+        LlamaConfig config = TinyModels.GRADIENT_CHECK;
+        TinyModels.Batch batch = TinyModels.Batch.random(rng, config.vocabSize(), 2, 7);
+        double[] reference = null;
+        double referenceLoss = 0;
+        // 14 tokens: one chunk, uneven chunks of 5 (5, 5, 4), and one token at a time.
+        for (int chunk : new int[]{4096, 5, 1}) {
+            LlamaWeights w = LlamaWeights.initialize(f64, config, 3);
+            double loss = batch.forwardBackward(f64, new LlamaModel(w, new LlamaModel.Options(true, 1024, chunk)),
+                    batch.count());
+            double[] g = concatenatedGradients(f64, w);
+            if (reference == null) {
+                reference = g;
+                referenceLoss = loss;
+            } else {
+                assertThat(loss).isCloseTo(referenceLoss, within(1e-12));
+                assertThat(g).containsExactly(reference, within(1e-13));
+            }
+        }
+    }
+
+    @Test
     void theLossChunkSizeChangesNothingButRounding() {
         LlamaConfig config = TinyModels.GRADIENT_CHECK;
         TinyModels.Batch batch = TinyModels.Batch.random(rng, config.vocabSize(), 2, 7);

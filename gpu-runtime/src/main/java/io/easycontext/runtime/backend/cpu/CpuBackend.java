@@ -62,6 +62,16 @@ public final class CpuBackend implements Backend {
     }
 
     @Override
+    public void uploadDoubles(Tensor dst, double[] src) {
+        CpuTensor t = CpuTensor.of(dst);
+        Checks.floating(t, "dst");
+        Checks.require(src.length == t.numel(), "%d values for %s", src.length, t);
+        for (int i = 0; i < src.length; i++) {
+            t.data[t.offset + i] = t.round(src[i]);
+        }
+    }
+
+    @Override
     public void uploadInts(Tensor dst, int[] src) {
         CpuTensor t = CpuTensor.of(dst);
         Checks.ints(t, "dst");

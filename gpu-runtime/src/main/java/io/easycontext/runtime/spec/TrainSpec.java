@@ -1,0 +1,288 @@
+package io.easycontext.runtime.spec;
+
+import io.easycontext.runtime.model.LlamaConfig;
+import io.easycontext.runtime.parallel.ParallelConfig;
+import io.easycontext.runtime.parallel.ParallelConfigException;
+import io.easycontext.runtime.parallel.ParallelMode;
+import io.easycontext.runtime.tensor.DType;
+import io.easycontext.runtime.train.DataSource;
+import io.easycontext.runtime.train.TrainConfig;
+
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Locale;
+
+/**
+ * A training run: the flags of the runtime's {@code train} command, in camelCase. Fields left null take the
+ * CLI's defaults in the constructor, except those whose null means "let the runtime choose" ({@code ropeTheta}:
+ * the model's own; the degrees: what the world size leaves).
+ *
+ * <p>With {@code stages}, one spec is several runs in a row: stage {@code k} overrides some fields of this spec
+ * and starts from the weights stage {@code k−1} ended with. {@link #runs()} gives each stage as a plain spec.
+ *
+ * @param model a preset name such as {@code tiny}, or the directory of a Hugging Face model
+ * @param devices {@code cpu:N}: N simulated ranks on the CPU backend
+ * @param parallelMode in JSON by its CLI name, e.g. {@code zigzag_ring_attn}
+ * @param dataset the training data; {@code synthetic}, the default, is the runtime's seeded synthetic corpus
+ */
+public record TrainSpec(
+        String model,
+        String devices,
+        ParallelMode parallelMode,
+        Integer ulyssesDegree,
+        Integer ringDegree,
+        Integer dpDegree,
+        Integer seqLength,
+        Double ropeTheta,
+        Integer batchSize,
+        Integer gradientAccumulateEvery,
+        Double learningRate,
+        Integer warmupSteps,
+        Double weightDecay,
+        Double maxGradNorm,
+        Integer maxTrainSteps,
+        Long seed,
+        String dtype,
+        Boolean activationCheckpointing,
+        String dataset,
+        List<TrainStage> stages) implements RunSpec {
+
+    public static final int MAX_STAGES = 16;
+    static final int MAX_PATH = 1024;
+    private static final List<String> DTYPES = List.of("f32", "f64");
+
+    public TrainSpec {
+        model = model == null ? "tiny" : model;
+        devices = devices == null ? Devices.DEFAULT : devices;
+        parallelMode = parallelMode == null ? ParallelMode.DATA_PARALLEL : parallelMode;
+        seqLength = seqLength == null ? 64 : seqLength;
+        batchSize = batchSize == null ? 1 : batchSize;
+        gradientAccumulateEvery = gradientAccumulateEvery == null ? 1 : gradientAccumulateEvery;
+        learningRate = learningRate == null ? 2e-5 : learningRate;
+        warmupSteps = warmupSteps == null ? 0 : warmupSteps;
+        weightDecay = weightDecay == null ? 0.0 : weightDecay;
+        maxGradNorm = maxGradNorm == null ? 1.0 : maxGradNorm;
+        maxTrainSteps = maxTrainSteps == null ? 10 : maxTrainSteps;
+        seed = seed == null ? 2022L : seed;
+        dtype = dtype == null ? "f32" : dtype.toLowerCase(Locale.ROOT);
+        activationCheckpointing = activationCheckpointing == null || activationCheckpointing;
+        dataset = dataset == null ? Datasets.SYNTHETIC : dataset;
+        stages = stages == null ? List.of() : List.copyOf(stages);
+    }
+
+    public static Builder builder() {
+        return new Builder();
+    }
+
+    /** The runs this spec stands for: itself, or one plain spec per stage. */
+    public List<TrainSpec> runs() {
+        if (stages.isEmpty()) {
+            return List.of(this);
+        }
+        List<TrainSpec> runs = new ArrayList<>(stages.size());
+        for (TrainStage s : stages) {
+            runs.add(new TrainSpec(model, devices, or(s.parallelMode(), parallelMode), ulyssesDegree, ringDegree,
+                    dpDegree, or(s.seqLength(), seqLength), or(s.ropeTheta(), ropeTheta), batchSize,
+                    gradientAccumulateEvery, or(s.learningRate(), learningRate), warmupSteps, weightDecay,
+                    maxGradNorm, or(s.maxTrainSteps(), maxTrainSteps), seed, dtype, activationCheckpointing,
+                    or(s.dataset(), dataset), List.of()));
+        }
+        return runs;
+    }
+
+    /** Optimizer steps over every stage. */
+    public long totalSteps() {
+        return runs().stream().mapToLong(TrainSpec::maxTrainSteps).sum();
+    }
+
+    @Override
+    public List<Violation> validate() {
+        Checks checks = new Checks();
+        checks.notBlank("model", model);
+        checks.maxLength("model", model, MAX_PATH);
+        LlamaConfig modelConfig = null;
+        if (!checks.failed()) {
+            try {
+                modelConfig = Models.resolve(model);
+            } catch (IllegalArgumentException e) {
+                checks.reject("model", e.getMessage());
+            }
+        }
+        Integer world = null;
+        try {
+            world = Devices.cpuRanks(devices);
+        } catch (IllegalArgumentException e) {
+            checks.reject("devices", e.getMessage());
+        }
+        checks.atLeast("ulyssesDegree", ulyssesDegree, 1);
+        checks.atLeast("ringDegree", ringDegree, 1);
+        checks.atLeast("dpDegree", dpDegree, 1);
+        checkShared(checks, seqLength, ropeTheta, maxTrainSteps, learningRate, dataset);
+        checks.atLeast("batchSize", batchSize, 1);
+        checks.atLeast("gradientAccumulateEvery", gradientAccumulateEvery, 1);
+        checks.atLeast("warmupSteps", warmupSteps, 0);
+        checks.notNegative("weightDecay", weightDecay);
+        checks.notNegative("maxGradNorm", maxGradNorm);
+        if (!DTYPES.contains(dtype)) {
+            checks.reject("dtype", "must be f32 or f64, not '" + dtype + "'");
+        }
+        if (stages.size() > MAX_STAGES) {
+            checks.reject("stages", "must have at most " + MAX_STAGES + " stages, not " + stages.size());
+        }
+        for (int i = 0; i < stages.size(); i++) {
+            if (stages.get(i) == null) {
+                checks.reject("stages[" + i + "]", "must not be null");
+            } else {
+                stages.get(i).check(checks.at("stages[" + i + "]"));
+            }
+        }
+        // The parallel layout depends on most fields above: check it only where they are sound, once per run.
+        if (!checks.failed()) {
+            List<TrainSpec> runs = runs();
+            for (int i = 0; i < runs.size(); i++) {
+                String field = stages.isEmpty() ? "parallelMode" : "stages[" + i + "].parallelMode";
+                try {
+                    runs.get(i).parallelConfig(world).validate(runs.get(i).seqLength(),
+                            modelConfig.numAttentionHeads(), modelConfig.numKeyValueHeads());
+                } catch (ParallelConfigException e) {
+                    checks.reject(field, e.getMessage());
+                }
+            }
+        }
+        return checks.violations();
+    }
+
+    /** The fields a stage may override, checked alike wherever they are given. */
+    static void checkShared(Checks checks, Integer seqLength, Double ropeTheta, Integer maxTrainSteps,
+            Double learningRate, String dataset) {
+        checks.atLeast("seqLength", seqLength, 1);
+        // LlamaConfig's own bound: rotary embeddings need a base above 1.
+        checks.greaterThan("ropeTheta", ropeTheta, 1);
+        checks.atLeast("maxTrainSteps", maxTrainSteps, 1);
+        checks.notNegative("learningRate", learningRate);
+        if (dataset != null && !Datasets.isKnown(dataset)) {
+            checks.reject("dataset", "must be one of " + Datasets.KNOWN + ", not '" + dataset + "'");
+        }
+    }
+
+    /** This single run as the trainer takes it; the spec must be valid and have no stages. */
+    public TrainConfig toTrainConfig() {
+        requireSingleRun();
+        requireValid();
+        LlamaConfig base = Models.resolve(model);
+        double theta = ropeTheta == null ? base.ropeTheta() : ropeTheta;
+        // EasyContext raises rope theta for long contexts; positions beyond the config's limit are then expected.
+        LlamaConfig config = base.withRope(theta, Math.max(base.maxPositionEmbeddings(), seqLength));
+        return new TrainConfig(config, parallelConfig(Devices.cpuRanks(devices)), seqLength, batchSize,
+                gradientAccumulateEvery, maxTrainSteps, learningRate, warmupSteps, weightDecay, maxGradNorm, seed,
+                "f64".equals(dtype) ? DType.F64 : DType.F32, activationCheckpointing);
+    }
+
+    /** The training data of this single run, for a model of this vocabulary. */
+    public DataSource openDataset(int vocabSize) {
+        requireSingleRun();
+        return Datasets.open(dataset, seed, vocabSize);
+    }
+
+    @Override
+    public List<List<String>> commandLines() {
+        return runs().stream().map(TrainSpec::args).toList();
+    }
+
+    private List<String> args() {
+        return CommandLine.of("train")
+                .flag("model", model)
+                .flag("devices", devices)
+                .flag("parallelMode", parallelMode.cliName())
+                .flag("ulyssesDegree", ulyssesDegree)
+                .flag("ringDegree", ringDegree)
+                .flag("dpDegree", dpDegree)
+                .flag("seqLength", seqLength)
+                .flag("ropeTheta", ropeTheta)
+                .flag("batchSize", batchSize)
+                .flag("gradientAccumulateEvery", gradientAccumulateEvery)
+                .flag("learningRate", learningRate)
+                .flag("warmupSteps", warmupSteps)
+                .flag("weightDecay", weightDecay)
+                .flag("maxGradNorm", maxGradNorm)
+                .flag("maxTrainSteps", maxTrainSteps)
+                .flag("seed", seed)
+                .flag("dtype", dtype)
+                .flag("activationCheckpointing", activationCheckpointing)
+                .flag("dataset", dataset)
+                .args();
+    }
+
+    private ParallelConfig parallelConfig(int world) {
+        return ParallelConfig.resolve(parallelMode, world, orUnset(dpDegree), orUnset(ulyssesDegree),
+                orUnset(ringDegree));
+    }
+
+    private void requireSingleRun() {
+        if (!stages.isEmpty()) {
+            throw new IllegalStateException("a staged spec runs stage by stage: take its runs()");
+        }
+    }
+
+    private static int orUnset(Integer degree) {
+        return degree == null ? ParallelConfig.UNSET : degree;
+    }
+
+    private static <T> T or(T override, T inherited) {
+        return override != null ? override : inherited;
+    }
+
+    /** For code that sets a few fields: the CLI, tests. */
+    public static final class Builder {
+        private String model;
+        private String devices;
+        private ParallelMode parallelMode;
+        private Integer ulyssesDegree;
+        private Integer ringDegree;
+        private Integer dpDegree;
+        private Integer seqLength;
+        private Double ropeTheta;
+        private Integer batchSize;
+        private Integer gradientAccumulateEvery;
+        private Double learningRate;
+        private Integer warmupSteps;
+        private Double weightDecay;
+        private Double maxGradNorm;
+        private Integer maxTrainSteps;
+        private Long seed;
+        private String dtype;
+        private Boolean activationCheckpointing;
+        private String dataset;
+        private List<TrainStage> stages;
+
+        private Builder() {
+        }
+
+        public Builder model(String v) { model = v; return this; }
+        public Builder devices(String v) { devices = v; return this; }
+        public Builder parallelMode(ParallelMode v) { parallelMode = v; return this; }
+        public Builder ulyssesDegree(Integer v) { ulyssesDegree = v; return this; }
+        public Builder ringDegree(Integer v) { ringDegree = v; return this; }
+        public Builder dpDegree(Integer v) { dpDegree = v; return this; }
+        public Builder seqLength(Integer v) { seqLength = v; return this; }
+        public Builder ropeTheta(Double v) { ropeTheta = v; return this; }
+        public Builder batchSize(Integer v) { batchSize = v; return this; }
+        public Builder gradientAccumulateEvery(Integer v) { gradientAccumulateEvery = v; return this; }
+        public Builder learningRate(Double v) { learningRate = v; return this; }
+        public Builder warmupSteps(Integer v) { warmupSteps = v; return this; }
+        public Builder weightDecay(Double v) { weightDecay = v; return this; }
+        public Builder maxGradNorm(Double v) { maxGradNorm = v; return this; }
+        public Builder maxTrainSteps(Integer v) { maxTrainSteps = v; return this; }
+        public Builder seed(Long v) { seed = v; return this; }
+        public Builder dtype(String v) { dtype = v; return this; }
+        public Builder activationCheckpointing(Boolean v) { activationCheckpointing = v; return this; }
+        public Builder dataset(String v) { dataset = v; return this; }
+        public Builder stages(List<TrainStage> v) { stages = v; return this; }
+
+        public TrainSpec build() {
+            return new TrainSpec(model, devices, parallelMode, ulyssesDegree, ringDegree, dpDegree, seqLength,
+                    ropeTheta, batchSize, gradientAccumulateEvery, learningRate, warmupSteps, weightDecay,
+                    maxGradNorm, maxTrainSteps, seed, dtype, activationCheckpointing, dataset, stages);
+        }
+    }
+}

@@ -1,0 +1,115 @@
+package io.easycontext.runtime.spec;
+
+import io.easycontext.runtime.parallel.ParallelMode;
+import io.easycontext.runtime.train.TrainConfig;
+import org.junit.jupiter.api.Test;
+
+import java.util.List;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+class TrainSpecTest {
+
+    @Test
+    void leftOutFieldsTakeTheCliDefaults() {
+        TrainSpec spec = TrainSpec.builder().build();
+
+        assertThat(spec.validate()).isEmpty();
+        assertThat(spec).isEqualTo(new TrainSpec("tiny", "cpu:1", ParallelMode.DATA_PARALLEL, null, null, null, 64,
+                null, 1, 1, 2e-5, 0, 0.0, 1.0, 10, 2022L, "f32", true, "synthetic", List.of()));
+    }
+
+    @Test
+    void everyBadFieldIsNamedWithItsConstraint() {
+        TrainSpec spec = TrainSpec.builder().model("gpt2").devices("cuda:0").seqLength(0).batchSize(0)
+                .learningRate(-1.0).ropeTheta(1.0).dtype("bf16").dataset("pile").build();
+
+        assertThat(spec.validate()).containsExactlyInAnyOrder(
+                new Violation("model", "'gpt2' is neither a preset [tiny, tiny-mha, small, llama2-7b, llama3-8b] "
+                        + "nor a directory with a config.json"),
+                new Violation("devices", "must be cpu:N (N simulated ranks on the CPU backend), not 'cuda:0'"),
+                new Violation("seqLength", "must be greater than or equal to 1"),
+                new Violation("batchSize", "must be greater than or equal to 1"),
+                new Violation("learningRate", "must be greater than or equal to 0"),
+                new Violation("ropeTheta", "must be greater than 1"),
+                new Violation("dtype", "must be f32 or f64, not 'bf16'"),
+                new Violation("dataset", "must be one of [synthetic], not 'pile'"));
+    }
+
+    @Test
+    void theParallelLayoutIsCheckedAgainstTheModelAndTheSequence() {
+        TrainSpec spec = TrainSpec.builder().devices("cpu:4").parallelMode(ParallelMode.ZIGZAG_RING_ATTN)
+                .seqLength(30).build();
+
+        assertThat(spec.validate()).containsExactly(new Violation("parallelMode",
+                "zigzag_ring_attn needs seq_length divisible by 2 × ring size (2×4=8): 30 is not"));
+    }
+
+    @Test
+    void stagesInheritWhatTheyLeaveOutAndAreCheckedOneByOne() {
+        TrainSpec spec = TrainSpec.builder().devices("cpu:2").parallelMode(ParallelMode.RING_ATTN).seqLength(32)
+                .maxTrainSteps(3).stages(List.of(
+                        new TrainStage(null, null, null, null, null, null),
+                        new TrainStage(63, 1e6, 5, 1e-4, null, ParallelMode.ZIGZAG_RING_ATTN),
+                        new TrainStage(0, null, null, null, null, null)))
+                .build();
+
+        assertThat(spec.validate()).containsExactly(
+                new Violation("stages[2].seqLength", "must be greater than or equal to 1"));
+        assertThat(spec.totalSteps()).isEqualTo(3 + 5 + 3);
+        TrainSpec second = spec.runs().get(1);
+        assertThat(second.seqLength()).isEqualTo(63);
+        assertThat(second.ropeTheta()).isEqualTo(1e6);
+        assertThat(second.learningRate()).isEqualTo(1e-4);
+        assertThat(second.devices()).isEqualTo("cpu:2");
+        assertThat(second.stages()).isEmpty();
+    }
+
+    @Test
+    void aStageWhoseSequenceDoesNotSplitIsNamedByItsIndex() {
+        TrainSpec spec = TrainSpec.builder().devices("cpu:2").parallelMode(ParallelMode.RING_ATTN).seqLength(32)
+                .stages(List.of(new TrainStage(null, null, null, null, null, null),
+                        new TrainStage(63, null, null, null, null, null)))
+                .build();
+
+        assertThat(spec.validate()).containsExactly(new Violation("stages[1].parallelMode",
+                "ring_attn needs seq_length divisible by the sequence-parallel size (2): 63 is not"));
+    }
+
+    @Test
+    void theCommandLineNamesEveryFieldAsItsFlag() {
+        TrainSpec spec = TrainSpec.builder().devices("cpu:2").parallelMode(ParallelMode.USP_ATTN).ulyssesDegree(2)
+                .seqLength(32).build();
+
+        assertThat(CommandLine.render(spec.commandLines().get(0))).isEqualTo("train --model tiny --devices cpu:2 "
+                + "--parallel-mode usp_attn --ulysses-degree 2 --seq-length 32 --batch-size 1 "
+                + "--gradient-accumulate-every 1 --learning-rate 2.0E-5 --warmup-steps 0 --weight-decay 0.0 "
+                + "--max-grad-norm 1.0 --max-train-steps 10 --seed 2022 --dtype f32 --activation-checkpointing true "
+                + "--dataset synthetic");
+    }
+
+    @Test
+    void argumentsThatAShellWouldSplitAreQuoted() {
+        assertThat(CommandLine.render(List.of("train", "--model", "/models/it's mine"))).isEqualTo(
+                "train --model '/models/it'\\''s mine'");
+    }
+
+    @Test
+    void aValidSpecBecomesTheTrainersConfig() {
+        TrainConfig config = TrainSpec.builder().devices("cpu:2").parallelMode(ParallelMode.RING_ATTN).seqLength(128)
+                .ropeTheta(5e5).dtype("F64").build().toTrainConfig();
+
+        assertThat(config.parallel().worldSize()).isEqualTo(2);
+        assertThat(config.model().ropeTheta()).isEqualTo(5e5);
+        assertThat(config.model().maxPositionEmbeddings()).isEqualTo(2048);
+        assertThat(config.dtype().name()).isEqualTo("F64");
+    }
+
+    @Test
+    void anInvalidSpecRefusesToBecomeAConfig() {
+        assertThatThrownBy(() -> TrainSpec.builder().seqLength(0).build().toTrainConfig())
+                .isInstanceOf(InvalidSpecException.class)
+                .hasMessage("seqLength: must be greater than or equal to 1");
+    }
+}

@@ -20,6 +20,16 @@ public final class Transfers {
         Cu.check(JCudaDriver.cuMemcpyHtoD(dst, Pointer.to(src), (long) src.length * Integer.BYTES), "cuMemcpyHtoD");
     }
 
+    public static void upload(DevicePtr dst, double[] src) {
+        Cu.check(JCudaDriver.cuMemcpyHtoD(dst, Pointer.to(src), (long) src.length * Double.BYTES), "cuMemcpyHtoD");
+    }
+
+    public static double[] downloadDoubles(DevicePtr src, int n) {
+        double[] out = new double[n];
+        Cu.check(JCudaDriver.cuMemcpyDtoH(Pointer.to(out), src, (long) n * Double.BYTES), "cuMemcpyDtoH");
+        return out;
+    }
+
     public static float[] downloadFloats(DevicePtr src, int n) {
         float[] out = new float[n];
         Cu.check(JCudaDriver.cuMemcpyDtoH(Pointer.to(out), src, (long) n * Float.BYTES), "cuMemcpyDtoH");

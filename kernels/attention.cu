@@ -76,14 +76,15 @@ __device__ __forceinline__ void load_tile_async(bf16 (*dst)[D + PAD], const bf16
 }  // namespace
 
 // ---------------------------------------------------------------------------------------------------------------
-// Forward: grid (ceil(tq/128), hq, b), 256 threads; warp w owns query rows 16w..16w+15 of the block's 128.
-// Q fragments stay in registers; K/V tiles of 64 keys are double-buffered through cp.async, so the next tile
-// arrives while this one is multiplied; all fragments come from shared memory through ldmatrix.
+// Forward: grid (ceil(tq/128), hq, b), 128 threads; warp w owns query rows 32w..32w+31 of the block's 128, as two
+// m-tiles of 16, so that every K and V fragment read from shared memory feeds two MMAs (shared-memory bandwidth,
+// not the tensor cores, bounds a one-tile warp). Q is re-read by ldmatrix each key tile to leave registers for
+// the two tiles' accumulators. K/V tiles of 64 keys are double-buffered through cp.async.
 template <int D>
 __device__ void attention_forward(const bf16* __restrict__ q, const bf16* __restrict__ k, const bf16* __restrict__ v,
                                   bf16* __restrict__ out, float* __restrict__ lse, int tq, int tk, int hq, int hkv,
                                   int causal, float scale) {
-  constexpr int BQ = 128, BK = 64;
+  constexpr int BQ = 128, BK = 64, MT = 2;
   extern __shared__ __align__(16) unsigned char smem[];
   bf16(*Qs)[D + PAD] = reinterpret_cast<bf16(*)[D + PAD]>(smem);
   bf16(*Ks)[BK][D + PAD] = reinterpret_cast<bf16(*)[BK][D + PAD]>(Qs + BQ);  // two stages
@@ -104,20 +105,27 @@ __device__ void attention_forward(const bf16* __restrict__ q, const bf16* __rest
   load_tile_async<D>(Vs[0], vb, 0, BK, tk, hkv, hk);
   cp_async_commit();
 
-  const int r0 = warp * 16 + g;
-  const int qi[2] = {q0 + r0, q0 + r0 + 8};
-  // The last query row this warp owns: key tiles wholly after it contribute nothing.
-  const int warp_last_q = q0 + warp * 16 + 15;
+  const int warp_q0 = q0 + warp * 32;  // this warp's first query row
+  // Query rows of this thread: m-tile mt, half e>>1 of the accumulator.
+  int qi[MT][2];
+#pragma unroll
+  for (int mt = 0; mt < MT; mt++) {
+    qi[mt][0] = warp_q0 + mt * 16 + g;
+    qi[mt][1] = warp_q0 + mt * 16 + g + 8;
+  }
   // ldmatrix row addresses: A operands (16 rows × 16 cols) and B operands from row-major [n][k] or [k][n] tiles.
-  const int a_row = warp * 16 + (lane & 7) + ((lane >> 3) & 1) * 8, a_col = (lane >> 4) * 8;
+  const int a_row = warp * 32 + (lane & 7) + ((lane >> 3) & 1) * 8, a_col = (lane >> 4) * 8;
   const int kb_row = (lane & 7) + (lane >> 4) * 8, kb_col = ((lane >> 3) & 1) * 8;
   const int vb_row = (lane & 7) + ((lane >> 3) & 1) * 8, vb_col = (lane >> 4) * 8;
 
-  unsigned qa[D / 16][4];
-  float o[D / 8][4];
+  float o[MT][D / 8][4];
 #pragma unroll
-  for (int i = 0; i < D / 8; i++) o[i][0] = o[i][1] = o[i][2] = o[i][3] = 0.f;
-  float m[2] = {-INFINITY, -INFINITY}, l[2] = {0.f, 0.f};
+  for (int mt = 0; mt < MT; mt++)
+#pragma unroll
+    for (int i = 0; i < D / 8; i++) o[mt][i][0] = o[mt][i][1] = o[mt][i][2] = o[mt][i][3] = 0.f;
+  float m[MT][2], l[MT][2];
+#pragma unroll
+  for (int mt = 0; mt < MT; mt++) m[mt][0] = m[mt][1] = -INFINITY, l[mt][0] = l[mt][1] = 0.f;
   const float scale2 = scale * LOG2E;  // scores in the log2 domain, for ex2
 
   for (int kt = 0; kt < kt_end; kt++) {
@@ -131,84 +139,100 @@ __device__ void attention_forward(const bf16* __restrict__ q, const bf16* __rest
       cp_async_wait<0>();
     }
     __syncthreads();
-    if (kt == 0) {
+    if (!causal || k0 <= warp_q0 + 31) {
+      float s[MT][BK / 8][4];
 #pragma unroll
-      for (int kk = 0; kk < D / 16; kk++) ldmatrix_x4(qa[kk], &Qs[a_row][kk * 16 + a_col]);
-    }
-    if (!causal || k0 <= warp_last_q) {
-      float s[BK / 8][4];
+      for (int mt = 0; mt < MT; mt++)
 #pragma unroll
-      for (int nt = 0; nt < BK / 8; nt++) s[nt][0] = s[nt][1] = s[nt][2] = s[nt][3] = 0.f;
+        for (int nt = 0; nt < BK / 8; nt++) s[mt][nt][0] = s[mt][nt][1] = s[mt][nt][2] = s[mt][nt][3] = 0.f;
 #pragma unroll
       for (int kk = 0; kk < D / 16; kk++) {
+        unsigned qa[MT][4];
+#pragma unroll
+        for (int mt = 0; mt < MT; mt++) ldmatrix_x4(qa[mt], &Qs[a_row + mt * 16][kk * 16 + a_col]);
 #pragma unroll
         for (int nt = 0; nt < BK / 8; nt += 2) {
           unsigned bk[4];
           ldmatrix_x4(bk, &Ks[stage][nt * 8 + kb_row][kk * 16 + kb_col]);
-          mma(s[nt], qa[kk], bk[0], bk[1]);
-          mma(s[nt + 1], qa[kk], bk[2], bk[3]);
+#pragma unroll
+          for (int mt = 0; mt < MT; mt++) {
+            mma(s[mt][nt], qa[mt], bk[0], bk[1]);
+            mma(s[mt][nt + 1], qa[mt], bk[2], bk[3]);
+          }
         }
       }
       // Only tiles that cross the diagonal or the end of the keys need a mask.
-      const bool needs_mask = k0 + BK > tk || (causal && k0 + BK - 1 > q0 + warp * 16);
-      float rowmax[2] = {-INFINITY, -INFINITY};
+      const bool needs_mask = k0 + BK > tk || (causal && k0 + BK - 1 > warp_q0);
 #pragma unroll
-      for (int nt = 0; nt < BK / 8; nt++) {
+      for (int mt = 0; mt < MT; mt++) {
+        float rowmax[2] = {-INFINITY, -INFINITY};
 #pragma unroll
-        for (int e = 0; e < 4; e++) {
-          int row = e >> 1;
-          if (needs_mask) {
-            int kj = k0 + nt * 8 + 2 * t + (e & 1);
-            if (kj >= tk || (causal && kj > qi[row])) s[nt][e] = -INFINITY;
+        for (int nt = 0; nt < BK / 8; nt++) {
+#pragma unroll
+          for (int e = 0; e < 4; e++) {
+            int row = e >> 1;
+            if (needs_mask) {
+              int kj = k0 + nt * 8 + 2 * t + (e & 1);
+              if (kj >= tk || (causal && kj > qi[mt][row])) s[mt][nt][e] = -INFINITY;
+            }
+            rowmax[row] = fmaxf(rowmax[row], s[mt][nt][e]);
           }
-          rowmax[row] = fmaxf(rowmax[row], s[nt][e]);
+        }
+        float alpha[2], mscaled[2], rowsum[2] = {0.f, 0.f};
+#pragma unroll
+        for (int row = 0; row < 2; row++) {
+          rowmax[row] = fmaxf(rowmax[row], __shfl_xor_sync(0xffffffffu, rowmax[row], 1));
+          rowmax[row] = fmaxf(rowmax[row], __shfl_xor_sync(0xffffffffu, rowmax[row], 2));
+          float mnew = fmaxf(m[mt][row], rowmax[row] * scale2);
+          // A row with no visible key yet keeps m = −∞; exp2 of (−∞ − −∞) must not become NaN.
+          alpha[row] = mnew == -INFINITY ? 1.f : fast_exp2(m[mt][row] - mnew);
+          mscaled[row] = mnew == -INFINITY ? 0.f : mnew;
+          m[mt][row] = mnew;
+        }
+#pragma unroll
+        for (int nt = 0; nt < BK / 8; nt++) {
+#pragma unroll
+          for (int e = 0; e < 4; e++) {
+            int row = e >> 1;
+            float p = fast_exp2(fmaf(s[mt][nt][e], scale2, -mscaled[row]));
+            s[mt][nt][e] = p;
+            rowsum[row] += p;
+          }
+        }
+#pragma unroll
+        for (int row = 0; row < 2; row++) {
+          rowsum[row] += __shfl_xor_sync(0xffffffffu, rowsum[row], 1);
+          rowsum[row] += __shfl_xor_sync(0xffffffffu, rowsum[row], 2);
+          l[mt][row] = l[mt][row] * alpha[row] + rowsum[row];
+        }
+#pragma unroll
+        for (int i = 0; i < D / 8; i++) {
+          o[mt][i][0] *= alpha[0];
+          o[mt][i][1] *= alpha[0];
+          o[mt][i][2] *= alpha[1];
+          o[mt][i][3] *= alpha[1];
         }
       }
-      float alpha[2], mscaled[2], rowsum[2] = {0.f, 0.f};
-#pragma unroll
-      for (int row = 0; row < 2; row++) {
-        rowmax[row] = fmaxf(rowmax[row], __shfl_xor_sync(0xffffffffu, rowmax[row], 1));
-        rowmax[row] = fmaxf(rowmax[row], __shfl_xor_sync(0xffffffffu, rowmax[row], 2));
-        float mnew = fmaxf(m[row], rowmax[row] * scale2);
-        // A row with no visible key yet keeps m = −∞; exp2 of (−∞ − −∞) must not become NaN.
-        alpha[row] = mnew == -INFINITY ? 1.f : fast_exp2(m[row] - mnew);
-        mscaled[row] = mnew == -INFINITY ? 0.f : mnew;
-        m[row] = mnew;
-      }
-#pragma unroll
-      for (int nt = 0; nt < BK / 8; nt++) {
-#pragma unroll
-        for (int e = 0; e < 4; e++) {
-          int row = e >> 1;
-          float p = fast_exp2(fmaf(s[nt][e], scale2, -mscaled[row]));
-          s[nt][e] = p;
-          rowsum[row] += p;
-        }
-      }
-#pragma unroll
-      for (int row = 0; row < 2; row++) {
-        rowsum[row] += __shfl_xor_sync(0xffffffffu, rowsum[row], 1);
-        rowsum[row] += __shfl_xor_sync(0xffffffffu, rowsum[row], 2);
-        l[row] = l[row] * alpha[row] + rowsum[row];
-      }
-#pragma unroll
-      for (int i = 0; i < D / 8; i++) {
-        o[i][0] *= alpha[0];
-        o[i][1] *= alpha[0];
-        o[i][2] *= alpha[1];
-        o[i][3] *= alpha[1];
-      }
-      // P (16 × 64) as four A fragments: the accumulator layout of two n-tiles is the A layout of one k-step.
+      // P (16 × 64 per m-tile) as A fragments: the accumulator layout of two n-tiles is the A layout of one k-step.
 #pragma unroll
       for (int j = 0; j < BK / 16; j++) {
-        unsigned pa[4] = {pack(s[2 * j][0], s[2 * j][1]), pack(s[2 * j][2], s[2 * j][3]),
-                          pack(s[2 * j + 1][0], s[2 * j + 1][1]), pack(s[2 * j + 1][2], s[2 * j + 1][3])};
+        unsigned pa[MT][4];
+#pragma unroll
+        for (int mt = 0; mt < MT; mt++) {
+          pa[mt][0] = pack(s[mt][2 * j][0], s[mt][2 * j][1]);
+          pa[mt][1] = pack(s[mt][2 * j][2], s[mt][2 * j][3]);
+          pa[mt][2] = pack(s[mt][2 * j + 1][0], s[mt][2 * j + 1][1]);
+          pa[mt][3] = pack(s[mt][2 * j + 1][2], s[mt][2 * j + 1][3]);
+        }
 #pragma unroll
         for (int dn = 0; dn < D / 8; dn += 2) {
           unsigned bv[4];
           ldmatrix_x4_trans(bv, &Vs[stage][16 * j + vb_row][dn * 8 + vb_col]);
-          mma(o[dn], pa, bv[0], bv[1]);
-          mma(o[dn + 1], pa, bv[2], bv[3]);
+#pragma unroll
+          for (int mt = 0; mt < MT; mt++) {
+            mma(o[mt][dn], pa[mt], bv[0], bv[1]);
+            mma(o[mt][dn + 1], pa[mt], bv[2], bv[3]);
+          }
         }
       }
     }
@@ -217,21 +241,27 @@ __device__ void attention_forward(const bf16* __restrict__ q, const bf16* __rest
 
   bf16* ob = out + (long long)b * tq * hq * D;
 #pragma unroll
-  for (int row = 0; row < 2; row++) {
-    if (qi[row] >= tq) continue;
-    float inv = l[row] > 0.f ? 1.f / l[row] : 0.f;
-    bf16* orow = ob + ((long long)qi[row] * hq + h) * D;
+  for (int mt = 0; mt < MT; mt++) {
 #pragma unroll
-    for (int dn = 0; dn < D / 8; dn++) {
-      *reinterpret_cast<__nv_bfloat162*>(orow + dn * 8 + 2 * t) =
-          __floats2bfloat162_rn(o[dn][2 * row] * inv, o[dn][2 * row + 1] * inv);
+    for (int row = 0; row < 2; row++) {
+      const int i = qi[mt][row];
+      if (i >= tq) continue;
+      float inv = l[mt][row] > 0.f ? 1.f / l[mt][row] : 0.f;
+      bf16* orow = ob + ((long long)i * hq + h) * D;
+#pragma unroll
+      for (int dn = 0; dn < D / 8; dn++) {
+        *reinterpret_cast<__nv_bfloat162*>(orow + dn * 8 + 2 * t) =
+            __floats2bfloat162_rn(o[mt][dn][2 * row] * inv, o[mt][dn][2 * row + 1] * inv);
+      }
+      if (t == 0) {
+        lse[((long long)b * hq + h) * tq + i] = l[mt][row] > 0.f ? (m[mt][row] + log2f(l[mt][row])) * LN2 : -INFINITY;
+      }
     }
-    if (t == 0) lse[((long long)b * hq + h) * tq + qi[row]] = l[row] > 0.f ? (m[row] + log2f(l[row])) * LN2 : -INFINITY;
   }
 }
 
 #define FORWARD(D)                                                                                              \
-  extern "C" __global__ void __launch_bounds__(256)                                                             \
+  extern "C" __global__ void __launch_bounds__(128, 2)                                                          \
       attention_forward_d##D(const bf16* q, const bf16* k, const bf16* v, bf16* out, float* lse, int tq, int tk,  \
                              int hq, int hkv, int causal, float scale) {                                          \
     attention_forward<D>(q, k, v, out, lse, tq, tk, hq, hkv, causal, scale);                                     \

@@ -337,7 +337,7 @@ public final class CudaBackend implements Backend {
         // 128 query rows, and two stages of 64 keys and values; rows padded by 8 elements (see attention.cu).
         int smem = (128 + 4 * 64) * (s.headDim() + 8) * 2;
         kernel("attention", "attention_forward_d" + s.headDim()).maxDynamicSharedMemory(smem)
-                .launchGrid(stream, (s.tq() + 127) / 128, s.hq(), s.batch(), 256, 1, 1, smem,
+                .launchGrid(stream, (s.tq() + 127) / 128, s.hq(), s.batch(), 128, 1, 1, smem,
                         ptr(q), ptr(k), ptr(v), ptr(out), ptr(lse), s.tq(), s.tk(), s.hq(), s.hkv(),
                         mask == AttentionMask.CAUSAL_DIAGONAL ? 1 : 0, (float) scale);
     }

@@ -14,7 +14,11 @@ public final class Main {
     /** Every command, in the order the usage text lists them. */
     static Map<String, Command> commands() {
         Map<String, Command> all = new LinkedHashMap<>();
-        for (Command c : List.<Command>of(new InfoCommand(), new BenchCommand(), new TrainCommand(), new PlanCommand())) {
+        for (Command c : List.<Command>of(new InfoCommand(), new BenchCommand(), new TrainCommand(), new PlanCommand(),
+                new TokenizeCommand(), new ExportCommand(), new LogitsCommand(),
+                new EvalNeedleCommand(),
+                new EvalPplCommand(),
+                new PasskeyCommand())) {
             all.put(c.name(), c);
         }
         return all;

@@ -1,17 +1,28 @@
 package io.easycontext.runtime.cli;
 
+import io.easycontext.runtime.backend.cpu.CpuBackend;
+import io.easycontext.runtime.checkpoint.CheckpointManager;
+import io.easycontext.runtime.io.SafetensorsDType;
 import io.easycontext.runtime.model.LlamaConfig;
+import io.easycontext.runtime.model.LlamaWeights;
 import io.easycontext.runtime.parallel.ParallelMode;
 import io.easycontext.runtime.spec.CommandLine;
 import io.easycontext.runtime.spec.Models;
 import io.easycontext.runtime.spec.TrainSpec;
 import io.easycontext.runtime.spec.Violation;
+import io.easycontext.runtime.tensor.DType;
+import io.easycontext.runtime.tokenizer.Tokenizer;
+import io.easycontext.runtime.tokenizer.Tokenizers;
+import io.easycontext.runtime.train.CancellationToken;
 import io.easycontext.runtime.train.DataSource;
 import io.easycontext.runtime.train.DistributedTrainer;
 import io.easycontext.runtime.train.StepMetrics;
 import io.easycontext.runtime.train.TrainConfig;
+import io.easycontext.runtime.train.WeightsSnapshot;
 
 import java.io.PrintStream;
+import java.nio.file.Files;
+import java.nio.file.Path;
 import java.util.List;
 import java.util.Locale;
 import java.util.function.Supplier;
@@ -19,7 +30,10 @@ import java.util.stream.Collectors;
 
 /**
  * {@code train}: full-parameter training with EasyContext's flags, on {@code N} simulated ranks of the CPU backend
- * ({@code --devices cpu:N}), on the synthetic corpus. One JSON line per optimizer step on stdout; logs on stderr.
+ * ({@code --devices cpu:N}), on the synthetic corpus or a {@code --dataset} on disk ({@code --tokenizer} for its
+ * text), from a preset or a Hugging Face model's weights; with {@code --output-dir}, checkpoints that
+ * {@code --resume} continues and the final model in Hugging Face layout. One JSON line per optimizer step on stdout;
+ * logs on stderr.
  */
 public final class TrainCommand implements Command {
 
@@ -37,6 +51,8 @@ public final class TrainCommand implements Command {
     public int run(List<String> args, PrintStream out, PrintStream err) {
         Flags flags = new Flags(args);
         TrainSpec spec = spec(flags);
+        String tokenizerSpec = flags.string("tokenizer", null);
+        CheckpointManager.Options checkpoints = checkpoints(flags);
         flags.finish();
         List<Violation> violations = spec.validate();
         if (!violations.isEmpty()) {
@@ -46,7 +62,12 @@ public final class TrainCommand implements Command {
         }
         TrainConfig config = spec.toTrainConfig();
         LlamaConfig model = config.model();
-        DataSource data = spec.openDataset(model.vocabSize());
+        ModelArgument source = Files.isDirectory(Path.of(spec.model())) ? ModelArgument.parse(spec.model()) : null;
+        DataSource data;
+        try (Tokenizer tokenizer = Tokenizers.open(tokenizerSpec, source == null ? null : source.dir().dir())) {
+            data = spec.openDataset(model.vocabSize(), tokenizer);
+        }
+        WeightsSnapshot initial = source != null && source.hasWeights() ? loadedWeights(source, config) : null;
         int steps = config.maxTrainSteps();
         err.printf(Locale.ROOT, "train: %s; model %,d parameters (hidden %d, %d layers, %d heads, %d kv heads), %s%n",
                 config.parallel(), model.parameterCount(), model.hiddenSize(), model.numHiddenLayers(),
@@ -55,7 +76,8 @@ public final class TrainCommand implements Command {
                 config.seqLength(), config.batchSize(), config.gradientAccumulation(), config.parallel().dpDegree(),
                 config.tokensPerStep(), data.describe());
         long start = System.nanoTime();
-        DistributedTrainer.train(config, data, m -> report(m, steps, out, err));
+        DistributedTrainer.train(config, data, m -> report(m, steps, out, err), CancellationToken.NONE, initial, false,
+                new CheckpointManager(checkpoints.withBaseConfig(source == null ? null : source.rawConfig())));
         err.printf(Locale.ROOT, "train: %d steps in %.2f s%n", steps, (System.nanoTime() - start) / 1e9);
         return 0;
     }
@@ -88,6 +110,25 @@ public final class TrainCommand implements Command {
                         ? flags.bool("activation-checkpointing", true) : null)
                 .dataset(flags.string("dataset", null))
                 .build();
+    }
+
+    /** {@code --output-dir}, {@code --checkpoint-every}, {@code --keep-last}, {@code --resume}, {@code --save-dtype}. */
+    private static CheckpointManager.Options checkpoints(Flags flags) {
+        String dir = flags.string("output-dir", null);
+        int every = flags.integer("checkpoint-every", 0);
+        int keep = flags.integer("keep-last", 0);
+        String resume = flags.string("resume", null);
+        SafetensorsDType saveType = ExportCommand.weightType(flags.string("save-dtype", "bf16"));
+        return parse(() -> new CheckpointManager.Options(dir == null ? null : Path.of(dir), every, keep, resume,
+                saveType, null));
+    }
+
+    /** A Hugging Face model's weights, loaded once on the host and handed to every rank. */
+    private static WeightsSnapshot loadedWeights(ModelArgument source, TrainConfig config) {
+        try (CpuBackend cpu = new CpuBackend(DType.F32);
+             LlamaWeights weights = source.dir().load(cpu, config.model().ropeTheta())) {
+            return WeightsSnapshot.of(cpu, weights);
+        }
     }
 
     private static Integer optionalInteger(Flags flags, String name) {

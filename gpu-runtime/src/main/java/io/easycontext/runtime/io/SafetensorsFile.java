@@ -49,6 +49,7 @@ public final class SafetensorsFile implements AutoCloseable {
         }
         try {
             long size = channel.size();
+            SafetensorsHeader.checkSize(file, size);
             ByteBuffer first8 = ByteBuffer.allocate(8);
             readFully(channel, first8, 0);
             long n = SafetensorsHeader.headerLength(file, first8, size);

@@ -32,12 +32,16 @@ record SafetensorsHeader(Map<String, TensorInfo> tensors, Map<String, String> me
 
     private static final ObjectMapper JSON = new ObjectMapper();
 
-    /** Reads the length field from the file's first 8 bytes and checks it against the file size. */
-    static long headerLength(Path file, ByteBuffer first8, long fileSize) {
+    /** Checks that the file can hold the 8-byte length field at all, before anything is read. */
+    static void checkSize(Path file, long fileSize) {
         if (fileSize < 8) {
             throw new InvalidFileException(file, "is " + fileSize + " bytes, too short for the 8-byte header length "
                     + "of a safetensors file");
         }
+    }
+
+    /** Reads the length field from the file's first 8 bytes and checks it against the file size. */
+    static long headerLength(Path file, ByteBuffer first8, long fileSize) {
         long n = first8.order(ByteOrder.LITTLE_ENDIAN).getLong(0);
         if (n < 2 || n > MAX_HEADER_BYTES || n > fileSize - 8) {
             throw new InvalidFileException(file, "header length " + Long.toUnsignedString(n) + " is impossible for a "

@@ -26,8 +26,11 @@ public final class AdamW implements AutoCloseable {
         }
     }
 
-    /** A parameter's moments, and its fp32 master copy where the parameter is stored in lower precision (bf16). */
-    private record Slot(Parameter parameter, Tensor master, Tensor m, Tensor v) {
+    /**
+     * A parameter's moments, and its fp32 master copy where the parameter is stored in lower precision (bf16); null
+     * otherwise. A training checkpoint saves and restores these tensors in place.
+     */
+    public record Slot(Parameter parameter, Tensor master, Tensor m, Tensor v) {
     }
 
     private final Hyper hyper;
@@ -61,6 +64,19 @@ public final class AdamW implements AutoCloseable {
     /** Updates applied so far; the next {@link #step} is number {@code steps() + 1}. */
     public long steps() {
         return steps;
+    }
+
+    /** Every parameter's state, in the order of the parameters given. */
+    public List<Slot> slots() {
+        return List.copyOf(slots);
+    }
+
+    /** Sets the count of updates applied, when a checkpoint restores the moments they produced. */
+    public void restoreSteps(long applied) {
+        if (applied < 0) {
+            throw new IllegalArgumentException("a negative step count " + applied);
+        }
+        steps = applied;
     }
 
     @Override

@@ -50,6 +50,11 @@ public final class Optimizer implements AutoCloseable {
         return adamW.steps();
     }
 
+    /** The AdamW state, for checkpoints. */
+    public AdamW adamW() {
+        return adamW;
+    }
+
     @Override
     public void close() {
         adamW.close();

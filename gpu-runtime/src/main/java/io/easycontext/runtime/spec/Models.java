@@ -1,5 +1,7 @@
 package io.easycontext.runtime.spec;
 
+import io.easycontext.runtime.hf.HfConfigJson;
+import io.easycontext.runtime.io.InvalidFileException;
 import io.easycontext.runtime.model.LlamaConfig;
 
 import java.io.UncheckedIOException;
@@ -22,8 +24,8 @@ public final class Models {
         Path config = configFile(value);
         if (config != null) {
             try {
-                return LlamaConfig.fromJson(config);
-            } catch (UncheckedIOException | IllegalArgumentException e) {
+                return HfConfigJson.read(config);
+            } catch (UncheckedIOException | IllegalArgumentException | InvalidFileException e) {
                 throw new IllegalArgumentException("'" + value + "' has an unusable config.json: " + e.getMessage(), e);
             }
         }

@@ -5,9 +5,13 @@ import io.easycontext.runtime.parallel.ParallelConfig;
 import io.easycontext.runtime.parallel.ParallelConfigException;
 import io.easycontext.runtime.parallel.ParallelMode;
 import io.easycontext.runtime.tensor.DType;
+import io.easycontext.runtime.tokenizer.Tokenizer;
+import io.easycontext.runtime.tokenizer.Tokenizers;
 import io.easycontext.runtime.train.DataSource;
 import io.easycontext.runtime.train.TrainConfig;
 
+import java.nio.file.Files;
+import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
@@ -161,7 +165,7 @@ public record TrainSpec(
         checks.atLeast("maxTrainSteps", maxTrainSteps, 1);
         checks.notNegative("learningRate", learningRate);
         if (dataset != null && !Datasets.isKnown(dataset)) {
-            checks.reject("dataset", "must be one of " + Datasets.KNOWN + ", not '" + dataset + "'");
+            checks.reject("dataset", "must be one of " + Datasets.KNOWN + " or an existing path, not '" + dataset + "'");
         }
     }
 
@@ -178,10 +182,16 @@ public record TrainSpec(
                 "f64".equals(dtype) ? DType.F64 : DType.F32, activationCheckpointing);
     }
 
-    /** The training data of this single run, for a model of this vocabulary. */
+    /** {@link #openDataset(int, Tokenizer)} with the model directory's tokenizer, or bytes where it has none. */
     public DataSource openDataset(int vocabSize) {
+        Path dir = Path.of(model);
+        return openDataset(vocabSize, Tokenizers.open(null, Files.isDirectory(dir) ? dir : null));
+    }
+
+    /** The training data of this single run, for a model of this vocabulary, text tokenized by {@code tokenizer}. */
+    public DataSource openDataset(int vocabSize, Tokenizer tokenizer) {
         requireSingleRun();
-        return Datasets.open(dataset, seed, vocabSize);
+        return Datasets.open(dataset, seed, vocabSize, seqLength, tokenizer);
     }
 
     @Override

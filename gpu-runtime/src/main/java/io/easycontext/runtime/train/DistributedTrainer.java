@@ -35,13 +35,24 @@ public final class DistributedTrainer {
      */
     public static Result train(TrainConfig config, DataSource data, Consumer<StepMetrics> onStep,
             CancellationToken cancellation, WeightsSnapshot initialWeights, boolean keepFinalWeights) {
+        return train(config, data, onStep, cancellation, initialWeights, keepFinalWeights, Checkpointing.NONE);
+    }
+
+    /**
+     * As above, with {@code checkpointing} asked to restore a saved state before the first step (the run then goes
+     * on from the step it had reached) and to save after every step.
+     */
+    public static Result train(TrainConfig config, DataSource data, Consumer<StepMetrics> onStep,
+            CancellationToken cancellation, WeightsSnapshot initialWeights, boolean keepFinalWeights,
+            Checkpointing checkpointing) {
         List<Result> perRank = InProcessRanks.run(config.parallel().worldSize(), world -> {
             List<StepMetrics> steps = new ArrayList<>();
             try (RankTrainer trainer = new RankTrainer(config, data, world)) {
                 if (initialWeights != null) {
                     initialWeights.loadInto(trainer.backend(), trainer.weights());
                 }
-                for (int step = 0; step < config.maxTrainSteps(); step++) {
+                int first = Math.toIntExact(checkpointing.restore(trainer));
+                for (int step = first; step < config.maxTrainSteps(); step++) {
                     // Rank 0 decides, and every rank learns it from one scalar all-reduce, so that all stop together.
                     boolean stop = world.rank() == 0 && cancellation.isCancellationRequested();
                     if (world.allReduce(stop ? 1 : 0, ReduceOp.MAX) > 0) {
@@ -52,6 +63,7 @@ public final class DistributedTrainer {
                     if (world.rank() == 0) {
                         onStep.accept(m);
                     }
+                    checkpointing.afterStep(trainer, step + 1);
                 }
                 WeightsSnapshot last = keepFinalWeights && world.rank() == 0
                         ? WeightsSnapshot.of(trainer.backend(), trainer.weights()) : null;

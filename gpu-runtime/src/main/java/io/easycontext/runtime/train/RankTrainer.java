@@ -17,7 +17,7 @@ import io.easycontext.runtime.parallel.ParallelRank;
  * seed, takes the same global micro-batches, keeps its shard, and runs forward and backward through its mode's
  * attention; then the reductions of {@link GradientSync} make its gradient the whole step's.
  */
-final class RankTrainer implements AutoCloseable {
+final class RankTrainer implements RankState, AutoCloseable {
 
     /** The step's mean loss and its target count, equal on every rank once the gradients are reduced. */
     record Gradients(double loss, long targets) {
@@ -48,15 +48,33 @@ final class RankTrainer implements AutoCloseable {
                 LrSchedule.warmupConstant(config.learningRate(), config.warmupSteps()), config.maxGradNorm());
     }
 
-    LlamaWeights weights() {
+    @Override
+    public TrainConfig config() {
+        return config;
+    }
+
+    @Override
+    public DataSource data() {
+        return data;
+    }
+
+    @Override
+    public LlamaWeights weights() {
         return weights;
     }
 
-    Backend backend() {
+    @Override
+    public Backend backend() {
         return backend;
     }
 
-    Communicator world() {
+    @Override
+    public Optimizer optimizer() {
+        return optimizer;
+    }
+
+    @Override
+    public Communicator world() {
         return rank.world();
     }
 

@@ -21,7 +21,8 @@ public final class WeightsSnapshot {
         this.values = values;
     }
 
-    static WeightsSnapshot of(Backend backend, LlamaWeights weights) {
+    /** The parameters of {@code weights} as they are now (a loaded model: the initial weights of a run). */
+    public static WeightsSnapshot of(Backend backend, LlamaWeights weights) {
         Map<String, float[]> values = new LinkedHashMap<>();
         for (Parameter p : weights.parameters()) {
             double[] d = backend.download(p.value());

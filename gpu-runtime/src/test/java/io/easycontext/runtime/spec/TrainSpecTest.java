@@ -34,7 +34,7 @@ class TrainSpecTest {
                 new Violation("learningRate", "must be greater than or equal to 0"),
                 new Violation("ropeTheta", "must be greater than 1"),
                 new Violation("dtype", "must be f32 or f64, not 'bf16'"),
-                new Violation("dataset", "must be one of [synthetic], not 'pile'"));
+                new Violation("dataset", "must be one of [synthetic] or an existing path, not 'pile'"));
     }
 
     @Test

@@ -1,26 +1,42 @@
 package io.easycontext.service.job;
 
 import java.time.Instant;
+import java.util.List;
 import java.util.UUID;
 
 import com.fasterxml.jackson.annotation.JsonRawValue;
 
-/** A job as the API shows it. */
+/**
+ * A job as the API shows it.
+ *
+ * @param attempt how many times a runner has started it (a restart can start it again)
+ * @param gpuIds the GPUs of its latest start; empty on the CPU backend
+ * @param commandLines the runtime CLI commands that reproduce it, one per training stage
+ * @param progress null until its first step
+ */
 record JobResponse(
         UUID id,
         JobKind kind,
         JobState state,
-        String reason,
+        JobReason reason,
         String message,
         int priority,
         int gpus,
+        List<Integer> gpuIds,
+        int attempt,
         // Stored JSON written by the service itself, so it is embedded as an object without parsing it again.
         @JsonRawValue String spec,
+        List<String> commandLines,
+        JobProgress progress,
         Instant createdAt,
-        Instant updatedAt) {
+        Instant updatedAt,
+        Instant startedAt,
+        Instant finishedAt) {
 
     static JobResponse of(Job job) {
         return new JobResponse(job.getId(), job.getKind(), job.getState(), job.getReason(), job.getMessage(),
-                job.getPriority(), job.getGpus(), job.getSpecJson(), job.getCreatedAt(), job.getUpdatedAt());
+                job.getPriority(), job.getGpus(), job.getGpuIds(), job.getAttempt(), job.getSpecJson(),
+                job.getCommandLines(), job.getProgress(), job.getCreatedAt(), job.getUpdatedAt(), job.getStartedAt(),
+                job.getFinishedAt());
     }
 }

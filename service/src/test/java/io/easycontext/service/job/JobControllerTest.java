@@ -1,7 +1,12 @@
 package io.easycontext.service.job;
 
+import static io.easycontext.service.security.TestTokens.ADMIN;
+import static io.easycontext.service.security.TestTokens.READER;
+import static io.easycontext.service.security.TestTokens.bearer;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.mockito.ArgumentMatchers.any;
+import static org.mockito.ArgumentMatchers.eq;
+import static org.mockito.ArgumentMatchers.isNull;
 import static org.mockito.BDDMockito.given;
 import static org.mockito.Mockito.verify;
 import static org.mockito.Mockito.verifyNoInteractions;
@@ -11,9 +16,12 @@ import java.util.List;
 import java.util.UUID;
 import java.util.stream.Stream;
 
-import io.easycontext.service.job.spec.JobSpec;
 import io.easycontext.runtime.parallel.ParallelMode;
-import io.easycontext.service.job.spec.TrainSpec;
+import io.easycontext.runtime.spec.TrainSpec;
+import io.easycontext.runtime.spec.Violation;
+import io.easycontext.service.job.spec.JobSpec;
+import io.easycontext.service.security.ApiSecurityTestConfiguration;
+import io.easycontext.service.security.TestTokens;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.Arguments;
@@ -21,17 +29,25 @@ import org.junit.jupiter.params.provider.MethodSource;
 import org.mockito.ArgumentCaptor;
 import org.springframework.beans.factory.annotation.Autowired;
 import org.springframework.boot.webmvc.test.autoconfigure.WebMvcTest;
+import org.springframework.context.annotation.Import;
+import org.springframework.http.HttpHeaders;
 import org.springframework.http.HttpStatus;
 import org.springframework.http.MediaType;
+import org.springframework.test.context.TestPropertySource;
 import org.springframework.test.context.bean.override.mockito.MockitoBean;
 import org.springframework.test.web.servlet.assertj.MockMvcTester;
 import org.springframework.test.web.servlet.assertj.MvcTestResult;
 
 @WebMvcTest(JobController.class)
+@Import(ApiSecurityTestConfiguration.class)
+@TestPropertySource(properties = {TestTokens.ADMIN_PROPERTY, TestTokens.READER_PROPERTY,
+        "easycontext.data-dir=target/slice-test-data"})
 class JobControllerTest {
 
     private static final UUID ID = UUID.fromString("6f1c2a52-3c1e-4d0b-9a57-8b7c1e0f2d44");
     private static final Instant CREATED = Instant.parse("2026-01-02T03:04:05.123456Z");
+    private static final String MINIMAL = """
+            {"kind": "TRAIN", "train": {"model": "tiny", "seqLength": 64, "maxTrainSteps": 2}}""";
 
     @Autowired
     private MockMvcTester mvc;
@@ -39,12 +55,16 @@ class JobControllerTest {
     @MockitoBean
     private JobService jobs;
 
+    private static Job queued() {
+        return Job.queued(ID, JobKind.TRAIN, 5, 0, "{\"model\":\"tiny\",\"seqLength\":64}",
+                List.of("java -jar gpu-runtime/target/gpu-runtime.jar train --model tiny"), null, CREATED);
+    }
+
     @Test
     void submitReturns201WithLocationAndTheQueuedJob() {
-        given(jobs.submit(any())).willReturn(Job.queued(ID, JobKind.TRAIN, 5, 0,
-                "{\"model\":\"tiny\",\"seqLength\":64}", CREATED));
+        given(jobs.submit(any(), isNull())).willReturn(new JobService.Submission(queued(), true));
 
-        MvcTestResult result = post("""
+        MvcTestResult result = post(ADMIN, """
                 {"kind": "TRAIN", "priority": 5,
                  "train": {"model": "tiny", "seqLength": 64, "maxTrainSteps": 2, "parallelMode": "ulysses_attn"}}
                 """);
@@ -54,91 +74,120 @@ class JobControllerTest {
                 .hasContentType(MediaType.APPLICATION_JSON);
         assertThat(result).bodyJson().isStrictlyEqualTo("""
                 {"id": "6f1c2a52-3c1e-4d0b-9a57-8b7c1e0f2d44", "kind": "TRAIN", "state": "QUEUED",
-                 "reason": null, "message": null, "priority": 5, "gpus": 0,
+                 "reason": null, "message": null, "priority": 5, "gpus": 0, "gpuIds": [], "attempt": 0,
                  "spec": {"model": "tiny", "seqLength": 64},
-                 "createdAt": "2026-01-02T03:04:05.123456Z", "updatedAt": "2026-01-02T03:04:05.123456Z"}
+                 "commandLines": ["java -jar gpu-runtime/target/gpu-runtime.jar train --model tiny"],
+                 "progress": null,
+                 "createdAt": "2026-01-02T03:04:05.123456Z", "updatedAt": "2026-01-02T03:04:05.123456Z",
+                 "startedAt": null, "finishedAt": null}
                 """);
     }
 
     @Test
     void submitFillsInTheDefaultsBeforeTheServiceSeesTheSpec() {
-        given(jobs.submit(any())).willReturn(Job.queued(ID, JobKind.TRAIN, 0, 0, "{}", CREATED));
+        given(jobs.submit(any(), isNull())).willReturn(new JobService.Submission(queued(), true));
 
-        post("""
-                {"kind": "TRAIN", "train": {"model": "tiny", "seqLength": 64, "maxTrainSteps": 2}}
-                """);
+        post(ADMIN, MINIMAL);
 
         ArgumentCaptor<JobSpec> submitted = ArgumentCaptor.forClass(JobSpec.class);
-        verify(jobs).submit(submitted.capture());
+        verify(jobs).submit(submitted.capture(), isNull());
         assertThat(submitted.getValue().priority()).isZero();
         assertThat(submitted.getValue().gpus()).isZero();
-        assertThat(submitted.getValue().spec()).isEqualTo(new TrainSpec("tiny", ParallelMode.ZIGZAG_RING_ATTN, 64,
-                null, 1, 1, 2e-5, 2, 0L, null, null, null));
+        assertThat(submitted.getValue().spec()).isEqualTo(TrainSpec.builder().model("tiny").seqLength(64)
+                .maxTrainSteps(2).parallelMode(ParallelMode.DATA_PARALLEL).build());
+    }
+
+    @Test
+    void aRepeatedIdempotencyKeyAnswers200WithTheJobItCreated() {
+        given(jobs.submit(any(), eq("retry-1"))).willReturn(new JobService.Submission(queued(), false));
+
+        MvcTestResult result = mvc.post().uri("/api/jobs").header(HttpHeaders.AUTHORIZATION, bearer(ADMIN))
+                .header("Idempotency-Key", "retry-1").contentType(MediaType.APPLICATION_JSON).content(MINIMAL)
+                .exchange();
+
+        assertThat(result).hasStatusOk().hasHeader("Location", "/api/jobs/" + ID);
+    }
+
+    @Test
+    void submitWithoutATokenIs401AndTouchesNothing() {
+        MvcTestResult result = mvc.post().uri("/api/jobs").contentType(MediaType.APPLICATION_JSON).content(MINIMAL)
+                .exchange();
+
+        assertThat(result).hasStatus(HttpStatus.UNAUTHORIZED).hasContentType(MediaType.APPLICATION_PROBLEM_JSON)
+                .hasHeader(HttpHeaders.WWW_AUTHENTICATE, "Bearer realm=\"easycontext\"");
+        assertThat(result).bodyJson().extractingPath("$.status").isEqualTo(401);
+        verifyNoInteractions(jobs);
+    }
+
+    @Test
+    void submitWithAnUnknownTokenIs401InvalidToken() {
+        MvcTestResult result = post("not-a-token-of-this-service", MINIMAL);
+
+        assertThat(result).hasStatus(HttpStatus.UNAUTHORIZED)
+                .hasHeader(HttpHeaders.WWW_AUTHENTICATE, "Bearer realm=\"easycontext\", error=\"invalid_token\"");
+        verifyNoInteractions(jobs);
+    }
+
+    @Test
+    void aReadOnlyTokenMayReadButNotSubmit() {
+        given(jobs.get(ID)).willReturn(queued());
+
+        assertThat(post(READER, MINIMAL)).hasStatus(HttpStatus.FORBIDDEN)
+                .hasContentType(MediaType.APPLICATION_PROBLEM_JSON);
+        assertThat(mvc.get().uri("/api/jobs/{id}", ID).header(HttpHeaders.AUTHORIZATION, bearer(READER)))
+                .hasStatusOk();
+        verify(jobs).get(ID);
+    }
+
+    @Test
+    void readsNeedNoTokenByDefault() {
+        given(jobs.get(ID)).willReturn(queued());
+
+        assertThat(mvc.get().uri("/api/jobs/{id}", ID)).hasStatusOk();
     }
 
     static Stream<Arguments> invalidSpecs() {
         return Stream.of(
-                invalid("kind missing", """
+                invalid("no kind", """
                         {"train": {"model": "tiny", "seqLength": 64, "maxTrainSteps": 2}}""",
                         "kind", "must not be null"),
-                invalid("unknown kind", """
-                        {"kind": "FINETUNE"}""",
-                        "kind", "must be one of [TRAIN, EVAL_NEEDLE, EVAL_PERPLEXITY]"),
-                invalid("section of the kind missing", """
-                        {"kind": "TRAIN"}""",
-                        "train", "must be given for kind TRAIN"),
                 invalid("section of another kind", """
-                        {"kind": "TRAIN", "train": {"model": "tiny", "seqLength": 64, "maxTrainSteps": 2},
-                         "evalPerplexity": {"model": "tiny", "minTokens": 8, "maxTokens": 16, "tokensStep": 8}}""",
-                        "evalPerplexity", "must be left out for kind TRAIN"),
-                invalid("required field missing", """
-                        {"kind": "TRAIN", "train": {"model": "tiny", "maxTrainSteps": 2}}""",
-                        "train.seqLength", "must not be null"),
-                invalid("number below its minimum", """
-                        {"kind": "TRAIN", "train": {"model": "tiny", "seqLength": 1, "maxTrainSteps": 2}}""",
-                        "train.seqLength", "must be greater than or equal to 2"),
+                        {"kind": "EVAL_NEEDLE", "train": {"model": "tiny", "seqLength": 64, "maxTrainSteps": 2}}""",
+                        "evalNeedle", "must be given for kind EVAL_NEEDLE"),
                 invalid("blank model", """
-                        {"kind": "TRAIN", "train": {"model": " ", "seqLength": 64, "maxTrainSteps": 2}}""",
+                        {"kind": "TRAIN", "train": {"model": " "}}""",
                         "train.model", "must not be blank"),
+                invalid("sequence of one token... of none", """
+                        {"kind": "TRAIN", "train": {"seqLength": 0}}""",
+                        "train.seqLength", "must be greater than or equal to 1"),
+                invalid("indivisible sequence", """
+                        {"kind": "TRAIN", "train": {"devices": "cpu:4", "parallelMode": "zigzag_ring_attn",
+                         "seqLength": 30}}""",
+                        "train.parallelMode",
+                        "zigzag_ring_attn needs seq_length divisible by 2 × ring size (2×4=8): 30 is not"),
+                invalid("bad stage", """
+                        {"kind": "TRAIN", "train": {"stages": [{"seqLength": 64}, {"learningRate": -1}]}}""",
+                        "train.stages[1].learningRate", "must be greater than or equal to 0"),
                 invalid("negative gpus", """
-                        {"kind": "TRAIN", "gpus": -1, "train": {"model": "tiny", "seqLength": 64, "maxTrainSteps": 2}}""",
+                        {"kind": "TRAIN", "gpus": -1, "train": {}}""",
                         "gpus", "must be greater than or equal to 0"),
-                invalid("needle context range reversed", """
-                        {"kind": "EVAL_NEEDLE", "evalNeedle": {"model": "tiny", "minContextLength": 8000,
-                         "maxContextLength": 4000, "contextInterval": 1000}}""",
-                        "evalNeedle.maxContextLength", "must be greater than or equal to minContextLength"),
-                invalid("perplexity token range reversed", """
-                        {"kind": "EVAL_PERPLEXITY", "evalPerplexity": {"model": "tiny", "minTokens": 16,
-                         "maxTokens": 8, "tokensStep": 8}}""",
+                invalid("reversed range", """
+                        {"kind": "EVAL_PERPLEXITY",
+                         "evalPerplexity": {"model": "tiny", "minTokens": 16, "maxTokens": 8, "tokensStep": 8}}""",
                         "evalPerplexity.maxTokens", "must be greater than or equal to minTokens"),
-                invalid("misspelt field", """
-                        {"kind": "TRAIN", "train": {"model": "tiny", "seqLen": 64, "maxTrainSteps": 2}}""",
-                        "train.seqLen", "unknown property; known properties are [batchSize, dpDegree, "
-                                + "gradientAccumulateEvery, learningRate, maxTrainSteps, model, parallelMode, "
-                                + "ringDegree, ropeTheta, seed, seqLength, ulyssesDegree]"),
-                invalid("unknown top-level field", """
-                        {"kind": "TRAIN", "gpu": 1}""",
-                        "gpu", "unknown property; known properties are [evalNeedle, evalPerplexity, gpus, kind, "
-                                + "priority, train]"),
+                invalid("unknown field", """
+                        {"kind": "TRAIN", "train": {"model": "tiny", "seqLen": 64}}""",
+                        "train.seqLen", "unknown property; known properties are [activationCheckpointing, "
+                                + "batchSize, dataset, devices, dpDegree, dtype, gradientAccumulateEvery, learningRate, "
+                                + "maxGradNorm, maxTrainSteps, model, parallelMode, ringDegree, ropeTheta, seed, "
+                                + "seqLength, stages, ulyssesDegree, warmupSteps, weightDecay]"),
                 invalid("unknown parallel mode", """
                         {"kind": "TRAIN", "train": {"model": "tiny", "parallelMode": "ring"}}""",
                         "train.parallelMode", "must be one of [data_parallel, ring_attn, zigzag_ring_attn, "
                                 + "ulysses_attn, dist_flash_attn, usp_attn]"),
-                invalid("index for an enum name", """
-                        {"kind": 0}""",
-                        "kind", "must be one of [TRAIN, EVAL_NEEDLE, EVAL_PERPLEXITY]"),
-                invalid("number as a string", """
-                        {"kind": "TRAIN", "train": {"model": "tiny", "seqLength": "64"}}""",
-                        "train.seqLength", "must be an integer"),
                 invalid("fraction for an integer", """
                         {"kind": "TRAIN", "train": {"model": "tiny", "seqLength": 64.5}}""",
                         "train.seqLength", "must be an integer"),
-                invalid("integer too large", """
-                        {"kind": "TRAIN", "train": {"model": "tiny", "seqLength": 99999999999}}""",
-                        "train.seqLength", "is out of range for an integer"),
-                invalid("string for a boolean", """
-                        {"kind": "EVAL_PERPLEXITY", "evalPerplexity": {"model": "tiny", "truncate": "yes"}}""",
-                        "evalPerplexity.truncate", "must be true or false"),
                 invalid("array for an object", """
                         {"kind": "TRAIN", "train": [1]}""",
                         "train", "must be an object"));
@@ -151,7 +200,7 @@ class JobControllerTest {
     @ParameterizedTest
     @MethodSource("invalidSpecs")
     void submitRejectsAnInvalidSpecWithAProblemNamingTheField(String body, String field, String message) {
-        MvcTestResult result = post(body);
+        MvcTestResult result = post(ADMIN, body);
 
         assertThat(result).hasStatus(HttpStatus.BAD_REQUEST).hasContentType(MediaType.APPLICATION_PROBLEM_JSON);
         assertThat(result).bodyJson().extractingPath("$.detail").asString().contains(field + ": " + message);
@@ -161,8 +210,20 @@ class JobControllerTest {
     }
 
     @Test
+    void aSpecTheNodeCannotRunIsA400NamingTheField() {
+        given(jobs.submit(any(), isNull())).willThrow(new JobRejectedException(
+                List.of(new Violation("gpus", "must be less than or equal to 0, the GPUs of this node"))));
+
+        MvcTestResult result = post(ADMIN, MINIMAL);
+
+        assertThat(result).hasStatus(HttpStatus.BAD_REQUEST);
+        assertThat(result).bodyJson().extractingPath("$.detail")
+                .isEqualTo("gpus: must be less than or equal to 0, the GPUs of this node");
+    }
+
+    @Test
     void submitReportsWhereJsonIsMalformed() {
-        MvcTestResult result = post("""
+        MvcTestResult result = post(ADMIN, """
                 {"kind": "TRAIN",
                  "train": {"model": "tiny",}}
                 """);
@@ -170,15 +231,6 @@ class JobControllerTest {
         assertThat(result).hasStatus(HttpStatus.BAD_REQUEST).hasContentType(MediaType.APPLICATION_PROBLEM_JSON);
         assertThat(result).bodyJson().extractingPath("$.detail").asString()
                 .startsWith("Malformed JSON at line 2, column 28: Unexpected character ('}'");
-        verifyNoInteractions(jobs);
-    }
-
-    @Test
-    void submitRejectsAMissingBody() {
-        MvcTestResult result = mvc.post().uri("/api/jobs").contentType(MediaType.APPLICATION_JSON).exchange();
-
-        assertThat(result).hasStatus(HttpStatus.BAD_REQUEST).hasContentType(MediaType.APPLICATION_PROBLEM_JSON);
-        assertThat(result).bodyJson().extractingPath("$.detail").isEqualTo("Request body is missing or unreadable");
     }
 
     @Test
@@ -197,27 +249,45 @@ class JobControllerTest {
     }
 
     @Test
-    void listAsksForTheDefaultLimitAndShowsJobsInTheServicesOrder() {
-        UUID older = UUID.fromString("00000000-0000-0000-0000-000000000001");
-        given(jobs.newest(100)).willReturn(List.of(
-                Job.queued(ID, JobKind.EVAL_NEEDLE, 0, 1, "{}", CREATED.plusSeconds(1)),
-                Job.queued(older, JobKind.TRAIN, 0, 0, "{}", CREATED)));
+    void listPassesFiltersAndCursorAndLinksTheNextPage() {
+        JobCursor cursor = new JobCursor(CREATED, ID);
+        given(jobs.list(new JobQuery(JobState.RUNNING, JobKind.TRAIN, cursor), 1))
+                .willReturn(new JobService.Page(List.of(queued()), cursor));
 
-        assertThat(mvc.get().uri("/api/jobs")).hasStatusOk()
-                .bodyJson().extractingPath("$[*].id").asArray().containsExactly(ID.toString(), older.toString());
+        MvcTestResult result = mvc.get()
+                .uri("/api/jobs?state=RUNNING&kind=TRAIN&limit=1&cursor={c}", cursor.encode()).exchange();
+
+        assertThat(result).hasStatusOk();
+        assertThat(result).bodyJson().extractingPath("$.jobs[*].id").asArray().containsExactly(ID.toString());
+        assertThat(result).bodyJson().extractingPath("$.next").isEqualTo(cursor.encode());
     }
 
     @Test
-    void listRejectsALimitAbove500() {
-        MvcTestResult result = mvc.get().uri("/api/jobs?limit=501").exchange();
-
-        assertThat(result).hasStatus(HttpStatus.BAD_REQUEST).hasContentType(MediaType.APPLICATION_PROBLEM_JSON);
-        assertThat(result).bodyJson().extractingPath("$.detail").isEqualTo("limit: must be less than or equal to 500");
-        assertThat(result).bodyJson().extractingPath("$.errors[*].field").asArray().containsExactly("limit");
+    void listRejectsALimitAbove500AnUnknownStateAndAForeignCursor() {
+        assertThat(mvc.get().uri("/api/jobs?limit=501")).hasStatus(HttpStatus.BAD_REQUEST)
+                .bodyJson().extractingPath("$.detail").isEqualTo("limit: must be less than or equal to 500");
+        assertThat(mvc.get().uri("/api/jobs?state=DONE")).hasStatus(HttpStatus.BAD_REQUEST)
+                .bodyJson().extractingPath("$.detail").isEqualTo("state: must be one of [QUEUED, STARTING, "
+                        + "RUNNING, CANCELLING, SUCCEEDED, FAILED, CANCELLED]");
+        assertThat(mvc.get().uri("/api/jobs?cursor=bm9wZQ")).hasStatus(HttpStatus.BAD_REQUEST)
+                .bodyJson().extractingPath("$.detail").isEqualTo("cursor: is not a valid value");
         verifyNoInteractions(jobs);
     }
 
-    private MvcTestResult post(String body) {
-        return mvc.post().uri("/api/jobs").contentType(MediaType.APPLICATION_JSON).content(body).exchange();
+    @Test
+    void cancellingAFinishedJobIsA409() {
+        given(jobs.cancel(ID)).willThrow(new IllegalJobTransitionException(ID, JobState.SUCCEEDED,
+                JobState.CANCELLING));
+
+        MvcTestResult result = mvc.post().uri("/api/jobs/{id}/cancel", ID)
+                .header(HttpHeaders.AUTHORIZATION, bearer(ADMIN)).exchange();
+
+        assertThat(result).hasStatus(HttpStatus.CONFLICT).hasContentType(MediaType.APPLICATION_PROBLEM_JSON);
+        assertThat(result).bodyJson().extractingPath("$.state").isEqualTo("SUCCEEDED");
+    }
+
+    private MvcTestResult post(String token, String body) {
+        return mvc.post().uri("/api/jobs").header(HttpHeaders.AUTHORIZATION, bearer(token))
+                .contentType(MediaType.APPLICATION_JSON).content(body).exchange();
     }
 }

@@ -1,7 +1,7 @@
 package io.easycontext.runtime.eval.needle;
 
 import io.easycontext.runtime.eval.text.Haystack;
-import io.easycontext.runtime.eval.text.TextCodec;
+import io.easycontext.runtime.tokenizer.Tokenizer;
 
 import java.util.SplittableRandom;
 
@@ -14,14 +14,20 @@ import java.util.SplittableRandom;
  */
 public final class PromptBuilder {
 
-    private final TextCodec codec;
+    private final Tokenizer tokenizer;
+    private final SentenceEnds sentenceEnds;
     private final NeedleTemplate template;
     private final Haystack haystack;
 
-    public PromptBuilder(TextCodec codec, NeedleTemplate template, Haystack haystack) {
-        this.codec = codec;
+    public PromptBuilder(Tokenizer tokenizer, NeedleTemplate template, Haystack haystack) {
+        this.tokenizer = tokenizer;
+        this.sentenceEnds = new SentenceEnds(tokenizer);
         this.template = template;
         this.haystack = haystack;
+    }
+
+    public NeedleTemplate template() {
+        return template;
     }
 
     /**
@@ -36,34 +42,31 @@ public final class PromptBuilder {
         }
         int[] text = haystack.prefix(contextLength);
         int needleAt = depth == 0 ? 0 : afterSentenceEnd(text, (int) (contextLength * depth));
-        int[] needle = codec.encode(NeedleTemplate.needle(template.city(), number));
+        int[] needle = tokenizer.encode(template.needle(template.city(), number));
         text = insert(text, needleAt, needle);
         for (int i = 0; i < distractors.length; i++) {
-            int[] distractor = codec.encode(NeedleTemplate.needle(template.distractorCity(i), distractors[i]));
+            int[] distractor = tokenizer.encode(template.needle(template.distractorCity(i), distractors[i]));
             int at = afterSentenceEnd(text, random.nextInt(text.length + 1));
             text = insert(text, at, distractor);
             if (at <= needleAt) {
                 needleAt += distractor.length;
             }
         }
-        int[] head = concat(bos(), codec.encode(template.prefix()));
-        int[] answer = codec.encode(NeedleTemplate.answer(number));
-        int[] ids = concat(concat(head, text), concat(codec.encode(template.question()), answer));
+        // The prefix opens the document, so it gets the special tokens a document starts with (BOS for Llama).
+        int[] head = tokenizer.encodeWithSpecialTokens(template.prefix());
+        int[] answer = tokenizer.encode(template.answer(number));
+        int[] ids = concat(concat(head, text), concat(tokenizer.encode(template.question()), answer));
         return new NeedlePrompt(ids, ids.length - answer.length, answer.length, head.length + needleAt);
     }
 
     /** Just after the first sentence end at or past {@code from}; {@code from} itself when none follows. */
     private int afterSentenceEnd(int[] text, int from) {
         for (int i = from; i < text.length; i++) {
-            if (codec.endsSentence(text[i])) {
+            if (sentenceEnds.test(text[i])) {
                 return i + 1;
             }
         }
         return Math.min(from, text.length);
-    }
-
-    private int[] bos() {
-        return codec.bos().isPresent() ? new int[] {codec.bos().getAsInt()} : new int[0];
     }
 
     private static int[] insert(int[] into, int at, int[] what) {

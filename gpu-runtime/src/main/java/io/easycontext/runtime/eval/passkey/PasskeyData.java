@@ -6,11 +6,12 @@ import io.easycontext.runtime.eval.needle.PromptBuilder;
 import io.easycontext.runtime.model.LlamaModel;
 import io.easycontext.runtime.train.DataSource;
 
+import java.util.Arrays;
 import java.util.SplittableRandom;
 
 /**
  * Training sequences for the passkey task: needle prompts exactly as the needle evaluation builds them (same
- * template, haystack and codec), each with a random number at a random depth, the haystack cut so that the prompt
+ * template, haystack and tokenizer), each with a random number at a random depth, the haystack cut so that the prompt
  * with its answer is exactly the sequence length. Only the answer tokens carry a loss: the model learns to find the
  * number and copy it, nothing about the filler. Sequence {@code i} depends only on the seed and {@code i}.
  */
@@ -21,13 +22,16 @@ public final class PasskeyData implements DataSource {
     private final int digits;
     private final int overhead;
 
-    /** {@code overhead}: the tokens of a prompt beyond its haystack (prefix, needle, question, answer). */
     public PasskeyData(PromptBuilder prompts, long seed, int digits) {
         this.prompts = prompts;
         this.seed = seed;
         this.digits = digits;
-        this.overhead = prompts.build(0, 0, NeedleNumbers.draw(seed, digits, 1, 0).needles()[0], new long[0],
-                new SplittableRandom(seed)).ids().length;
+        this.overhead = prompts.build(0, 0, key(new SplittableRandom(seed)), new long[0], new SplittableRandom(seed))
+                .ids().length;
+    }
+
+    private long key(SplittableRandom random) {
+        return NeedleNumbers.draw(random.nextLong(), digits, prompts.template().distinctDigits(), 1, 0).needles()[0];
     }
 
     /** Prompt tokens beyond the haystack: a sequence must be longer than this. */
@@ -42,10 +46,9 @@ public final class PasskeyData implements DataSource {
                     + seqLength);
         }
         SplittableRandom random = new SplittableRandom(seed ^ (0x9E3779B97F4A7C15L * (index + 1)));
-        long number = NeedleNumbers.draw(random.nextLong(), digits, 1, 0).needles()[0];
-        NeedlePrompt p = prompts.build(seqLength - overhead, random.nextDouble(), number, new long[0], random);
+        NeedlePrompt p = prompts.build(seqLength - overhead, random.nextDouble(), key(random), new long[0], random);
         int[] targets = new int[seqLength];
-        java.util.Arrays.fill(targets, LlamaModel.IGNORE_INDEX);
+        Arrays.fill(targets, LlamaModel.IGNORE_INDEX);
         for (int pos : p.scoredPositions()) {
             targets[pos] = p.expectedAfter(pos);
         }

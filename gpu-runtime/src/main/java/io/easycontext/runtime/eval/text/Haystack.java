@@ -1,5 +1,7 @@
 package io.easycontext.runtime.eval.text;
 
+import io.easycontext.runtime.tokenizer.Tokenizer;
+
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.nio.charset.StandardCharsets;
@@ -11,7 +13,8 @@ import java.util.stream.Stream;
 
 /**
  * The text a needle is hidden in, as tokens: every {@code .txt} file of a directory (in name order, so that every
- * rank and every run reads the same text) or a built-in filler, repeated until it is long enough.
+ * rank and every run reads the same text) or a built-in filler, repeated until it is long enough. The text is
+ * encoded once and its tokens repeated, without special tokens (EasyContext drops the BOS of its haystack too).
  */
 public final class Haystack {
 
@@ -31,12 +34,12 @@ public final class Haystack {
     }
 
     /** The built-in filler, repeated to at least {@code minTokens}. */
-    public static Haystack filler(TextCodec codec, int minTokens) {
-        return new Haystack(repeat(codec.encode(FILLER), minTokens), "built-in filler");
+    public static Haystack filler(Tokenizer tokenizer, int minTokens) {
+        return new Haystack(repeat(tokenizer.encode(FILLER), minTokens), "built-in filler");
     }
 
     /** Every {@code .txt} file under {@code dir} (not recursing), in name order, repeated to at least {@code minTokens}. */
-    public static Haystack fromDirectory(Path dir, TextCodec codec, int minTokens) {
+    public static Haystack fromDirectory(Path dir, Tokenizer tokenizer, int minTokens) {
         List<Path> files;
         try (Stream<Path> list = Files.list(dir)) {
             files = list.filter(p -> p.getFileName().toString().endsWith(".txt") && Files.isRegularFile(p))
@@ -55,7 +58,7 @@ public final class Haystack {
                 throw new UncheckedIOException("cannot read haystack file " + f, e);
             }
         }
-        int[] once = codec.encode(text.toString());
+        int[] once = tokenizer.encode(text.toString());
         if (once.length == 0) {
             throw new IllegalArgumentException("the .txt files of " + dir + " are empty");
         }

@@ -1,26 +1,33 @@
 package io.easycontext.service.job.spec;
 
+import io.easycontext.runtime.spec.NeedleEvalSpec;
+import io.easycontext.runtime.spec.PerplexityEvalSpec;
+import io.easycontext.runtime.spec.RunSpec;
+import io.easycontext.runtime.spec.TrainSpec;
 import io.easycontext.service.job.JobKind;
-import jakarta.validation.Valid;
+import jakarta.validation.constraints.Max;
+import jakarta.validation.constraints.Min;
 import jakarta.validation.constraints.NotNull;
 import jakarta.validation.constraints.PositiveOrZero;
 
 /**
  * A request to run a job, e.g. {@code {"kind":"TRAIN","gpus":0,"train":{"model":"tiny",...}}}: the kind, and the
  * one section that kind reads. Each section is a plain typed property rather than one polymorphic {@code spec},
- * so that every error, Jackson's or Bean Validation's, comes with the full path of the field.
+ * so that every error, Jackson's or the spec's own, comes with the full path of the field. The sections are the
+ * runtime's spec records, the ones its CLI builds from flags.
  *
  * @param priority higher runs first; 0 when left out
- * @param gpus how many GPUs the job needs; 0, the default, runs it on the CPU backend
+ * @param gpus how many GPUs the job needs, held exclusively while it runs; 0, the default, runs it on the CPU backend
  */
 @SpecMatchesKind
+@SectionIsValid
 public record JobSpec(
         @NotNull JobKind kind,
-        Integer priority,
-        @PositiveOrZero Integer gpus,
-        @Valid TrainSpec train,
-        @Valid NeedleEvalSpec evalNeedle,
-        @Valid PerplexityEvalSpec evalPerplexity) {
+        @Min(-1000) @Max(1000) Integer priority,
+        @PositiveOrZero @Max(64) Integer gpus,
+        TrainSpec train,
+        NeedleEvalSpec evalNeedle,
+        PerplexityEvalSpec evalPerplexity) {
 
     public JobSpec {
         priority = priority == null ? 0 : priority;
@@ -28,11 +35,11 @@ public record JobSpec(
     }
 
     /** The section that {@link #kind} reads; null only where the request left it out, which validation rejects. */
-    public KindSpec spec() {
+    public RunSpec spec() {
         return section(kind);
     }
 
-    KindSpec section(JobKind sectionKind) {
+    RunSpec section(JobKind sectionKind) {
         return switch (sectionKind) {
             case TRAIN -> train;
             case EVAL_NEEDLE -> evalNeedle;
@@ -41,7 +48,7 @@ public record JobSpec(
     }
 
     /** The JSON name of the section that a job of the given kind reads. */
-    static String sectionName(JobKind sectionKind) {
+    public static String sectionName(JobKind sectionKind) {
         return switch (sectionKind) {
             case TRAIN -> "train";
             case EVAL_NEEDLE -> "evalNeedle";

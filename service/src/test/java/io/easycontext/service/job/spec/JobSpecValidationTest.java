@@ -2,10 +2,15 @@ package io.easycontext.service.job.spec;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import java.util.List;
 import java.util.Map;
 import java.util.stream.Collectors;
 
 import io.easycontext.runtime.parallel.ParallelMode;
+import io.easycontext.runtime.spec.NeedleEvalSpec;
+import io.easycontext.runtime.spec.PerplexityEvalSpec;
+import io.easycontext.runtime.spec.TrainSpec;
+import io.easycontext.runtime.spec.TrainStage;
 import io.easycontext.service.job.JobKind;
 import jakarta.validation.ConstraintViolation;
 import jakarta.validation.Validation;
@@ -15,7 +20,7 @@ import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 
-/** The spec's own constraints, without Spring: what the API's 400s are made of. */
+/** The request's constraints, without Spring: the envelope's own, and the runtime spec's under its section. */
 class JobSpecValidationTest {
 
     private static ValidatorFactory factory;
@@ -33,34 +38,44 @@ class JobSpecValidationTest {
     }
 
     @Test
-    void aMinimalTrainSpecIsValidAndTakesTheCliDefaults() {
-        TrainSpec train = new TrainSpec("tiny", null, 64, null, null, null, null, 2, null, null, null, null);
+    void aMinimalTrainSpecIsValid() {
+        TrainSpec train = TrainSpec.builder().seqLength(64).maxTrainSteps(2).build();
 
         assertThat(violations(new JobSpec(JobKind.TRAIN, null, null, train, null, null))).isEmpty();
-        assertThat(train.parallelMode()).isEqualTo(ParallelMode.ZIGZAG_RING_ATTN);
-        assertThat(train.batchSize()).isEqualTo(1);
-        assertThat(train.gradientAccumulateEvery()).isEqualTo(1);
-        assertThat(train.learningRate()).isEqualTo(2e-5);
-        assertThat(train.seed()).isZero();
     }
 
     @Test
-    void aMinimalNeedleSpecTakesTheDefaultsOfTheNeedleEvaluation() {
-        NeedleEvalSpec needle = new NeedleEvalSpec("tiny", 4000, 8000, 2000, null, null, null, null, null);
+    void theRuntimesViolationsAreReportedUnderTheSection() {
+        TrainSpec train = TrainSpec.builder().seqLength(0).model(" ").build();
 
-        assertThat(violations(new JobSpec(JobKind.EVAL_NEEDLE, null, null, null, needle, null))).isEmpty();
-        assertThat(needle.depthInterval()).isEqualTo(0.1);
-        assertThat(needle.numSamples()).isEqualTo(1);
-        assertThat(needle.rndNumberDigits()).isEqualTo(7);
-        assertThat(needle.numDistractor()).isZero();
+        assertThat(violations(new JobSpec(JobKind.TRAIN, null, null, train, null, null))).containsOnly(
+                Map.entry("train.seqLength", "must be greater than or equal to 1"),
+                Map.entry("train.model", "must not be blank"));
     }
 
     @Test
-    void equalBoundsAreAValidRange() {
-        PerplexityEvalSpec single = new PerplexityEvalSpec("tiny", 1024, 1024, 1024, null, null);
+    void aStageIsNamedByItsIndexAndTheParallelLayoutIsChecked() {
+        TrainSpec train = TrainSpec.builder().devices("cpu:4").parallelMode(ParallelMode.ZIGZAG_RING_ATTN)
+                .seqLength(64).stages(List.of(new TrainStage(null, null, null, null, null, null),
+                        new TrainStage(60, null, -1, null, null, null)))
+                .build();
 
-        assertThat(violations(new JobSpec(JobKind.EVAL_PERPLEXITY, null, null, null, null, single))).isEmpty();
-        assertThat(single.truncate()).isFalse();
+        assertThat(violations(new JobSpec(JobKind.TRAIN, null, null, train, null, null))).containsOnly(
+                Map.entry("train.stages[1].maxTrainSteps", "must be greater than or equal to 1"));
+
+        TrainSpec indivisible = TrainSpec.builder().devices("cpu:4").parallelMode(ParallelMode.ZIGZAG_RING_ATTN)
+                .seqLength(64).stages(List.of(new TrainStage(60, null, null, null, null, null))).build();
+        assertThat(violations(new JobSpec(JobKind.TRAIN, null, null, indivisible, null, null))).containsOnly(
+                Map.entry("train.stages[0].parallelMode",
+                        "zigzag_ring_attn needs seq_length divisible by 2 × ring size (2×4=8): 60 is not"));
+    }
+
+    @Test
+    void messagesWithBracesAreNotTakenForTemplates() {
+        TrainSpec train = TrainSpec.builder().model("{oops}").build();
+
+        assertThat(violations(new JobSpec(JobKind.TRAIN, null, null, train, null, null)).get("train.model"))
+                .startsWith("'{oops}' is neither a preset");
     }
 
     @Test
@@ -72,16 +87,17 @@ class JobSpecValidationTest {
     }
 
     @Test
-    void aMissingBoundIsReportedOnceByItsNotNullAlone() {
-        PerplexityEvalSpec open = new PerplexityEvalSpec("tiny", 1024, null, 1024, null, null);
+    void theEnvelopeBoundsPriorityAndGpus() {
+        TrainSpec train = TrainSpec.builder().build();
 
-        assertThat(violations(new JobSpec(JobKind.EVAL_PERPLEXITY, null, null, null, null, open)))
-                .containsExactly(Map.entry("evalPerplexity.maxTokens", "must not be null"));
+        assertThat(violations(new JobSpec(JobKind.TRAIN, 5000, -1, train, null, null))).containsOnly(
+                Map.entry("priority", "must be less than or equal to 1000"),
+                Map.entry("gpus", "must be greater than or equal to 0"));
     }
 
     @Test
     void everySectionButTheKindsOwnIsRejected() {
-        TrainSpec train = new TrainSpec("tiny", null, 64, null, null, null, null, 2, null, null, null, null);
+        TrainSpec train = TrainSpec.builder().build();
         PerplexityEvalSpec perplexity = new PerplexityEvalSpec("tiny", 8, 16, 8, null, null);
 
         assertThat(violations(new JobSpec(JobKind.EVAL_NEEDLE, null, null, train, null, perplexity))).containsOnly(
@@ -92,17 +108,19 @@ class JobSpecValidationTest {
 
     @Test
     void withoutAKindOnlyTheKindIsReported() {
-        TrainSpec train = new TrainSpec("tiny", null, 64, null, null, null, null, 2, null, null, null, null);
+        TrainSpec train = TrainSpec.builder().seqLength(0).build();
 
         assertThat(violations(new JobSpec(null, null, null, train, null, null)))
                 .containsExactly(Map.entry("kind", "must not be null"));
     }
 
     @Test
-    void everyKindHasASectionOfItsOwnName() {
+    void everyKindHasASectionOfItsOwnNameAndType() {
         for (JobKind kind : JobKind.values()) {
-            assertThat(JobSpec.class.getRecordComponents())
-                    .anySatisfy(component -> assertThat(component.getName()).isEqualTo(JobSpec.sectionName(kind)));
+            assertThat(JobSpec.class.getRecordComponents()).anySatisfy(component -> {
+                assertThat(component.getName()).isEqualTo(JobSpec.sectionName(kind));
+                assertThat(component.getType()).isEqualTo(kind.specType());
+            });
         }
     }
 

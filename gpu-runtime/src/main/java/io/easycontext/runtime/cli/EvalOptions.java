@@ -1,0 +1,107 @@
+package io.easycontext.runtime.cli;
+
+import com.fasterxml.jackson.core.JsonProcessingException;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import io.easycontext.runtime.backend.Backend;
+import io.easycontext.runtime.eval.model.RankDevices;
+import io.easycontext.runtime.model.LlamaConfig;
+import io.easycontext.runtime.model.LlamaModel;
+import io.easycontext.runtime.model.LlamaWeights;
+import io.easycontext.runtime.parallel.ParallelConfig;
+import io.easycontext.runtime.parallel.ParallelMode;
+import io.easycontext.runtime.tensor.DType;
+import io.easycontext.runtime.tokenizer.Tokenizer;
+import io.easycontext.runtime.tokenizer.Tokenizers;
+
+import java.nio.file.Path;
+import java.util.LinkedHashMap;
+import java.util.Locale;
+import java.util.Map;
+import java.util.function.Supplier;
+
+/**
+ * The flags the evaluation commands share: which model, read how, on which ranks, and where results go.
+ * {@code --devices cpu:N} shares every sequence among N ranks by {@code --parallel-mode} (zigzag ring attention by
+ * default, as EasyContext evaluates); {@code cuda:K} runs on one GPU.
+ */
+record EvalOptions(ModelArgument model, String tokenizer, Double ropeTheta, long seed, RankDevices devices,
+                   ParallelConfig parallel, Path outputDir) {
+
+    static EvalOptions read(Flags flags) {
+        ModelArgument model = ModelArgument.parse(flags.required("model"));
+        String tokenizer = flags.string("tokenizer", null);
+        Double theta = flags.has("rope-theta") ? flags.number("rope-theta", 0) : null;
+        long seed = flags.longValue("seed", 2022);
+        DType dtype = switch (flags.string("dtype", "f32").toLowerCase(Locale.ROOT)) {
+            case "f32" -> DType.F32;
+            case "f64" -> DType.F64;
+            default -> throw new Flags.UsageException("--dtype must be f32 or f64");
+        };
+        long pool = (long) flags.integer("gpu-memory-gib", 16) << 30;
+        RankDevices devices = usage(() -> RankDevices.parse(flags.string("devices", "cpu:1"), dtype, pool));
+        ParallelMode mode = usage(() -> ParallelMode.parse(flags.string("parallel-mode", "zigzag_ring_attn")));
+        int ulysses = flags.integer("ulysses-degree", ParallelConfig.UNSET);
+        int ring = flags.integer("ring-degree", ParallelConfig.UNSET);
+        ParallelConfig parallel = usage(() -> ParallelConfig.resolve(mode, devices.ranks(), 1, ulysses, ring));
+        LlamaConfig config = model.config();
+        usage(() -> {
+            parallel.validate(2 * parallel.spDegree(), config.numAttentionHeads(), config.numKeyValueHeads());
+            return null;
+        });
+        Path out = Path.of(flags.string("output-dir", "eval-results"));
+        return new EvalOptions(model, tokenizer, theta, seed, devices, parallel, out);
+    }
+
+    /** The tokenizer named by {@code --tokenizer}, else the model directory's, else bytes; checked against the model. */
+    Tokenizer openTokenizer() {
+        Tokenizer t = Tokenizers.open(tokenizer, model.dir() == null ? null : model.dir().dir());
+        int vocab = model.config().vocabSize();
+        if (t.vocabSize() > vocab) {
+            t.close();
+            throw new Flags.UsageException(t.describe() + " has " + t.vocabSize() + " ids, more than the model's "
+                    + "vocabulary of " + vocab + "; give a model whose vocabulary holds them, or --tokenizer");
+        }
+        return t;
+    }
+
+    /** One rank's replica: loaded weights, or weights drawn from {@code --seed} for a preset or a bare config. */
+    LlamaModel replica(Backend backend) {
+        LlamaWeights weights = model.weights(backend, seed, ropeTheta);
+        return new LlamaModel(weights, LlamaModel.Options.DEFAULTS);
+    }
+
+    /** The run's settings under the flags' names, for the results file. */
+    Map<String, Object> describe() {
+        Map<String, Object> m = new LinkedHashMap<>();
+        m.put("model", model.value());
+        m.put("weights", model.hasWeights() ? "loaded" : "random (seed " + seed + ")");
+        m.put("rope_theta", ropeTheta == null ? model.config().ropeTheta() : ropeTheta);
+        m.put("devices", devices.toString());
+        m.put("parallel_mode", parallel.mode().cliName());
+        return m;
+    }
+
+    /** A short name for result files: the model directory's or the preset's. */
+    String modelName() {
+        Path p = Path.of(model.value()).getFileName();
+        return p == null ? "model" : p.toString();
+    }
+
+    /** One line of JSON. */
+    static String json(ObjectMapper json, Map<String, Object> fields) {
+        try {
+            return json.writeValueAsString(fields);
+        } catch (JsonProcessingException e) {
+            throw new IllegalStateException(e);
+        }
+    }
+
+    /** Turns a value that cannot work into a usage error (exit 2) that keeps the message. */
+    static <T> T usage(Supplier<T> build) {
+        try {
+            return build.get();
+        } catch (IllegalArgumentException e) {
+            throw new Flags.UsageException(e.getMessage());
+        }
+    }
+}

@@ -1,0 +1,45 @@
+package io.easycontext.runtime.eval.passkey;
+
+import io.easycontext.runtime.model.LlamaConfig;
+import io.easycontext.runtime.tokenizer.ByteTokenizer;
+
+/** The recipe's two sizes: one the test suite runs on two CPU cores, one for a single GPU. */
+public final class PasskeyRecipes {
+
+    public static final String CPU = "cpu";
+    public static final String GPU = "gpu";
+
+    private PasskeyRecipes() {
+    }
+
+    public static PasskeyRecipe named(String scale, long seed) {
+        return switch (scale) {
+            case CPU -> cpu(seed);
+            case GPU -> gpu(seed);
+            default -> throw new IllegalArgumentException("--scale must be " + CPU + " or " + GPU + ", not '" + scale
+                    + "'");
+        };
+    }
+
+    /**
+     * About a minute on two cores: 2 layers of width 64 with 8 heads (the copy needs an induction head, which two
+     * layers can form; more heads give it more chances to), 4-digit keys, 64 then 128 tokens, tested up to 512.
+     */
+    public static PasskeyRecipe cpu(long seed) {
+        LlamaConfig model = LlamaConfig.of(64, 32, 2, 8, 8, ByteTokenizer.VOCAB_SIZE);
+        PasskeyStage first = new PasskeyStage(64, 10_000, 1000, 8, 3e-3, 20);
+        PasskeyStage second = new PasskeyStage(128, 100_000, 150, 8, 1e-3, 10);
+        return new PasskeyRecipe(model, 4, first, second, 8, 0.25, 4, seed);
+    }
+
+    /**
+     * For one GPU, within minutes: 4 layers of width 256, 6-digit keys, 256 then 1024 tokens (theta 10⁴ then 10⁶),
+     * tested up to 2048 tokens, eight times the first stage.
+     */
+    public static PasskeyRecipe gpu(long seed) {
+        LlamaConfig model = LlamaConfig.of(256, 512, 4, 8, 8, ByteTokenizer.VOCAB_SIZE);
+        PasskeyStage first = new PasskeyStage(256, 10_000, 1500, 16, 1e-3, 50);
+        PasskeyStage second = new PasskeyStage(1024, 1_000_000, 300, 4, 5e-4, 20);
+        return new PasskeyRecipe(model, 6, first, second, 8, 0.1, 5, seed);
+    }
+}

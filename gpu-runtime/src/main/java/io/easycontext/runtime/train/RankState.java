@@ -1,0 +1,23 @@
+package io.easycontext.runtime.train;
+
+import io.easycontext.runtime.backend.Backend;
+import io.easycontext.runtime.comm.Communicator;
+import io.easycontext.runtime.model.LlamaWeights;
+import io.easycontext.runtime.optim.Optimizer;
+
+/** One rank's live training state, as a {@link Checkpointing} saves and restores it. */
+public interface RankState {
+
+    TrainConfig config();
+
+    DataSource data();
+
+    /** Every rank of the run. */
+    Communicator world();
+
+    Backend backend();
+
+    LlamaWeights weights();
+
+    Optimizer optimizer();
+}

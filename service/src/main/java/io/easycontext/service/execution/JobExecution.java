@@ -1,0 +1,37 @@
+package io.easycontext.service.execution;
+
+import java.nio.file.Path;
+import java.util.List;
+import java.util.UUID;
+
+import io.easycontext.runtime.spec.RunSpec;
+import io.easycontext.runtime.spec.TrainSpec;
+import io.easycontext.runtime.train.CancellationToken;
+import io.easycontext.service.log.JobLog;
+
+/**
+ * What an executor gets to run one attempt of a job: the spec, the devices, the cancellation to honour at step
+ * boundaries, a directory for its artifacts, the job's log, and progress reporting.
+ *
+ * @param gpuIds the CUDA ordinals it holds exclusively; empty for the CPU backend
+ * @param workDir the job's artifact directory: what is written there is listed and downloadable
+ */
+public record JobExecution(
+        UUID jobId,
+        int attempt,
+        RunSpec spec,
+        List<Integer> gpuIds,
+        CancellationToken cancellation,
+        Path workDir,
+        JobLog log,
+        TrainingProgress.Factory progress) {
+
+    public void log(String line) {
+        log.append(jobId, line);
+    }
+
+    /** Progress reporting for a training of these runs (its stages), in order. */
+    public TrainingProgress trainingProgress(List<TrainSpec> runs) {
+        return progress.create(this, runs);
+    }
+}

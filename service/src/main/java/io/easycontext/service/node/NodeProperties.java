@@ -1,0 +1,24 @@
+package io.easycontext.service.node;
+
+import org.springframework.boot.context.properties.ConfigurationProperties;
+
+/**
+ * What this node offers to jobs ({@code easycontext.node.*}).
+ *
+ * @param gpus how many GPUs jobs may use; null (the default) takes every GPU the CUDA driver reports. Set it to
+ *     hold GPUs back from the service, or in tests to schedule on GPUs that are not there.
+ * @param cpuSlots how many CPU-backend jobs run at once; they share the machine's cores, so more rarely helps
+ * @param gpuPeakFlops the peak FLOP/s of one GPU at the training precision (e.g. 989e12 for an H100's dense bf16),
+ *     for MFU; null leaves MFU unknown
+ */
+@ConfigurationProperties("easycontext.node")
+public record NodeProperties(Integer gpus, Integer cpuSlots, Double gpuPeakFlops) {
+
+    public NodeProperties {
+        cpuSlots = cpuSlots == null ? 1 : cpuSlots;
+        if (cpuSlots < 1 || (gpus != null && gpus < 0)) {
+            throw new IllegalArgumentException("easycontext.node.cpu-slots must be at least 1 and "
+                    + "easycontext.node.gpus not negative, not " + cpuSlots + " and " + gpus);
+        }
+    }
+}

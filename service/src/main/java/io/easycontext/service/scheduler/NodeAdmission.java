@@ -1,0 +1,47 @@
+package io.easycontext.service.scheduler;
+
+import java.util.ArrayList;
+import java.util.List;
+
+import io.easycontext.runtime.spec.Violation;
+import io.easycontext.service.execution.JobExecutors;
+import io.easycontext.service.job.JobAdmission;
+import io.easycontext.service.job.spec.JobSpec;
+import io.easycontext.service.node.NodeGpus;
+import org.springframework.stereotype.Component;
+
+/**
+ * Refuses at submission what this node could never run: more GPUs than it has, a kind it has no runner for, GPUs
+ * for a runner that only uses the CPU. The memory planner's check (does the model fit the GPUs asked for at this
+ * sequence length?) belongs here too, as one more violation on {@code gpus}.
+ */
+@Component
+class NodeAdmission implements JobAdmission {
+
+    private final NodeGpus gpus;
+    private final JobExecutors executors;
+
+    NodeAdmission(NodeGpus gpus, JobExecutors executors) {
+        this.gpus = gpus;
+        this.executors = executors;
+    }
+
+    @Override
+    public List<Violation> check(JobSpec spec) {
+        List<Violation> violations = new ArrayList<>();
+        if (spec.gpus() > gpus.count()) {
+            violations.add(new Violation("gpus",
+                    "must be less than or equal to " + gpus.count() + ", the GPUs of this node"));
+        }
+        executors.find(spec.kind()).ifPresentOrElse(
+                executor -> {
+                    if (spec.gpus() > 0 && !executor.runsOnGpus()) {
+                        violations.add(new Violation("gpus",
+                                "must be 0: " + spec.kind() + " jobs run on the CPU backend in this version"));
+                    }
+                },
+                () -> violations.add(new Violation("kind",
+                        "cannot run on this node: the runtime has no " + spec.kind() + " runner yet")));
+        return violations;
+    }
+}

@@ -1,0 +1,50 @@
+package io.easycontext.service.execution;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import java.util.List;
+import java.util.UUID;
+
+import io.easycontext.runtime.model.LlamaConfig;
+import io.easycontext.runtime.train.TrainingCancelledException;
+import io.easycontext.service.job.JobReason;
+import io.easycontext.service.job.JobState;
+import io.easycontext.service.scheduler.Allocation;
+import org.junit.jupiter.api.Test;
+
+/** How an attempt's end becomes the job's state and reason. */
+class OutcomeTest {
+
+    private final RunningJob job = new RunningJob(UUID.randomUUID(), new Allocation(List.of()));
+
+    @Test
+    void aCancelledRunIsCancelledByTheUserUnlessTheServiceIsStopping() {
+        assertThat(Outcome.of(new TrainingCancelledException(3), job))
+                .isEqualTo(new Outcome(JobState.CANCELLED, JobReason.USER_CANCELLED,
+                        "cancelled after 3 step(s) of the stage it was in"));
+
+        job.stopForShutdown();
+        assertThat(Outcome.of(new TrainingCancelledException(3), job).requeue()).isTrue();
+    }
+
+    @Test
+    void failuresAreSortedIntoTheirReasonsThroughWrappingExceptions() {
+        assertThat(Outcome.of(new IllegalStateException("rank 1", new OutOfMemoryError("Java heap space")), job)
+                .reason()).isEqualTo(JobReason.OUT_OF_MEMORY);
+        assertThat(Outcome.of(new ArithmeticException("gradient norm is NaN at step 2"), job))
+                .isEqualTo(new Outcome(JobState.FAILED, JobReason.NAN_LOSS, "gradient norm is NaN at step 2"));
+        assertThat(Outcome.of(new JobFailedException(JobReason.INVALID_MODEL, "no config.json"), job))
+                .isEqualTo(new Outcome(JobState.FAILED, JobReason.INVALID_MODEL, "no config.json"));
+        assertThat(Outcome.of(new IllegalStateException("boom"), job))
+                .isEqualTo(new Outcome(JobState.FAILED, JobReason.INTERNAL, "IllegalStateException: boom"));
+    }
+
+    @Test
+    void modelFlopsCountSixPerParameterPlusCausalAttention() {
+        LlamaConfig tiny = LlamaConfig.preset("tiny");
+        double matmulParameters = tiny.parameterCount() - (double) tiny.vocabSize() * tiny.hiddenSize();
+
+        assertThat(ModelFlops.perToken(tiny, 1024)).isEqualTo(6 * matmulParameters
+                + 6.0 * tiny.numHiddenLayers() * tiny.qDim() * 1024);
+    }
+}

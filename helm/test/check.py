@@ -278,6 +278,11 @@ def check_chart():
     dep, c, env, vols = common("mig", docs, k, gpus=1, resource="nvidia.com/mig-3g.40gb", shm="16Gi", grace=600,
                                service_monitor=False)
     check(vols["data"] == {"name": "data", "emptyDir": {}}, "[mig] persistence off: /data is an emptyDir")
+    for cls, want in (("-", ""), ("fast-ssd", "fast-ssd")):
+        _, k = render("--set", f"persistence.storageClass={cls}", "--set", "persistence.retain=false")
+        pvc = one(k, "PersistentVolumeClaim")
+        check(pvc["spec"].get("storageClassName") == want and "annotations" not in pvc["metadata"],
+              f"[pvc] storageClass {cls!r} gives storageClassName {want!r}, no keep annotation")
 
     # Values the schema (or a required value) must reject: helm template fails and says why.
     bad = {

@@ -2,6 +2,7 @@ package io.easycontext.runtime.checkpoint;
 
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.easycontext.runtime.backend.Backend;
+import io.easycontext.runtime.hf.HfModelDir;
 import io.easycontext.runtime.hf.HfModelWriter;
 import io.easycontext.runtime.io.InvalidFileException;
 import io.easycontext.runtime.io.SafetensorsDType;
@@ -14,6 +15,8 @@ import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.List;
+import java.util.Optional;
 
 /**
  * Training checkpoints in an output directory, and the final model there in Hugging Face layout.
@@ -74,6 +77,26 @@ public final class CheckpointManager implements Checkpointing {
         this.commitHook = commitHook;
     }
 
+    /** The newest complete checkpoint of {@code outputDir}, the one {@code --resume latest} takes; empty if none. */
+    public static Optional<Path> latest(Path outputDir) {
+        List<Path> all = CheckpointDirs.list(outputDir);
+        return all.isEmpty() ? Optional.empty() : Optional.of(all.get(all.size() - 1));
+    }
+
+    /** The optimizer steps a checkpoint directory ({@code checkpoint-0000042}) holds. */
+    public static long step(Path checkpoint) {
+        return CheckpointDirs.step(checkpoint);
+    }
+
+    /** A checkpoint's weights as a Hugging Face model directory, in the run's own precision. */
+    public static Path modelDir(Path checkpoint) {
+        return checkpoint.resolve("model");
+    }
+
+    /**
+     * {@inheritDoc} A checkpoint of the run's last step leaves nothing to train, but the final model is written
+     * after that checkpoint, so a crash can have left it missing or half-written: it is written again.
+     */
     @Override
     public long restore(RankState rank) {
         if (options.resume() == null) {
@@ -87,12 +110,15 @@ public final class CheckpointManager implements Checkpointing {
             throw new IllegalArgumentException("cannot resume from " + dir + ": it holds the optimizer state of "
                     + state.worldSize() + " ranks, this run has " + world);
         }
-        loadWeights(dir.resolve("model").resolve("model.safetensors"), rank);
+        loadWeights(modelDir(dir).resolve(HfModelDir.SINGLE), rank);
         Path optimizer = OptimizerStateFile.path(dir, rank.world().rank());
         OptimizerStateFile.read(optimizer, rank.backend(), rank.optimizer().adamW());
         if (rank.optimizer().steps() != state.step()) {
             throw new InvalidFileException(optimizer, "is at step " + rank.optimizer().steps() + ", but "
                     + TrainerState.FILE + " says " + state.step());
+        }
+        if (state.step() == rank.config().maxTrainSteps() && options.outputDir() != null) {
+            saveFinalModel(rank, state.step());
         }
         return state.step();
     }
@@ -121,13 +147,26 @@ public final class CheckpointManager implements Checkpointing {
             if (due || last) {
                 save(rank, completed);
             }
-            if (last && rank.world().rank() == 0) {
-                HfModelWriter.save(rank.backend(), rank.weights(), options.outputDir(), options.finalDtype(),
-                        HfModelWriter.DEFAULT_MAX_SHARD_BYTES, options.baseConfig());
-            }
         } catch (IOException e) {
             throw new UncheckedIOException("saving after step " + completed + " in " + options.outputDir()
                     + " failed", e);
+        }
+        if (last) {
+            saveFinalModel(rank, completed);
+        }
+    }
+
+    /** The model after the last step, in Hugging Face layout in the output directory itself; written by rank 0. */
+    private void saveFinalModel(RankState rank, long step) {
+        if (rank.world().rank() != 0) {
+            return;
+        }
+        try {
+            HfModelWriter.save(rank.backend(), rank.weights(), options.outputDir(), options.finalDtype(),
+                    HfModelWriter.DEFAULT_MAX_SHARD_BYTES, options.baseConfig());
+        } catch (IOException e) {
+            throw new UncheckedIOException("saving the final model after step " + step + " in "
+                    + options.outputDir() + " failed", e);
         }
     }
 
@@ -138,14 +177,14 @@ public final class CheckpointManager implements Checkpointing {
         Backend b = rank.backend();
         if (leader) {
             CheckpointDirs.deleteRecursively(temp); // left by a crash during an earlier save of this step
-            Files.createDirectories(temp.resolve("model"));
+            Files.createDirectories(modelDir(temp));
             Files.createDirectories(temp.resolve("optimizer"));
         }
         barrier(rank);
         try {
             OptimizerStateFile.write(OptimizerStateFile.path(temp, rank.world().rank()), b, rank.optimizer().adamW());
             if (leader) {
-                HfModelWriter.save(b, rank.weights(), temp.resolve("model"), OptimizerStateFile.dtype(
+                HfModelWriter.save(b, rank.weights(), modelDir(temp), OptimizerStateFile.dtype(
                         rank.weights().embedding().value()), Long.MAX_VALUE, options.baseConfig());
                 TrainerState.of(rank.config(), step, rank.data().describe()).write(temp.resolve(TrainerState.FILE));
             }

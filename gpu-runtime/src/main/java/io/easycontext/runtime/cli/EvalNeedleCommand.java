@@ -9,6 +9,7 @@ import io.easycontext.runtime.eval.needle.NeedleSettings;
 import io.easycontext.runtime.eval.needle.NeedleTemplate;
 import io.easycontext.runtime.eval.report.ResultFiles;
 import io.easycontext.runtime.model.LlamaModel;
+import io.easycontext.runtime.model.LlamaWeights;
 import io.easycontext.runtime.tokenizer.Tokenizer;
 
 import java.io.PrintStream;
@@ -48,6 +49,7 @@ public final class EvalNeedleCommand implements Command {
                 haystack == null ? null : Path.of(haystack),
                 EvalOptions.usage(() -> NeedleTemplate.named(flags.string("template", "magic-number"))),
                 options.seed());
+        boolean plot = flags.bool("plot", true);
         flags.finish();
 
         err.printf(Locale.ROOT, "eval-needle: %s on %s (%s); lengths %s, depths %s, %d samples per cell%n",
@@ -59,8 +61,8 @@ public final class EvalNeedleCommand implements Command {
         try (Tokenizer tokenizer = options.openTokenizer()) {
             NeedleEvaluation evaluation = EvalOptions.usage(() -> settings.evaluation(tokenizer));
             cells = options.devices().run((backend, world) -> {
-                LlamaModel model = options.replica(backend);
-                try (var weights = model.weights()) {
+                try (LlamaWeights weights = options.weights(backend)) {
+                    LlamaModel model = new LlamaModel(weights, LlamaModel.Options.DEFAULTS);
                     return evaluation.run(new ShardedEvalModel(backend, model, world, options.parallel()), cell -> {
                         if (world.rank() == 0) {
                             out.println(cellJson(json, cell));
@@ -75,19 +77,22 @@ public final class EvalNeedleCommand implements Command {
         Map<String, Object> described = new LinkedHashMap<>(options.describe());
         described.putAll(settings.describe());
         files.writeNeedle(described, cells, String.format(Locale.ROOT,
-                "Needle in a haystack: %s, average accuracy %.1f%%", options.modelName(), 100 * average));
+                "Needle in a haystack: %s, average accuracy %.1f%%", options.modelName(), 100 * average), plot);
         Map<String, Object> summary = new LinkedHashMap<>();
         summary.put("average_accuracy", average);
         summary.put("json", files.json().toString());
         summary.put("csv", files.csv().toString());
-        summary.put("heatmap", files.png().toString());
+        if (plot) {
+            summary.put("heatmap", files.png().toString());
+        }
         out.println(EvalOptions.json(json, summary));
-        err.printf(Locale.ROOT, "eval-needle: average accuracy %.4f over %d cells in %.1f s; heat map %s%n", average,
-                cells.size(), (System.nanoTime() - start) / 1e9, files.png());
+        err.printf(Locale.ROOT, "eval-needle: average accuracy %.4f over %d cells in %.1f s; results %s%n", average,
+                cells.size(), (System.nanoTime() - start) / 1e9, files.json());
         return 0;
     }
 
-    private static String cellJson(ObjectMapper json, CellScore cell) {
+    /** A cell as one JSON line, as {@code eval-needle} and {@code passkey} print it. */
+    static String cellJson(ObjectMapper json, CellScore cell) {
         Map<String, Object> m = new LinkedHashMap<>();
         m.put("context_length", cell.contextLength());
         m.put("depth_percent", cell.depthPercent());

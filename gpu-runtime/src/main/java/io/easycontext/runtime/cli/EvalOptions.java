@@ -5,7 +5,6 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import io.easycontext.runtime.backend.Backend;
 import io.easycontext.runtime.eval.model.RankDevices;
 import io.easycontext.runtime.model.LlamaConfig;
-import io.easycontext.runtime.model.LlamaModel;
 import io.easycontext.runtime.model.LlamaWeights;
 import io.easycontext.runtime.parallel.ParallelConfig;
 import io.easycontext.runtime.parallel.ParallelMode;
@@ -21,8 +20,8 @@ import java.util.function.Supplier;
 
 /**
  * The flags the evaluation commands share: which model, read how, on which ranks, and where results go.
- * {@code --devices cpu:N} shares every sequence among N ranks by {@code --parallel-mode} (zigzag ring attention by
- * default, as EasyContext evaluates); {@code cuda:K} runs on one GPU.
+ * {@code --devices cpu:N} shares every sequence among N ranks by {@code --parallel-mode}; {@code cuda:K} runs on one
+ * GPU.
  */
 record EvalOptions(ModelArgument model, String tokenizer, Double ropeTheta, long seed, RankDevices devices,
                    ParallelConfig parallel, Path outputDir) {
@@ -32,24 +31,38 @@ record EvalOptions(ModelArgument model, String tokenizer, Double ropeTheta, long
         String tokenizer = flags.string("tokenizer", null);
         Double theta = flags.has("rope-theta") ? flags.number("rope-theta", 0) : null;
         long seed = flags.longValue("seed", 2022);
+        RankDevices devices = devices(flags);
+        ParallelConfig parallel = parallel(flags, devices, model.config());
+        Path out = Path.of(flags.string("output-dir", "eval-results"));
+        return new EvalOptions(model, tokenizer, theta, seed, devices, parallel, out);
+    }
+
+    /** {@code --devices}, with {@code --dtype} for CPU ranks and {@code --gpu-memory-gib} for a GPU. */
+    static RankDevices devices(Flags flags) {
         DType dtype = switch (flags.string("dtype", "f32").toLowerCase(Locale.ROOT)) {
             case "f32" -> DType.F32;
             case "f64" -> DType.F64;
             default -> throw new Flags.UsageException("--dtype must be f32 or f64");
         };
         long pool = (long) flags.integer("gpu-memory-gib", 16) << 30;
-        RankDevices devices = usage(() -> RankDevices.parse(flags.string("devices", "cpu:1"), dtype, pool));
-        ParallelMode mode = usage(() -> ParallelMode.parse(flags.string("parallel-mode", "zigzag_ring_attn")));
+        return usage(() -> RankDevices.parse(flags.string("devices", "cpu:1"), dtype, pool));
+    }
+
+    /**
+     * {@code --parallel-mode} over all ranks, one sequence-parallel group: by default zigzag ring attention, as
+     * EasyContext evaluates, and plain causal attention on a single rank. The heads' constraints are checked here,
+     * before any rank starts; lengths are padded to fit the mode.
+     */
+    static ParallelConfig parallel(Flags flags, RankDevices devices, LlamaConfig model) {
+        ParallelMode byDefault = devices.ranks() == 1 ? ParallelMode.DATA_PARALLEL : ParallelMode.ZIGZAG_RING_ATTN;
+        String modeName = flags.string("parallel-mode", byDefault.cliName());
         int ulysses = flags.integer("ulysses-degree", ParallelConfig.UNSET);
         int ring = flags.integer("ring-degree", ParallelConfig.UNSET);
-        ParallelConfig parallel = usage(() -> ParallelConfig.resolve(mode, devices.ranks(), 1, ulysses, ring));
-        LlamaConfig config = model.config();
-        usage(() -> {
-            parallel.validate(2 * parallel.spDegree(), config.numAttentionHeads(), config.numKeyValueHeads());
-            return null;
+        return usage(() -> {
+            ParallelConfig p = ParallelConfig.resolve(ParallelMode.parse(modeName), devices.ranks(), 1, ulysses, ring);
+            p.validate(2 * p.spDegree(), model.numAttentionHeads(), model.numKeyValueHeads());
+            return p;
         });
-        Path out = Path.of(flags.string("output-dir", "eval-results"));
-        return new EvalOptions(model, tokenizer, theta, seed, devices, parallel, out);
     }
 
     /** The tokenizer named by {@code --tokenizer}, else the model directory's, else bytes; checked against the model. */
@@ -65,9 +78,8 @@ record EvalOptions(ModelArgument model, String tokenizer, Double ropeTheta, long
     }
 
     /** One rank's replica: loaded weights, or weights drawn from {@code --seed} for a preset or a bare config. */
-    LlamaModel replica(Backend backend) {
-        LlamaWeights weights = model.weights(backend, seed, ropeTheta);
-        return new LlamaModel(weights, LlamaModel.Options.DEFAULTS);
+    LlamaWeights weights(Backend backend) {
+        return model.weights(backend, seed, ropeTheta);
     }
 
     /** The run's settings under the flags' names, for the results file. */

@@ -8,6 +8,7 @@ import io.easycontext.runtime.eval.ppl.PerplexityPoint;
 import io.easycontext.runtime.eval.report.ResultFiles;
 import io.easycontext.runtime.eval.text.Haystack;
 import io.easycontext.runtime.model.LlamaModel;
+import io.easycontext.runtime.model.LlamaWeights;
 import io.easycontext.runtime.tokenizer.Tokenizer;
 
 import java.io.PrintStream;
@@ -49,6 +50,7 @@ public final class EvalPplCommand implements Command {
         String dataset = flags.string("dataset", null);
         int samples = flags.integer("samples", Integer.MAX_VALUE);
         int minDocTokens = flags.integer("dataset-min-tokens", 0);
+        boolean plot = flags.bool("plot", true);
         flags.finish();
 
         List<PerplexityPoint> points;
@@ -62,8 +64,8 @@ public final class EvalPplCommand implements Command {
             PerplexityEvaluation evaluation = EvalOptions.usage(
                     () -> new PerplexityEvaluation(docs, stride, truncate, tokenizer.bos()));
             points = options.devices().run((backend, world) -> {
-                LlamaModel model = options.replica(backend);
-                try (var weights = model.weights()) {
+                try (LlamaWeights weights = options.weights(backend)) {
+                    LlamaModel model = new LlamaModel(weights, LlamaModel.Options.DEFAULTS);
                     return evaluation.run(new ShardedEvalModel(backend, model, world, options.parallel()), lengths,
                             point -> {
                                 if (world.rank() == 0) {
@@ -80,14 +82,16 @@ public final class EvalPplCommand implements Command {
         settings.put("sliding_window", stride);
         settings.put("truncate", truncate);
         files.writePerplexity(settings, points, "Perplexity by context length: " + options.modelName(),
-                options.modelName());
+                options.modelName(), plot);
         Map<String, Object> summary = new LinkedHashMap<>();
         summary.put("json", files.json().toString());
         summary.put("csv", files.csv().toString());
-        summary.put("plot", files.png().toString());
+        if (plot) {
+            summary.put("plot", files.png().toString());
+        }
         out.println(EvalOptions.json(json, summary));
-        err.printf(Locale.ROOT, "eval-ppl: %d lengths in %.1f s; plot %s%n", points.size(),
-                (System.nanoTime() - start) / 1e9, files.png());
+        err.printf(Locale.ROOT, "eval-ppl: %d lengths in %.1f s; results %s%n", points.size(),
+                (System.nanoTime() - start) / 1e9, files.json());
         return 0;
     }
 

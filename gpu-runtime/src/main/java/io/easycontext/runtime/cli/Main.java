@@ -18,7 +18,8 @@ public final class Main {
                 new TokenizeCommand(), new ExportCommand(), new LogitsCommand(),
                 new EvalNeedleCommand(),
                 new EvalPplCommand(),
-                new PasskeyCommand())) {
+                new PasskeyCommand(),
+                new EvalPlotCommand())) {
             all.put(c.name(), c);
         }
         return all;

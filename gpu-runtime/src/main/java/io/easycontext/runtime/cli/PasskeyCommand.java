@@ -1,16 +1,19 @@
 package io.easycontext.runtime.cli;
 
 import com.fasterxml.jackson.databind.ObjectMapper;
+import io.easycontext.runtime.backend.Backend;
 import io.easycontext.runtime.eval.model.RankDevices;
 import io.easycontext.runtime.eval.needle.CellScore;
 import io.easycontext.runtime.eval.needle.NeedleEvaluation;
 import io.easycontext.runtime.eval.passkey.PasskeyRecipe;
 import io.easycontext.runtime.eval.passkey.PasskeyRecipes;
 import io.easycontext.runtime.eval.report.ResultFiles;
+import io.easycontext.runtime.hf.HfModelWriter;
+import io.easycontext.runtime.io.SafetensorsDType;
+import io.easycontext.runtime.model.LlamaWeights;
 import io.easycontext.runtime.parallel.ParallelConfig;
-import io.easycontext.runtime.parallel.ParallelMode;
-import io.easycontext.runtime.tensor.DType;
 
+import java.io.IOException;
 import java.io.PrintStream;
 import java.nio.file.Path;
 import java.util.LinkedHashMap;
@@ -23,6 +26,8 @@ import java.util.Map;
  * on passkey prompts, raise rope theta and train longer, then the needle test up to eight times the first length.
  * {@code --scale cpu} finishes in about a minute on two cores; {@code --scale gpu} is sized for one GPU
  * ({@code --devices cuda:0}). One JSON line per optimizer step and per test cell on stdout, then a summary.
+ * {@code --save-model DIR} keeps the trained model in Hugging Face layout, for {@code eval-needle --template passkey}
+ * and {@code eval-ppl}.
  */
 public final class PasskeyCommand implements Command {
 
@@ -42,14 +47,11 @@ public final class PasskeyCommand implements Command {
         String scale = flags.string("scale", "cpu");
         long seed = flags.longValue("seed", 1);
         PasskeyRecipe recipe = EvalOptions.usage(() -> PasskeyRecipes.named(scale, seed));
-        DType dtype = flags.string("dtype", "f32").equals("f64") ? DType.F64 : DType.F32;
-        long pool = (long) flags.integer("gpu-memory-gib", 16) << 30;
-        RankDevices devices = EvalOptions.usage(() -> RankDevices.parse(flags.string("devices", "cpu:1"), dtype, pool));
-        ParallelMode mode = EvalOptions.usage(() -> ParallelMode.parse(flags.string("parallel-mode",
-                "zigzag_ring_attn")));
-        ParallelConfig parallel = EvalOptions.usage(() -> ParallelConfig.resolve(mode, devices.ranks(), 1,
-                ParallelConfig.UNSET, ParallelConfig.UNSET));
+        RankDevices devices = EvalOptions.devices(flags);
+        ParallelConfig parallel = EvalOptions.parallel(flags, devices, recipe.model());
         Path outputDir = Path.of(flags.string("output-dir", "eval-results"));
+        String saveModel = flags.string("save-model", null);
+        boolean plot = flags.bool("plot", true);
         flags.finish();
 
         err.printf(Locale.ROOT, "passkey (%s): %,d parameters on %s (%s); stage 1 %s, stage 2 %s%n", scale,
@@ -71,13 +73,18 @@ public final class PasskeyCommand implements Command {
                     }
 
                     @Override
+                    public void onTrained(Backend backend, LlamaWeights weights) throws IOException {
+                        if (saveModel != null && world.rank() == 0) {
+                            HfModelWriter.save(backend, weights, Path.of(saveModel), SafetensorsDType.F32,
+                                    HfModelWriter.DEFAULT_MAX_SHARD_BYTES, null);
+                            err.println("passkey: trained model saved to " + saveModel);
+                        }
+                    }
+
+                    @Override
                     public void onCell(CellScore cell) {
                         if (world.rank() == 0) {
-                            Map<String, Object> m = new LinkedHashMap<>();
-                            m.put("context_length", cell.contextLength());
-                            m.put("depth_percent", cell.depthPercent());
-                            m.put("score", cell.score());
-                            out.println(EvalOptions.json(json, m));
+                            out.println(EvalNeedleCommand.cellJson(json, cell));
                         }
                     }
                 })).get(0);
@@ -90,7 +97,7 @@ public final class PasskeyCommand implements Command {
         Map<String, Object> settings = new LinkedHashMap<>();
         settings.put("recipe", scale);
         settings.put("devices", devices.toString());
-        settings.put("parallel_mode", mode.cliName());
+        settings.put("parallel_mode", parallel.mode().cliName());
         settings.put("first_stage", recipe.first());
         settings.put("second_stage", recipe.second());
         settings.put("trained_context_length", trained);
@@ -98,15 +105,17 @@ public final class PasskeyCommand implements Command {
         settings.putAll(recipe.test().describe());
         files.writeNeedle(settings, cells, String.format(Locale.ROOT,
                 "Passkey (%s recipe): trained to %d haystack tokens, average accuracy %.1f%%", scale, trained,
-                100 * average));
+                100 * average), plot);
         Map<String, Object> summary = new LinkedHashMap<>();
         summary.put("average_accuracy", average);
         summary.put("trained_context_length", trained);
         summary.put("accuracy_at_trained_length", atTrained);
-        summary.put("heatmap", files.png().toString());
+        if (plot) {
+            summary.put("heatmap", files.png().toString());
+        }
         out.println(EvalOptions.json(json, summary));
-        err.printf(Locale.ROOT, "passkey: %.1f%% at the trained length %d, %.1f%% overall, in %.1f s; heat map %s%n",
-                100 * atTrained, trained, 100 * average, (System.nanoTime() - start) / 1e9, files.png());
+        err.printf(Locale.ROOT, "passkey: %.1f%% at the trained length %d, %.1f%% overall, in %.1f s; results %s%n",
+                100 * atTrained, trained, 100 * average, (System.nanoTime() - start) / 1e9, files.json());
         return 0;
     }
 }

@@ -52,7 +52,7 @@ public final class TrainCommand implements Command {
         Flags flags = new Flags(args);
         TrainSpec spec = spec(flags);
         String tokenizerSpec = flags.string("tokenizer", null);
-        CheckpointManager.Options checkpoints = checkpoints(flags);
+        CheckpointManager.Options checkpoints = checkpoints(flags, spec.checkpointEvery());
         flags.finish();
         List<Violation> violations = spec.validate();
         if (!violations.isEmpty()) {
@@ -109,13 +109,16 @@ public final class TrainCommand implements Command {
                 .activationCheckpointing(flags.has("activation-checkpointing")
                         ? flags.bool("activation-checkpointing", true) : null)
                 .dataset(flags.string("dataset", null))
+                .checkpointEvery(optionalInteger(flags, "checkpoint-every"))
                 .build();
     }
 
-    /** {@code --output-dir}, {@code --checkpoint-every}, {@code --keep-last}, {@code --resume}, {@code --save-dtype}. */
-    private static CheckpointManager.Options checkpoints(Flags flags) {
+    /**
+     * {@code --output-dir}, {@code --keep-last}, {@code --resume}, {@code --save-dtype}, and the spec's
+     * {@code --checkpoint-every}.
+     */
+    private static CheckpointManager.Options checkpoints(Flags flags, int every) {
         String dir = flags.string("output-dir", null);
-        int every = flags.integer("checkpoint-every", 0);
         int keep = flags.integer("keep-last", 0);
         String resume = flags.string("resume", null);
         SafetensorsDType saveType = ExportCommand.weightType(flags.string("save-dtype", "bf16"));

@@ -1,17 +1,27 @@
 package io.easycontext.runtime.spec;
 
+import io.easycontext.runtime.eval.needle.NeedleNumbers;
+import io.easycontext.runtime.eval.needle.NeedleTemplate;
+import io.easycontext.runtime.parallel.ParallelMode;
+
+import java.nio.file.Files;
+import java.nio.file.InvalidPathException;
+import java.nio.file.Path;
 import java.util.List;
+import java.util.Locale;
 
 /**
  * A needle-in-a-haystack evaluation ({@code eval-needle}): a random number is hidden at several depths of
- * haystacks of several lengths, and the model is asked for it.
+ * haystacks of several lengths, and the model is asked for it. Fields left null take the command's defaults.
  *
+ * @param minContextLength the shortest haystack, in tokens
  * @param contextInterval the step from one haystack length to the next, in tokens
  * @param depthInterval the step from one needle depth to the next, as a fraction of the haystack
  * @param numSamples how many needles per length and depth
  * @param rndNumberDigits how many digits the hidden number has
  * @param numDistractor how many other numbers are hidden as distractors
  * @param haystackDir a directory of text files to build haystacks from; null uses the runtime's own
+ * @param template the needle's wording: {@code magic-number} (EasyContext's) or {@code passkey}
  */
 public record NeedleEvalSpec(
         String model,
@@ -22,48 +32,65 @@ public record NeedleEvalSpec(
         Integer numSamples,
         Integer rndNumberDigits,
         Integer numDistractor,
-        String haystackDir) implements RunSpec {
+        String haystackDir,
+        String template,
+        String tokenizer,
+        Double ropeTheta,
+        String devices,
+        ParallelMode parallelMode,
+        Integer ulyssesDegree,
+        Integer ringDegree,
+        String dtype,
+        Long seed) implements EvalSpec {
 
     public NeedleEvalSpec {
+        minContextLength = minContextLength == null ? 1000 : minContextLength;
+        maxContextLength = maxContextLength == null ? 4000 : maxContextLength;
+        contextInterval = contextInterval == null ? 1000 : contextInterval;
         depthInterval = depthInterval == null ? 0.1 : depthInterval;
         numSamples = numSamples == null ? 1 : numSamples;
         rndNumberDigits = rndNumberDigits == null ? 7 : rndNumberDigits;
         numDistractor = numDistractor == null ? 0 : numDistractor;
+        template = template == null ? NeedleTemplate.MAGIC_NUMBER.name() : template;
+        devices = devices == null ? Devices.DEFAULT : devices;
+        parallelMode = parallelMode == null ? DEFAULT_PARALLEL_MODE : parallelMode;
+        dtype = dtype == null ? "f32" : dtype.toLowerCase(Locale.ROOT);
+        seed = seed == null ? DEFAULT_SEED : seed;
+    }
+
+    public static Builder builder() {
+        return new Builder();
     }
 
     @Override
     public List<Violation> validate() {
         Checks checks = new Checks();
-        checks.notBlank("model", model);
-        checks.maxLength("model", model, TrainSpec.MAX_PATH);
-        required(checks, "minContextLength", minContextLength);
-        required(checks, "maxContextLength", maxContextLength);
-        required(checks, "contextInterval", contextInterval);
+        EvalFields.check(checks, this);
+        checks.atLeast("minContextLength", minContextLength, 1);
+        checks.atLeast("contextInterval", contextInterval, 1);
         checks.ordered("minContextLength", minContextLength, "maxContextLength", maxContextLength);
         checks.greaterThan("depthInterval", depthInterval, 0);
-        if (depthInterval != null && depthInterval > 1) {
-            checks.reject("depthInterval", "must be less than or equal to 1");
-        }
+        checks.atMost("depthInterval", depthInterval, 1);
         checks.atLeast("numSamples", numSamples, 1);
-        // Any 18-digit number fits in a long, whichever runtime draws it.
-        checks.atLeast("rndNumberDigits", rndNumberDigits, 1);
-        checks.atMost("rndNumberDigits", rndNumberDigits, 18);
         checks.atLeast("numDistractor", numDistractor, 0);
         checks.maxLength("haystackDir", haystackDir, TrainSpec.MAX_PATH);
-        return checks.violations();
-    }
-
-    static void required(Checks checks, String field, Integer value) {
-        if (value == null) {
-            checks.reject(field, "must not be null");
-        } else {
-            checks.atLeast(field, value, 1);
+        if (haystackDir != null && !isDirectory(haystackDir)) {
+            checks.reject("haystackDir", "must be a directory of .txt files, not '" + haystackDir + "'");
         }
+        try {
+            NeedleTemplate t = NeedleTemplate.named(template);
+            // A template whose numbers repeat no digit has only ten digits to use.
+            checks.atLeast("rndNumberDigits", rndNumberDigits, 1);
+            checks.atMost("rndNumberDigits", rndNumberDigits, t.distinctDigits() ? 10 : NeedleNumbers.MAX_DIGITS);
+        } catch (IllegalArgumentException e) {
+            checks.reject("template", e.getMessage());
+        }
+        return checks.violations();
     }
 
     @Override
     public List<List<String>> commandLines() {
-        return List.of(CommandLine.of("eval-needle")
+        return List.of(EvalFields.render(CommandLine.of("eval-needle")
                 .flag("model", model)
                 .flag("minContextLength", minContextLength)
                 .flag("maxContextLength", maxContextLength)
@@ -73,6 +100,65 @@ public record NeedleEvalSpec(
                 .flag("rndNumberDigits", rndNumberDigits)
                 .flag("numDistractor", numDistractor)
                 .flag("haystackDir", haystackDir)
+                .flag("template", template), this)
                 .args());
+    }
+
+    private static boolean isDirectory(String path) {
+        try {
+            return Files.isDirectory(Path.of(path));
+        } catch (InvalidPathException e) {
+            return false;
+        }
+    }
+
+    /** For code that sets a few fields: tests, clients in Java. */
+    public static final class Builder {
+        private String model;
+        private Integer minContextLength;
+        private Integer maxContextLength;
+        private Integer contextInterval;
+        private Double depthInterval;
+        private Integer numSamples;
+        private Integer rndNumberDigits;
+        private Integer numDistractor;
+        private String haystackDir;
+        private String template;
+        private String tokenizer;
+        private Double ropeTheta;
+        private String devices;
+        private ParallelMode parallelMode;
+        private Integer ulyssesDegree;
+        private Integer ringDegree;
+        private String dtype;
+        private Long seed;
+
+        private Builder() {
+        }
+
+        public Builder model(String v) { model = v; return this; }
+        public Builder minContextLength(Integer v) { minContextLength = v; return this; }
+        public Builder maxContextLength(Integer v) { maxContextLength = v; return this; }
+        public Builder contextInterval(Integer v) { contextInterval = v; return this; }
+        public Builder depthInterval(Double v) { depthInterval = v; return this; }
+        public Builder numSamples(Integer v) { numSamples = v; return this; }
+        public Builder rndNumberDigits(Integer v) { rndNumberDigits = v; return this; }
+        public Builder numDistractor(Integer v) { numDistractor = v; return this; }
+        public Builder haystackDir(String v) { haystackDir = v; return this; }
+        public Builder template(String v) { template = v; return this; }
+        public Builder tokenizer(String v) { tokenizer = v; return this; }
+        public Builder ropeTheta(Double v) { ropeTheta = v; return this; }
+        public Builder devices(String v) { devices = v; return this; }
+        public Builder parallelMode(ParallelMode v) { parallelMode = v; return this; }
+        public Builder ulyssesDegree(Integer v) { ulyssesDegree = v; return this; }
+        public Builder ringDegree(Integer v) { ringDegree = v; return this; }
+        public Builder dtype(String v) { dtype = v; return this; }
+        public Builder seed(Long v) { seed = v; return this; }
+
+        public NeedleEvalSpec build() {
+            return new NeedleEvalSpec(model, minContextLength, maxContextLength, contextInterval, depthInterval,
+                    numSamples, rndNumberDigits, numDistractor, haystackDir, template, tokenizer, ropeTheta, devices,
+                    parallelMode, ulyssesDegree, ringDegree, dtype, seed);
+        }
     }
 }

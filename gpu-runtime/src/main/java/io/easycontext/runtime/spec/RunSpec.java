@@ -7,7 +7,7 @@ import java.util.List;
  * name in kebab case) and a JSON property of a job. Records with every optional field defaulted in the
  * constructor, so that a stored spec shows what it ran with; {@link #validate()} says everything that is wrong.
  */
-public sealed interface RunSpec permits TrainSpec, NeedleEvalSpec, PerplexityEvalSpec {
+public sealed interface RunSpec permits TrainSpec, EvalSpec {
 
     /** Every violation, field by field; empty when the spec can run. */
     List<Violation> validate();

@@ -15,6 +15,7 @@ import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
+import java.util.stream.IntStream;
 
 /**
  * A training run: the flags of the runtime's {@code train} command, in camelCase. Fields left null take the
@@ -28,6 +29,8 @@ import java.util.Locale;
  * @param devices {@code cpu:N}: N simulated ranks on the CPU backend
  * @param parallelMode in JSON by its CLI name, e.g. {@code zigzag_ring_attn}
  * @param dataset the training data; {@code synthetic}, the default, is the runtime's seeded synthetic corpus
+ * @param checkpointEvery a checkpoint after every this many steps; 0, the default, only after the last. Run {@code k}
+ *     writes its checkpoints and final model to {@link #outputDir(int) checkpoints/stage-k}
  */
 public record TrainSpec(
         String model,
@@ -49,6 +52,7 @@ public record TrainSpec(
         String dtype,
         Boolean activationCheckpointing,
         String dataset,
+        Integer checkpointEvery,
         List<TrainStage> stages) implements RunSpec {
 
     public static final int MAX_STAGES = 16;
@@ -71,6 +75,7 @@ public record TrainSpec(
         dtype = dtype == null ? "f32" : dtype.toLowerCase(Locale.ROOT);
         activationCheckpointing = activationCheckpointing == null || activationCheckpointing;
         dataset = dataset == null ? Datasets.SYNTHETIC : dataset;
+        checkpointEvery = checkpointEvery == null ? 0 : checkpointEvery;
         stages = stages == null ? List.of() : List.copyOf(stages);
     }
 
@@ -89,7 +94,7 @@ public record TrainSpec(
                     dpDegree, or(s.seqLength(), seqLength), or(s.ropeTheta(), ropeTheta), batchSize,
                     gradientAccumulateEvery, or(s.learningRate(), learningRate), warmupSteps, weightDecay,
                     maxGradNorm, or(s.maxTrainSteps(), maxTrainSteps), seed, dtype, activationCheckpointing,
-                    or(s.dataset(), dataset), List.of()));
+                    or(s.dataset(), dataset), or(s.checkpointEvery(), checkpointEvery), List.of()));
         }
         return runs;
     }
@@ -121,7 +126,7 @@ public record TrainSpec(
         checks.atLeast("ulyssesDegree", ulyssesDegree, 1);
         checks.atLeast("ringDegree", ringDegree, 1);
         checks.atLeast("dpDegree", dpDegree, 1);
-        checkShared(checks, seqLength, ropeTheta, maxTrainSteps, learningRate, dataset);
+        checkShared(checks, seqLength, ropeTheta, maxTrainSteps, learningRate, dataset, checkpointEvery);
         checks.atLeast("batchSize", batchSize, 1);
         checks.atLeast("gradientAccumulateEvery", gradientAccumulateEvery, 1);
         checks.atLeast("warmupSteps", warmupSteps, 0);
@@ -158,7 +163,7 @@ public record TrainSpec(
 
     /** The fields a stage may override, checked alike wherever they are given. */
     static void checkShared(Checks checks, Integer seqLength, Double ropeTheta, Integer maxTrainSteps,
-            Double learningRate, String dataset) {
+            Double learningRate, String dataset, Integer checkpointEvery) {
         checks.atLeast("seqLength", seqLength, 1);
         // LlamaConfig's own bound: rotary embeddings need a base above 1.
         checks.greaterThan("ropeTheta", ropeTheta, 1);
@@ -167,6 +172,7 @@ public record TrainSpec(
         if (dataset != null && !Datasets.isKnown(dataset)) {
             checks.reject("dataset", "must be one of " + Datasets.KNOWN + " or an existing path, not '" + dataset + "'");
         }
+        checks.atLeast("checkpointEvery", checkpointEvery, 0);
     }
 
     /** This single run as the trainer takes it; the spec must be valid and have no stages. */
@@ -194,12 +200,21 @@ public record TrainSpec(
         return Datasets.open(dataset, seed, vocabSize, seqLength, tokenizer);
     }
 
-    @Override
-    public List<List<String>> commandLines() {
-        return runs().stream().map(TrainSpec::args).toList();
+    /**
+     * Where run {@code k} writes its checkpoints and its final model, relative to the directory the runs are started
+     * in (a job's directory): one directory per stage, as no two runs' checkpoints may share one.
+     */
+    public static String outputDir(int run) {
+        return "checkpoints/stage-" + run;
     }
 
-    private List<String> args() {
+    @Override
+    public List<List<String>> commandLines() {
+        List<TrainSpec> runs = runs();
+        return IntStream.range(0, runs.size()).mapToObj(k -> runs.get(k).args(k)).toList();
+    }
+
+    private List<String> args(int run) {
         return CommandLine.of("train")
                 .flag("model", model)
                 .flag("devices", devices)
@@ -220,6 +235,8 @@ public record TrainSpec(
                 .flag("dtype", dtype)
                 .flag("activationCheckpointing", activationCheckpointing)
                 .flag("dataset", dataset)
+                .flag("checkpointEvery", checkpointEvery)
+                .flag("outputDir", outputDir(run))
                 .args();
     }
 
@@ -263,6 +280,7 @@ public record TrainSpec(
         private String dtype;
         private Boolean activationCheckpointing;
         private String dataset;
+        private Integer checkpointEvery;
         private List<TrainStage> stages;
 
         private Builder() {
@@ -287,12 +305,14 @@ public record TrainSpec(
         public Builder dtype(String v) { dtype = v; return this; }
         public Builder activationCheckpointing(Boolean v) { activationCheckpointing = v; return this; }
         public Builder dataset(String v) { dataset = v; return this; }
+        public Builder checkpointEvery(Integer v) { checkpointEvery = v; return this; }
         public Builder stages(List<TrainStage> v) { stages = v; return this; }
 
         public TrainSpec build() {
             return new TrainSpec(model, devices, parallelMode, ulyssesDegree, ringDegree, dpDegree, seqLength,
                     ropeTheta, batchSize, gradientAccumulateEvery, learningRate, warmupSteps, weightDecay,
-                    maxGradNorm, maxTrainSteps, seed, dtype, activationCheckpointing, dataset, stages);
+                    maxGradNorm, maxTrainSteps, seed, dtype, activationCheckpointing, dataset, checkpointEvery,
+                    stages);
         }
     }
 }

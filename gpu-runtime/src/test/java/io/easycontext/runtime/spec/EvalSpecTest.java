@@ -1,5 +1,6 @@
 package io.easycontext.runtime.spec;
 
+import io.easycontext.runtime.parallel.ParallelMode;
 import org.junit.jupiter.api.Test;
 
 import static org.assertj.core.api.Assertions.assertThat;
@@ -7,19 +8,18 @@ import static org.assertj.core.api.Assertions.assertThat;
 class EvalSpecTest {
 
     @Test
-    void aMinimalNeedleSpecTakesTheDefaultsOfTheNeedleEvaluation() {
-        NeedleEvalSpec needle = new NeedleEvalSpec("tiny", 4000, 8000, 2000, null, null, null, null, null);
+    void aMinimalNeedleSpecTakesTheDefaultsOfEvalNeedle() {
+        NeedleEvalSpec needle = NeedleEvalSpec.builder().model("small").build();
 
         assertThat(needle.validate()).isEmpty();
-        assertThat(needle.depthInterval()).isEqualTo(0.1);
-        assertThat(needle.numSamples()).isEqualTo(1);
-        assertThat(needle.rndNumberDigits()).isEqualTo(7);
-        assertThat(needle.numDistractor()).isZero();
+        assertThat(needle).isEqualTo(new NeedleEvalSpec("small", 1000, 4000, 1000, 0.1, 1, 7, 0, null,
+                "magic-number", null, null, "cpu:1", ParallelMode.ZIGZAG_RING_ATTN, null, null, "f32", 2022L));
     }
 
     @Test
     void aReversedRangeIsReportedOnItsUpperBound() {
-        NeedleEvalSpec needle = new NeedleEvalSpec("tiny", 8000, 4000, 2000, null, null, 19, null, null);
+        NeedleEvalSpec needle = NeedleEvalSpec.builder().model("small").minContextLength(8000)
+                .maxContextLength(4000).rndNumberDigits(19).build();
 
         assertThat(needle.validate()).containsExactly(
                 new Violation("maxContextLength", "must be greater than or equal to minContextLength"),
@@ -27,18 +27,58 @@ class EvalSpecTest {
     }
 
     @Test
-    void aMissingBoundIsReportedOnceAsMissing() {
-        PerplexityEvalSpec open = new PerplexityEvalSpec("tiny", 1024, null, 1024, null, null);
+    void aPasskeyNeedleRepeatsNoDigitSoItHasAtMostTen() {
+        NeedleEvalSpec needle = NeedleEvalSpec.builder().model("small").template("passkey").rndNumberDigits(11)
+                .build();
 
-        assertThat(open.validate()).containsExactly(new Violation("maxTokens", "must not be null"));
+        assertThat(needle.validate()).containsExactly(
+                new Violation("rndNumberDigits", "must be less than or equal to 10"));
     }
 
     @Test
-    void equalBoundsAreAValidRangeAndTheCommandLineHasEveryField() {
-        PerplexityEvalSpec single = new PerplexityEvalSpec("tiny", 1024, 1024, 1024, null, null);
+    void theSharedFieldsAreCheckedAsTheCommandReadsThem() {
+        PerplexityEvalSpec spec = PerplexityEvalSpec.builder().model("tiny").devices("cuda:0").dtype("bf16")
+                .ropeTheta(1.0).tokenizer("no/such/tokenizer.json").dataset("no/such/docs.jsonl").minTokens(1)
+                .build();
 
-        assertThat(single.validate()).isEmpty();
-        assertThat(CommandLine.render(single.commandLines().get(0))).isEqualTo(
-                "eval-ppl --model tiny --min-tokens 1024 --max-tokens 1024 --tokens-step 1024 --truncate false");
+        assertThat(spec.validate()).containsExactlyInAnyOrder(
+                new Violation("tokenizer", "must be byte, a tokenizer.json or a directory holding one, "
+                        + "not 'no/such/tokenizer.json'"),
+                new Violation("ropeTheta", "must be greater than 1"),
+                new Violation("devices", "must be cpu:N (N simulated ranks on the CPU backend), not 'cuda:0'"),
+                new Violation("dtype", "must be f32 or f64, not 'bf16'"),
+                new Violation("minTokens", "must be greater than or equal to 2"),
+                new Violation("dataset", "must be a directory of .txt files or a .jsonl file, not "
+                        + "'no/such/docs.jsonl'"));
+    }
+
+    @Test
+    void bytesDoNotFitAModelOf256Ids() {
+        assertThat(PerplexityEvalSpec.builder().model("tiny").build().validate()).containsExactly(
+                new Violation("tokenizer", "bytes need 258 ids, more than the model's vocabulary of 256; give a "
+                        + "model whose vocabulary holds them, or a tokenizer"));
+    }
+
+    @Test
+    void theRanksMustSplitTheHeads() {
+        NeedleEvalSpec spec = NeedleEvalSpec.builder().model("small").devices("cpu:3")
+                .parallelMode(ParallelMode.ULYSSES_ATTN).build();
+
+        assertThat(spec.validate()).singleElement().extracting(Violation::field).isEqualTo("parallelMode");
+    }
+
+    @Test
+    void theCommandLinesHaveEveryFieldAsItsFlag() {
+        NeedleEvalSpec needle = NeedleEvalSpec.builder().model("small").minContextLength(128).maxContextLength(256)
+                .contextInterval(128).depthInterval(0.5).build();
+        PerplexityEvalSpec ppl = PerplexityEvalSpec.builder().model("small").minTokens(64).maxTokens(256).build();
+
+        assertThat(CommandLine.render(needle.commandLines().get(0))).isEqualTo("eval-needle --model small "
+                + "--min-context-length 128 --max-context-length 256 --context-interval 128 --depth-interval 0.5 "
+                + "--num-samples 1 --rnd-number-digits 7 --num-distractor 0 --template magic-number "
+                + "--devices cpu:1 --parallel-mode zigzag_ring_attn --dtype f32 --seed 2022");
+        assertThat(CommandLine.render(ppl.commandLines().get(0))).isEqualTo("eval-ppl --model small "
+                + "--min-tokens 64 --max-tokens 256 --sliding-window 256 --truncate false --dataset-min-tokens 0 "
+                + "--devices cpu:1 --parallel-mode zigzag_ring_attn --dtype f32 --seed 2022");
     }
 }

@@ -17,7 +17,7 @@ class TrainSpecTest {
 
         assertThat(spec.validate()).isEmpty();
         assertThat(spec).isEqualTo(new TrainSpec("tiny", "cpu:1", ParallelMode.DATA_PARALLEL, null, null, null, 64,
-                null, 1, 1, 2e-5, 0, 0.0, 1.0, 10, 2022L, "f32", true, "synthetic", List.of()));
+                null, 1, 1, 2e-5, 0, 0.0, 1.0, 10, 2022L, "f32", true, "synthetic", 0, List.of()));
     }
 
     @Test
@@ -50,9 +50,9 @@ class TrainSpecTest {
     void stagesInheritWhatTheyLeaveOutAndAreCheckedOneByOne() {
         TrainSpec spec = TrainSpec.builder().devices("cpu:2").parallelMode(ParallelMode.RING_ATTN).seqLength(32)
                 .maxTrainSteps(3).stages(List.of(
-                        new TrainStage(null, null, null, null, null, null),
-                        new TrainStage(63, 1e6, 5, 1e-4, null, ParallelMode.ZIGZAG_RING_ATTN),
-                        new TrainStage(0, null, null, null, null, null)))
+                        new TrainStage(null, null, null, null, null, null, null),
+                        new TrainStage(63, 1e6, 5, 1e-4, null, ParallelMode.ZIGZAG_RING_ATTN, null),
+                        new TrainStage(0, null, null, null, null, null, null)))
                 .build();
 
         assertThat(spec.validate()).containsExactly(
@@ -69,8 +69,8 @@ class TrainSpecTest {
     @Test
     void aStageWhoseSequenceDoesNotSplitIsNamedByItsIndex() {
         TrainSpec spec = TrainSpec.builder().devices("cpu:2").parallelMode(ParallelMode.RING_ATTN).seqLength(32)
-                .stages(List.of(new TrainStage(null, null, null, null, null, null),
-                        new TrainStage(63, null, null, null, null, null)))
+                .stages(List.of(new TrainStage(null, null, null, null, null, null, null),
+                        new TrainStage(63, null, null, null, null, null, null)))
                 .build();
 
         assertThat(spec.validate()).containsExactly(new Violation("stages[1].parallelMode",
@@ -86,7 +86,7 @@ class TrainSpecTest {
                 + "--parallel-mode usp_attn --ulysses-degree 2 --seq-length 32 --batch-size 1 "
                 + "--gradient-accumulate-every 1 --learning-rate 2.0E-5 --warmup-steps 0 --weight-decay 0.0 "
                 + "--max-grad-norm 1.0 --max-train-steps 10 --seed 2022 --dtype f32 --activation-checkpointing true "
-                + "--dataset synthetic");
+                + "--dataset synthetic --checkpoint-every 0 --output-dir checkpoints/stage-0");
     }
 
     @Test

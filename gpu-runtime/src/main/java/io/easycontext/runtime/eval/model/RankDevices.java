@@ -36,20 +36,18 @@ public record RankDevices(int ranks, int gpu, DType cpuType, long poolBytes) {
 
     /** {@code cpu:N} or {@code cuda:K}; throws {@link IllegalArgumentException} naming what is wrong. */
     public static RankDevices parse(String value, DType cpuType, long poolBytes) {
-        String v = value.toLowerCase(Locale.ROOT);
-        int colon = v.indexOf(':');
-        String kind = colon < 0 ? v : v.substring(0, colon);
-        int n;
-        try {
-            n = Integer.parseInt(v.substring(colon + 1));
-        } catch (NumberFormatException | StringIndexOutOfBoundsException e) {
-            n = -1;
+        String[] kindAndNumber = value.toLowerCase(Locale.ROOT).split(":", 2);
+        if (kindAndNumber.length == 2 && kindAndNumber[1].matches("[0-9]{1,4}")) {
+            int n = Integer.parseInt(kindAndNumber[1]);
+            if (kindAndNumber[0].equals("cpu") && n >= 1) {
+                return new RankDevices(n, -1, cpuType, poolBytes);
+            }
+            if (kindAndNumber[0].equals("cuda")) {
+                return new RankDevices(1, n, cpuType, poolBytes);
+            }
         }
-        if (colon < 0 || n < 0 || (kind.equals("cpu") && n < 1) || !(kind.equals("cpu") || kind.equals("cuda"))) {
-            throw new IllegalArgumentException("devices must be cpu:N (N simulated CPU ranks) or cuda:K (GPU K), not '"
-                    + value + "'");
-        }
-        return kind.equals("cpu") ? new RankDevices(n, -1, cpuType, poolBytes) : new RankDevices(1, n, cpuType, poolBytes);
+        throw new IllegalArgumentException("devices must be cpu:N (N simulated CPU ranks) or cuda:K (GPU K), not '"
+                + value + "'");
     }
 
     /** Runs {@code body} on every rank and returns the results in rank order. */

@@ -15,6 +15,7 @@ import io.easycontext.runtime.model.LlamaWeights;
 import io.easycontext.runtime.parallel.ParallelConfig;
 import io.easycontext.runtime.tokenizer.ByteTokenizer;
 
+import java.io.IOException;
 import java.util.List;
 
 /**
@@ -30,9 +31,12 @@ import java.util.List;
 public record PasskeyRecipe(LlamaConfig model, int digits, PasskeyStage first, PasskeyStage second, int testReach,
                             double testDepthStep, int testSamples, long seed) {
 
-    /** What a run tells as it goes. */
+    /** What a run tells as it goes, on every rank. */
     public interface Listener {
         void onStep(int stage, int step, double loss, double gradNorm);
+
+        /** The trained weights, before the test: the moment to save them. */
+        void onTrained(Backend backend, LlamaWeights weights) throws IOException;
 
         void onCell(CellScore cell);
     }
@@ -73,7 +77,8 @@ public record PasskeyRecipe(LlamaConfig model, int digits, PasskeyStage first, P
      * Both stages and the test, on one rank of {@code world} (every rank calls it; {@code parallel} shares each
      * sequence among them). Returns the test's cells, the same on every rank.
      */
-    public List<CellScore> run(Backend backend, Communicator world, ParallelConfig parallel, Listener listener) {
+    public List<CellScore> run(Backend backend, Communicator world, ParallelConfig parallel, Listener listener)
+            throws IOException {
         PasskeyData data = data();
         LlamaWeights weights = LlamaWeights.initialize(backend, stageModel(first), seed);
         PasskeyTrainer.train(backend, world, parallel, weights, data, 0, first,
@@ -86,6 +91,7 @@ public record PasskeyRecipe(LlamaConfig model, int digits, PasskeyStage first, P
         PasskeyTrainer.train(backend, world, parallel, weights, data, (long) first.steps() * first.batchSize(),
                 second, (step, loss, norm) -> listener.onStep(2, step, loss, norm));
         try (LlamaWeights trained = weights) {
+            listener.onTrained(backend, trained);
             ShardedEvalModel model = new ShardedEvalModel(backend,
                     new LlamaModel(trained, LlamaModel.Options.DEFAULTS), world, parallel);
             return test().evaluation(ByteTokenizer.INSTANCE).run(model, listener::onCell);

@@ -12,7 +12,9 @@ import java.util.OptionalInt;
  * {@code maxLength} tokens (BOS included, where the tokenizer has one) start every {@code stride} tokens, and each
  * scores only the tokens that no earlier window scored, each predicted from everything before it in its window. So
  * every token is scored once, with at least {@code maxLength − stride} tokens of context once the first window is
- * past. With {@code truncate} a document is cut to one window and the rest is dropped.
+ * past. A stride longer than a window is cut to the window, where EasyContext would skip the tokens in between (as
+ * its default stride of 256 does at 256 tokens, BOS taking one). With {@code truncate} a document is cut to one
+ * window and the rest is dropped.
  */
 public record SlidingWindows(int maxLength, int stride, boolean truncate, OptionalInt bos) {
 
@@ -27,7 +29,7 @@ public record SlidingWindows(int maxLength, int stride, boolean truncate, Option
     public List<Window> of(int[] document) {
         int content = maxLength - (bos.isPresent() ? 1 : 0);
         int[] doc = truncate && document.length > content ? Arrays.copyOf(document, content) : document;
-        int step = truncate ? content : stride;
+        int step = truncate ? content : Math.min(stride, content);
         List<Window> windows = new ArrayList<>();
         int scoredUpTo = 0;
         for (int begin = 0; begin < doc.length; begin += step) {

@@ -54,7 +54,7 @@ public final class NeedleHeatMap {
         renderer.setPaintScale(colors);
         SymbolAxis depthAxis = symbols("Needle depth (% of the haystack)", depths);
         depthAxis.setInverted(true);
-        XYPlot plot = new XYPlot(data, symbols("Context length (tokens)", lengths), depthAxis, renderer);
+        XYPlot plot = new XYPlot(data, symbols("Context length (haystack tokens)", lengths), depthAxis, renderer);
         plot.setBackgroundPaint(Color.WHITE);
         plot.setDomainGridlinesVisible(false);
         plot.setRangeGridlinesVisible(false);

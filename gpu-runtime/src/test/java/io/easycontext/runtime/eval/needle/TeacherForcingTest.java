@@ -101,7 +101,7 @@ class TeacherForcingTest {
     @Test
     void theGridScoresEveryCellAndAverages() {
         NeedleGrid grid = new NeedleGrid(200, 400, 100, 0.5);
-        NeedleEvaluation evaluation = new NeedleEvaluation(PROMPTS, grid, NeedleNumbers.draw(4, 5, false, 3, 2), 4);
+        NeedleEvaluation evaluation = new NeedleEvaluation(PROMPTS, grid, NeedleNumbers.draw(4, 5, false, 3, 0), 4);
         // Right only where the needle sits in the first half of the prompt: the depth decides, not the length.
         Oracle firstHalf = new Oracle((s, pos) -> needleIn(s) < s.length / 2, 0, 1);
         List<CellScore> cells = evaluation.run(firstHalf, c -> { });

@@ -46,10 +46,11 @@ class ResultFilesTest {
     @Test
     void needleResultsAreJsonCsvAndAHeatMapColouredByScore(@TempDir Path dir) throws IOException {
         ResultFiles files = new ResultFiles(dir.resolve("out"), "needle-x");
-        files.writeNeedle(Map.of("model", "x"), cells(0, 1), "Needle in a haystack: x");
+        files.writeNeedle(Map.of("model", "x"), cells(0, 1), "Needle in a haystack: x", true);
 
         JsonNode json = new ObjectMapper().readTree(files.json().toFile());
         assertThat(json.get("model").asText()).isEqualTo("x");
+        assertThat(json.get("title").asText()).isEqualTo("Needle in a haystack: x");
         assertThat(json.get("average_accuracy").asDouble()).isEqualTo(0.5);
         assertThat(json.get("cells")).hasSize(6);
         assertThat(json.get("cells").get(4).get("depth_percent").asInt()).isEqualTo(50);
@@ -70,7 +71,7 @@ class ResultFilesTest {
     @Test
     void aPerfectScoreLeavesRedOnlyInTheColourBar(@TempDir Path dir) throws IOException {
         ResultFiles files = new ResultFiles(dir, "needle-y");
-        files.writeNeedle(Map.of(), cells(1, 1), "all found");
+        files.writeNeedle(Map.of(), cells(1, 1), "all found", true);
         BufferedImage image = ImageIO.read(files.png().toFile());
         assertThat(count(image, GREEN)).isGreaterThan(200_000);
         assertThat(count(image, RED)).isLessThan(200);
@@ -81,7 +82,7 @@ class ResultFilesTest {
         ResultFiles files = new ResultFiles(dir, "ppl-x");
         List<PerplexityPoint> points = List.of(new PerplexityPoint(256, 5000, 20, 12.5, 13.0),
                 new PerplexityPoint(512, 5000, 10, 10.25, 10.5));
-        files.writePerplexity(Map.of("dataset", "d"), points, "Perplexity: x", "x");
+        files.writePerplexity(Map.of("dataset", "d"), points, "Perplexity: x", "x", true);
         assertThat(Files.readAllLines(files.csv())).containsExactly(
                 "context_length,tokens,windows,perplexity,window_mean_perplexity", "256,5000,20,12.5,13.0",
                 "512,5000,10,10.25,10.5");
@@ -91,5 +92,20 @@ class ResultFilesTest {
         assertThat(image.getWidth()).isEqualTo(PerplexityPlot.WIDTH);
         assertThat(image.getHeight()).isEqualTo(PerplexityPlot.HEIGHT);
         assertThat(count(image, 0x1F77B4)).as("the line's colour").isGreaterThan(500);
+    }
+
+    @Test
+    void aPlotLeftOutIsDrawnLaterFromTheJsonAlone(@TempDir Path dir) throws IOException {
+        ResultFiles needle = new ResultFiles(dir, "needle-z");
+        needle.writeNeedle(Map.of(), cells(0, 1), "later", false);
+        assertThat(needle.png()).doesNotExist();
+        assertThat(ResultFiles.redraw(needle.json())).isEqualTo(needle.png());
+        BufferedImage image = ImageIO.read(needle.png().toFile());
+        assertThat((double) count(image, RED) / count(image, GREEN)).isBetween(0.9, 1.1);
+
+        ResultFiles ppl = new ResultFiles(dir, "ppl-z");
+        ppl.writePerplexity(Map.of(), List.of(new PerplexityPoint(128, 10, 1, 3, 3)), "later", "z", false);
+        assertThat(ppl.png()).doesNotExist();
+        assertThat(ImageIO.read(ResultFiles.redraw(ppl.json()).toFile()).getWidth()).isEqualTo(PerplexityPlot.WIDTH);
     }
 }

@@ -56,15 +56,15 @@ class JobSpecValidationTest {
     @Test
     void aStageIsNamedByItsIndexAndTheParallelLayoutIsChecked() {
         TrainSpec train = TrainSpec.builder().devices("cpu:4").parallelMode(ParallelMode.ZIGZAG_RING_ATTN)
-                .seqLength(64).stages(List.of(new TrainStage(null, null, null, null, null, null),
-                        new TrainStage(60, null, -1, null, null, null)))
+                .seqLength(64).stages(List.of(new TrainStage(null, null, null, null, null, null, null),
+                        new TrainStage(60, null, -1, null, null, null, null)))
                 .build();
 
         assertThat(violations(new JobSpec(JobKind.TRAIN, null, null, train, null, null))).containsOnly(
                 Map.entry("train.stages[1].maxTrainSteps", "must be greater than or equal to 1"));
 
         TrainSpec indivisible = TrainSpec.builder().devices("cpu:4").parallelMode(ParallelMode.ZIGZAG_RING_ATTN)
-                .seqLength(64).stages(List.of(new TrainStage(60, null, null, null, null, null))).build();
+                .seqLength(64).stages(List.of(new TrainStage(60, null, null, null, null, null, null))).build();
         assertThat(violations(new JobSpec(JobKind.TRAIN, null, null, indivisible, null, null))).containsOnly(
                 Map.entry("train.stages[0].parallelMode",
                         "zigzag_ring_attn needs seq_length divisible by 2 × ring size (2×4=8): 60 is not"));

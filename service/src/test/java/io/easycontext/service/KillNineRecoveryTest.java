@@ -20,11 +20,18 @@ import tools.jackson.databind.JsonNode;
 
 /**
  * {@code kill -9} loses no job: the service runs in a child JVM, is killed (SIGKILL, no shutdown hook runs) while
- * it trains, and a new service on the same data directory requeues the job and finishes it.
+ * it trains, and a new service on the same data directory requeues the job, which resumes from its newest checkpoint
+ * in the stage it was in and computes exactly the steps of a job that was never interrupted.
  */
 class KillNineRecoveryTest {
 
     private static final Duration START = Duration.ofSeconds(90);
+    private static final String TWO_STAGES = """
+            {"kind": "TRAIN", "train": {"model": "tiny", "seqLength": 32, "maxTrainSteps": 6, "seed": 3,
+              "learningRate": 1e-3, "checkpointEvery": 3, "stages": [{}, {"seqLength": 64, "maxTrainSteps": 150,
+              "checkpointEvery": 10}]}}""";
+    private static final String FIRST_CHECKPOINT_OF_STAGE_2 =
+            "checkpoints/stage-1/checkpoint-0000010/trainer_state.json";
 
     @TempDir
     Path dataDir;
@@ -40,28 +47,53 @@ class KillNineRecoveryTest {
     }
 
     @Test
-    void aJobInterruptedByKill9IsRequeuedAndSucceedsAfterTheRestart() throws Exception {
+    void aTrainingKilledAfterACheckpointResumesThereAndMatchesAnUninterruptedOne() throws Exception {
         int port = freePort();
         service = start(port, "first");
         ServiceClient client = new ServiceClient(port, TestTokens.ADMIN);
-        String id = client.submitted("""
-                {"kind": "TRAIN", "train": {"model": "tiny", "seqLength": 64, "maxTrainSteps": 200}}""");
-        JsonNode running = client.awaitJob(id, Duration.ofSeconds(60),
-                job -> job.get("state").asString().equals("RUNNING") && !job.get("progress").isNull());
-        assertThat(running.get("progress").get("step").asLong()).isLessThan(200);
+        String id = client.submitted(TWO_STAGES);
+        Awaitility.await().atMost(Duration.ofSeconds(60)).pollInterval(Duration.ofMillis(20))
+                .until(() -> artifacts(client, id).contains(FIRST_CHECKPOINT_OF_STAGE_2));
 
         service.destroyForcibly(); // SIGKILL
         assertThat(service.waitFor()).isNotZero();
 
         service = start(port, "second");
         JsonNode done = client.awaitState(id, Duration.ofSeconds(120), "SUCCEEDED", "FAILED");
+        String uninterrupted = client.submitted(TWO_STAGES);
+        client.awaitState(uninterrupted, Duration.ofSeconds(120), "SUCCEEDED", "FAILED");
 
         assertThat(done.get("state").asString()).as(done.toString()).isEqualTo("SUCCEEDED");
         assertThat(done.get("attempt").asInt()).isEqualTo(2);
-        assertThat(done.get("progress").get("step").asLong()).isEqualTo(200);
+        assertThat(done.get("progress").get("step").asLong()).isEqualTo(156);
         String log = client.http().get().uri("/api/jobs/{id}/logs", id).retrieve().body(String.class);
-        assertThat(log).contains("data:QUEUED (NODE_RESTART): requeued after a node restart (1 of at most 3)",
-                "data:attempt 2 started");
+        String secondAttempt = log.substring(log.indexOf("data:attempt 2 started"));
+        assertThat(log).contains("data:QUEUED (NODE_RESTART): requeued after a node restart (1 of at most 3)");
+        assertThat(secondAttempt).containsPattern("data:stage 2/2: .*; resuming from "
+                + "checkpoints/stage-1/checkpoint-0000\\d{3}, \\d+ steps done").doesNotContain("data:stage 1/2");
+        for (String metrics : List.of("metrics/stage-0.jsonl", "metrics/stage-1.jsonl")) {
+            assertThat(withoutThroughput(download(client, id, metrics))).as(metrics)
+                    .isEqualTo(withoutThroughput(download(client, uninterrupted, metrics)));
+        }
+        assertThat(download(client, id, "metrics/stage-1.jsonl").lines()).hasSize(150);
+        assertThat(downloadBytes(client, id, "checkpoints/stage-1/model.safetensors"))
+                .isEqualTo(downloadBytes(client, uninterrupted, "checkpoints/stage-1/model.safetensors"));
+    }
+
+    private static String artifacts(ServiceClient client, String id) {
+        return client.http().get().uri("/api/jobs/{id}/artifacts", id).retrieve().body(String.class);
+    }
+
+    private static String download(ServiceClient client, String id, String name) {
+        return client.http().get().uri("/api/jobs/{id}/artifacts/" + name, id).retrieve().body(String.class);
+    }
+
+    private static byte[] downloadBytes(ServiceClient client, String id, String name) {
+        return client.http().get().uri("/api/jobs/{id}/artifacts/" + name, id).retrieve().body(byte[].class);
+    }
+
+    private static String withoutThroughput(String jsonLines) {
+        return jsonLines.replaceAll(",\"tokens_per_s\":[^}]*", "");
     }
 
     private Process start(int port, String name) throws IOException {

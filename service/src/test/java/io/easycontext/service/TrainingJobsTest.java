@@ -2,16 +2,15 @@ package io.easycontext.service;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
-import java.io.ByteArrayOutputStream;
-import java.io.PrintStream;
+import java.io.IOException;
+import java.io.UncheckedIOException;
 import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
-import java.util.Arrays;
-import java.util.List;
 
-import io.easycontext.runtime.cli.Main;
 import io.easycontext.service.security.TestTokens;
+import io.easycontext.service.testsupport.CommandLineRun;
 import io.easycontext.service.testsupport.ServiceClient;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
@@ -56,10 +55,11 @@ class TrainingJobsTest {
     }
 
     @Test
-    void aTwoStageTrainingSucceedsAndItsFirstStageIsWhatItsCommandLinePrints() {
+    void aTwoStageTrainingSucceedsWithCheckpointsAndItsFirstStageIsWhatItsCommandLineDoes(@TempDir Path cli) {
         String id = client.submitted("""
                 {"kind": "TRAIN", "train": {"model": "tiny", "seqLength": 64, "maxTrainSteps": 4, "seed": 7,
-                  "learningRate": 1e-3, "stages": [{}, {"seqLength": 128, "ropeTheta": 100000, "maxTrainSteps": 3}]}}
+                  "learningRate": 1e-3, "checkpointEvery": 2,
+                  "stages": [{}, {"seqLength": 128, "ropeTheta": 100000, "maxTrainSteps": 3}]}}
                 """);
 
         JsonNode job = client.awaitState(id, TIMEOUT, "SUCCEEDED", "FAILED");
@@ -77,14 +77,27 @@ class TrainingJobsTest {
         assertThat(progress.get("tokensPerSecond").asDouble()).isPositive();
         assertThat(progress.get("mfu").isNull()).isTrue();
         assertThat(progress.get("peakMemoryBytes").asLong()).isPositive();
+        assertThat(progress.get("done").asLong()).isEqualTo(7);
+        assertThat(progress.get("total").asLong()).isEqualTo(7);
+        assertThat(progress.get("unit").asString()).isEqualTo("steps");
 
-        String[] artifacts = client.http().get().uri("/api/jobs/{id}/artifacts", id).retrieve().body(String.class)
-                .lines().toArray(String[]::new);
-        assertThat(String.join("", artifacts)).contains("\"name\":\"metrics/stage-0.jsonl\"",
-                "\"name\":\"metrics/stage-1.jsonl\"");
+        // Each stage checkpoints as its command line's --output-dir, the newest two kept, and ends with its model.
+        String artifacts = client.http().get().uri("/api/jobs/{id}/artifacts", id).retrieve().body(String.class);
+        assertThat(artifacts).contains("\"name\":\"metrics/stage-0.jsonl\"", "\"name\":\"metrics/stage-1.jsonl\"",
+                "\"name\":\"checkpoints/stage-0/checkpoint-0000002/trainer_state.json\"",
+                "\"name\":\"checkpoints/stage-0/checkpoint-0000004/optimizer/rank-00000.safetensors\"",
+                "\"name\":\"checkpoints/stage-1/checkpoint-0000003/model/model.safetensors\"",
+                "\"name\":\"checkpoints/stage-1/config.json\"", "\"name\":\"checkpoints/stage-1/model.safetensors\"")
+                .doesNotContain(".tmp");
+        assertThat(ServiceClient.json(download(id, "checkpoints/stage-0/checkpoint-0000002/trainer_state.json"))
+                .get("step").asInt()).isEqualTo(2);
+
         String stage0 = download(id, "metrics/stage-0.jsonl");
         String commandLine = job.get("commandLines").get(0).asString();
-        assertThat(withoutThroughput(stage0)).isEqualTo(withoutThroughput(runCli(commandLine)));
+        assertThat(commandLine).endsWith("--checkpoint-every 2 --output-dir checkpoints/stage-0");
+        assertThat(withoutThroughput(stage0)).isEqualTo(withoutThroughput(CommandLineRun.in(cli, commandLine)));
+        assertThat(downloadBytes(id, "checkpoints/stage-0/model.safetensors"))
+                .isEqualTo(readBytes(cli.resolve("checkpoints/stage-0/model.safetensors")));
         assertThat(download(id, "metrics/stage-1.jsonl").lines()).hasSize(3);
     }
 
@@ -163,20 +176,14 @@ class TrainingJobsTest {
     }
 
     @Test
-    void aNodeWithoutGpusRefusesGpuJobsAndEvaluationsItCannotRunYet() {
+    void aNodeWithoutGpusRefusesGpuJobs() {
         ResponseEntity<String> gpus = client.submit("""
                 {"kind": "TRAIN", "gpus": 1, "train": {}}""");
-        ResponseEntity<String> needle = client.submit("""
-                {"kind": "EVAL_NEEDLE", "evalNeedle": {"model": "tiny", "minContextLength": 64,
-                  "maxContextLength": 128, "contextInterval": 64}}""");
 
         assertThat(gpus.getStatusCode()).isEqualTo(HttpStatus.BAD_REQUEST);
         assertThat(ServiceClient.json(gpus.getBody()).get("detail").asString()).contains(
                 "gpus: must be less than or equal to 0, the GPUs of this node",
                 "gpus: must be 0: TRAIN jobs run on the CPU backend in this version");
-        assertThat(needle.getStatusCode()).isEqualTo(HttpStatus.BAD_REQUEST);
-        assertThat(ServiceClient.json(needle.getBody()).get("detail").asString())
-                .isEqualTo("kind: cannot run on this node: the runtime has no EVAL_NEEDLE runner yet");
     }
 
     @Test
@@ -204,15 +211,16 @@ class TrainingJobsTest {
         return client.http().get().uri("/api/jobs/{id}/artifacts/" + name, id).retrieve().body(String.class);
     }
 
-    /** Runs the runtime CLI in this JVM with the job's command line, and returns what it prints on stdout. */
-    private static String runCli(String commandLine) {
-        List<String> words = Arrays.asList(commandLine.split(" "));
-        String[] args = words.subList(words.indexOf("train"), words.size()).toArray(String[]::new);
-        ByteArrayOutputStream out = new ByteArrayOutputStream();
-        int code = Main.run(args, new PrintStream(out, true, StandardCharsets.UTF_8),
-                new PrintStream(new ByteArrayOutputStream(), true, StandardCharsets.UTF_8));
-        assertThat(code).isZero();
-        return out.toString(StandardCharsets.UTF_8);
+    private byte[] downloadBytes(String id, String name) {
+        return client.http().get().uri("/api/jobs/{id}/artifacts/" + name, id).retrieve().body(byte[].class);
+    }
+
+    private static byte[] readBytes(Path file) {
+        try {
+            return Files.readAllBytes(file);
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
     }
 
     private static String withoutThroughput(String jsonLines) {

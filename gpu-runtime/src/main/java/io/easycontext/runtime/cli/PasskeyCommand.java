@@ -24,7 +24,7 @@ import java.util.Map;
 /**
  * {@code passkey}: the progressive long-context recipe in miniature, as one command: train a small Llama from scratch
  * on passkey prompts, raise rope theta and train longer, then the needle test up to eight times the first length.
- * {@code --scale cpu} finishes in about a minute on two cores; {@code --scale gpu} is sized for one GPU
+ * {@code --scale cpu} takes one to two minutes on two cores; {@code --scale gpu} is sized for one GPU
  * ({@code --devices cuda:0}). One JSON line per optimizer step and per test cell on stdout, then a summary.
  * {@code --save-model DIR} keeps the trained model in Hugging Face layout, for {@code eval-needle --template passkey}
  * and {@code eval-ppl}.

@@ -3,6 +3,7 @@ package io.easycontext.runtime.spec;
 import io.easycontext.runtime.model.LlamaConfig;
 import io.easycontext.runtime.parallel.ParallelConfig;
 import io.easycontext.runtime.parallel.ParallelConfigException;
+import io.easycontext.runtime.parallel.ParallelMode;
 import io.easycontext.runtime.tokenizer.ByteTokenizer;
 import io.easycontext.runtime.tokenizer.HfTokenizer;
 import io.easycontext.runtime.tokenizer.Tokenizers;
@@ -18,6 +19,18 @@ final class EvalFields {
     private EvalFields() {
     }
 
+    /**
+     * The commands' default mode: zigzag ring attention over several ranks, as EasyContext evaluates, and plain causal
+     * attention on one. Devices that name no ranks get zigzag, and their own violation.
+     */
+    static ParallelMode defaultMode(String devices) {
+        try {
+            return Devices.cpuRanks(devices) == 1 ? ParallelMode.DATA_PARALLEL : ParallelMode.ZIGZAG_RING_ATTN;
+        } catch (IllegalArgumentException e) {
+            return ParallelMode.ZIGZAG_RING_ATTN;
+        }
+    }
+
     /** The shared fields' checks. */
     static void check(Checks checks, EvalSpec spec) {
         checks.notBlank("model", spec.model());
@@ -28,9 +41,8 @@ final class EvalFields {
         }
         checkTokenizer(checks, spec, model);
         checks.greaterThan("ropeTheta", spec.ropeTheta(), 1);
-        Integer ranks = null;
         try {
-            ranks = Devices.cpuRanks(spec.devices());
+            Devices.cpuRanks(spec.devices());
         } catch (IllegalArgumentException e) {
             checks.reject("devices", e.getMessage());
         }
@@ -60,7 +72,8 @@ final class EvalFields {
                 .flag("ulyssesDegree", spec.ulyssesDegree())
                 .flag("ringDegree", spec.ringDegree())
                 .flag("dtype", spec.dtype())
-                .flag("seed", spec.seed());
+                .flag("seed", spec.seed())
+                .flag("plot", spec.plot());
     }
 
     /** As the CLI reads {@code --model}: a preset or a directory, never a config file alone. */

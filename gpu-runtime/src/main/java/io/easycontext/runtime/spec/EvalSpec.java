@@ -11,8 +11,6 @@ import io.easycontext.runtime.tensor.DType;
  */
 public sealed interface EvalSpec extends RunSpec permits NeedleEvalSpec, PerplexityEvalSpec {
 
-    /** The CLI's default mode for evaluations, as EasyContext evaluates. */
-    ParallelMode DEFAULT_PARALLEL_MODE = ParallelMode.ZIGZAG_RING_ATTN;
     long DEFAULT_SEED = 2022;
 
     /** A preset, or a Hugging Face model directory (its weights are loaded when it has them). */
@@ -38,6 +36,9 @@ public sealed interface EvalSpec extends RunSpec permits NeedleEvalSpec, Perplex
 
     /** Draws the needles, and the weights of a model that has none. */
     Long seed();
+
+    /** Whether to draw the results' plot (PNG) beside their JSON and CSV; a JVM without AWT cannot. */
+    Boolean plot();
 
     /** The model's shape; the spec must be valid. */
     default LlamaConfig modelConfig() {

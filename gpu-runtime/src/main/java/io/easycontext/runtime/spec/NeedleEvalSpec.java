@@ -41,7 +41,8 @@ public record NeedleEvalSpec(
         Integer ulyssesDegree,
         Integer ringDegree,
         String dtype,
-        Long seed) implements EvalSpec {
+        Long seed,
+        Boolean plot) implements EvalSpec {
 
     public NeedleEvalSpec {
         minContextLength = minContextLength == null ? 1000 : minContextLength;
@@ -53,9 +54,10 @@ public record NeedleEvalSpec(
         numDistractor = numDistractor == null ? 0 : numDistractor;
         template = template == null ? NeedleTemplate.MAGIC_NUMBER.name() : template;
         devices = devices == null ? Devices.DEFAULT : devices;
-        parallelMode = parallelMode == null ? DEFAULT_PARALLEL_MODE : parallelMode;
+        parallelMode = parallelMode == null ? EvalFields.defaultMode(devices) : parallelMode;
         dtype = dtype == null ? "f32" : dtype.toLowerCase(Locale.ROOT);
         seed = seed == null ? DEFAULT_SEED : seed;
+        plot = plot == null || plot;
     }
 
     public static Builder builder() {
@@ -132,6 +134,7 @@ public record NeedleEvalSpec(
         private Integer ringDegree;
         private String dtype;
         private Long seed;
+        private Boolean plot;
 
         private Builder() {
         }
@@ -154,11 +157,12 @@ public record NeedleEvalSpec(
         public Builder ringDegree(Integer v) { ringDegree = v; return this; }
         public Builder dtype(String v) { dtype = v; return this; }
         public Builder seed(Long v) { seed = v; return this; }
+        public Builder plot(Boolean v) { plot = v; return this; }
 
         public NeedleEvalSpec build() {
             return new NeedleEvalSpec(model, minContextLength, maxContextLength, contextInterval, depthInterval,
                     numSamples, rndNumberDigits, numDistractor, haystackDir, template, tokenizer, ropeTheta, devices,
-                    parallelMode, ulyssesDegree, ringDegree, dtype, seed);
+                    parallelMode, ulyssesDegree, ringDegree, dtype, seed, plot);
         }
     }
 }

@@ -38,7 +38,8 @@ public record PerplexityEvalSpec(
         Integer ulyssesDegree,
         Integer ringDegree,
         String dtype,
-        Long seed) implements EvalSpec {
+        Long seed,
+        Boolean plot) implements EvalSpec {
 
     public PerplexityEvalSpec {
         minTokens = minTokens == null ? 256 : minTokens;
@@ -47,9 +48,10 @@ public record PerplexityEvalSpec(
         truncate = truncate != null && truncate;
         datasetMinTokens = datasetMinTokens == null ? 0 : datasetMinTokens;
         devices = devices == null ? Devices.DEFAULT : devices;
-        parallelMode = parallelMode == null ? DEFAULT_PARALLEL_MODE : parallelMode;
+        parallelMode = parallelMode == null ? EvalFields.defaultMode(devices) : parallelMode;
         dtype = dtype == null ? "f32" : dtype.toLowerCase(Locale.ROOT);
         seed = seed == null ? DEFAULT_SEED : seed;
+        plot = plot == null || plot;
     }
 
     public static Builder builder() {
@@ -117,6 +119,7 @@ public record PerplexityEvalSpec(
         private Integer ringDegree;
         private String dtype;
         private Long seed;
+        private Boolean plot;
 
         private Builder() {
         }
@@ -138,11 +141,12 @@ public record PerplexityEvalSpec(
         public Builder ringDegree(Integer v) { ringDegree = v; return this; }
         public Builder dtype(String v) { dtype = v; return this; }
         public Builder seed(Long v) { seed = v; return this; }
+        public Builder plot(Boolean v) { plot = v; return this; }
 
         public PerplexityEvalSpec build() {
             return new PerplexityEvalSpec(model, minTokens, maxTokens, tokensStep, slidingWindow, truncate, dataset,
                     samples, datasetMinTokens, tokenizer, ropeTheta, devices, parallelMode, ulyssesDegree, ringDegree,
-                    dtype, seed);
+                    dtype, seed, plot);
         }
     }
 }

@@ -129,6 +129,22 @@ class ResumeTest {
     }
 
     @Test
+    void resumingAFinishedRunTrainsNothingAndWritesTheFinalModelAgain() throws IOException {
+        TrainConfig config = config(ParallelMode.DATA_PARALLEL, 1, DType.F32, 3, 3e-3);
+        run(config, new CheckpointManager(options(0, 0, null)));
+        byte[] finalModel = Files.readAllBytes(dir.resolve("model.safetensors"));
+        // A crash after the last checkpoint and before the final model was whole.
+        Files.write(dir.resolve("model.safetensors"), new byte[]{1, 2, 3});
+
+        List<StepMetrics> rest = run(config, new CheckpointManager(options(0, 0, "latest")));
+
+        assertThat(rest).isEmpty();
+        assertThat(Files.readAllBytes(dir.resolve("model.safetensors"))).isEqualTo(finalModel);
+        assertThat(CheckpointManager.latest(dir)).hasValue(dir.resolve("checkpoint-0000003"));
+        assertThat(CheckpointManager.step(CheckpointManager.latest(dir).orElseThrow())).isEqualTo(3);
+    }
+
+    @Test
     void resumingUnderOtherSettingsOrWorldSizeIsRefused() {
         run(config(ParallelMode.DATA_PARALLEL, 1, DType.F32, 2, 3e-3), new CheckpointManager(options(2, 0, null)));
         assertThatThrownBy(() -> run(config(ParallelMode.DATA_PARALLEL, 1, DType.F32, 4, 1e-3),

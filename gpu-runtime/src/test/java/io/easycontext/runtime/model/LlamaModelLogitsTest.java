@@ -4,6 +4,7 @@ import io.easycontext.runtime.backend.cpu.CpuBackend;
 import io.easycontext.runtime.tensor.DType;
 import org.junit.jupiter.api.Test;
 
+import java.util.Arrays;
 import java.util.SplittableRandom;
 import java.util.stream.IntStream;
 
@@ -27,15 +28,15 @@ class LlamaModelLogitsTest {
         int[] positions = IntStream.range(0, batch * t).map(i -> i % t).toArray();
         int[] rows = {0, 5, 12, 13, 20, 25};
         int[] targets = new int[batch * t];
-        java.util.Arrays.fill(targets, LlamaModel.IGNORE_INDEX);
+        Arrays.fill(targets, LlamaModel.IGNORE_INDEX);
         double expected = 0;
         double[][] logits = model.logitsAt(f64, ids, positions, batch, rows, LocalAttention.INSTANCE);
         assertThat(logits).hasDimensions(rows.length, config.vocabSize());
         for (int i = 0; i < rows.length; i++) {
             int target = rng.nextInt(config.vocabSize());
             targets[rows[i]] = target;
-            double max = java.util.Arrays.stream(logits[i]).max().orElseThrow();
-            double logSum = max + Math.log(java.util.Arrays.stream(logits[i]).map(l -> Math.exp(l - max)).sum());
+            double max = Arrays.stream(logits[i]).max().orElseThrow();
+            double logSum = max + Math.log(Arrays.stream(logits[i]).map(l -> Math.exp(l - max)).sum());
             expected += logSum - logits[i][target];
         }
         double loss = model.loss(f64, ids, positions, targets, batch, LocalAttention.INSTANCE);

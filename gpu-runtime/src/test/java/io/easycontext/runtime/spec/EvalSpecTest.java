@@ -13,7 +13,9 @@ class EvalSpecTest {
 
         assertThat(needle.validate()).isEmpty();
         assertThat(needle).isEqualTo(new NeedleEvalSpec("small", 1000, 4000, 1000, 0.1, 1, 7, 0, null,
-                "magic-number", null, null, "cpu:1", ParallelMode.ZIGZAG_RING_ATTN, null, null, "f32", 2022L));
+                "magic-number", null, null, "cpu:1", ParallelMode.DATA_PARALLEL, null, null, "f32", 2022L, true));
+        assertThat(NeedleEvalSpec.builder().model("small").devices("cpu:2").build().parallelMode())
+                .isEqualTo(ParallelMode.ZIGZAG_RING_ATTN);
     }
 
     @Test
@@ -76,9 +78,9 @@ class EvalSpecTest {
         assertThat(CommandLine.render(needle.commandLines().get(0))).isEqualTo("eval-needle --model small "
                 + "--min-context-length 128 --max-context-length 256 --context-interval 128 --depth-interval 0.5 "
                 + "--num-samples 1 --rnd-number-digits 7 --num-distractor 0 --template magic-number "
-                + "--devices cpu:1 --parallel-mode zigzag_ring_attn --dtype f32 --seed 2022");
+                + "--devices cpu:1 --parallel-mode data_parallel --dtype f32 --seed 2022 --plot true");
         assertThat(CommandLine.render(ppl.commandLines().get(0))).isEqualTo("eval-ppl --model small "
                 + "--min-tokens 64 --max-tokens 256 --sliding-window 256 --truncate false --dataset-min-tokens 0 "
-                + "--devices cpu:1 --parallel-mode zigzag_ring_attn --dtype f32 --seed 2022");
+                + "--devices cpu:1 --parallel-mode data_parallel --dtype f32 --seed 2022 --plot true");
     }
 }

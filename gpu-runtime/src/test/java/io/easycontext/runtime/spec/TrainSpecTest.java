@@ -90,6 +90,21 @@ class TrainSpecTest {
     }
 
     @Test
+    void eachStageWritesItsOwnOutputDirectoryAndMayCheckpointAtItsOwnInterval() {
+        TrainSpec spec = TrainSpec.builder().checkpointEvery(5).stages(List.of(
+                new TrainStage(null, null, null, null, null, null, null),
+                new TrainStage(128, null, null, null, null, null, 2))).build();
+
+        assertThat(spec.validate()).isEmpty();
+        assertThat(spec.runs()).extracting(TrainSpec::checkpointEvery).containsExactly(5, 2);
+        assertThat(spec.commandLines()).extracting(args -> String.join(" ", args.subList(args.size() - 4,
+                args.size()))).containsExactly("--checkpoint-every 5 --output-dir checkpoints/stage-0",
+                "--checkpoint-every 2 --output-dir checkpoints/stage-1");
+        assertThat(TrainSpec.builder().checkpointEvery(-1).build().validate()).containsExactly(
+                new Violation("checkpointEvery", "must be greater than or equal to 0"));
+    }
+
+    @Test
     void argumentsThatAShellWouldSplitAreQuoted() {
         assertThat(CommandLine.render(List.of("train", "--model", "/models/it's mine"))).isEqualTo(
                 "train --model '/models/it'\\''s mine'");

@@ -32,8 +32,9 @@ class ArtifactController {
         this.store = store;
     }
 
-    @Operation(summary = "List a job's files", description = "Metrics per stage (metrics/stage-K.jsonl, the lines "
-            + "the stage's command line prints); checkpoints and evaluation reports where the runtime writes them.")
+    @Operation(summary = "List a job's files", description = "A training's metrics per stage (metrics/stage-K.jsonl, "
+            + "the lines the stage's command line prints), its checkpoints and each stage's final model "
+            + "(checkpoints/stage-K/); an evaluation's results (eval-results/: JSON, CSV and PNG).")
     @GetMapping
     List<Artifact> list(@PathVariable UUID id) {
         jobs.get(id);

@@ -16,9 +16,10 @@ import io.easycontext.service.config.DataDirectory;
 import org.springframework.stereotype.Component;
 
 /**
- * Each job's files under {@code <data-dir>/jobs/<id>/}: metrics now, training checkpoints and evaluation reports as
- * the runtime writes them there. Names from clients are resolved so that nothing outside the job's directory can
- * be reached: no {@code ..}, no absolute paths, no symbolic link that leads out.
+ * Each job's files under {@code <data-dir>/jobs/<id>/}: training metrics, checkpoints and final models, evaluation
+ * results. A file or folder whose name starts with a dot is work in progress (a checkpoint being written, a file being
+ * replaced) and is no artifact. Names from clients are resolved so that nothing outside the job's directory can be
+ * reached: no {@code ..}, no absolute paths, no symbolic link that leads out.
  */
 @Component
 public class ArtifactStore {
@@ -48,7 +49,7 @@ public class ArtifactStore {
             return List.of();
         }
         try (Stream<Path> files = Files.walk(dir, MAX_DEPTH)) {
-            return files.filter(p -> Files.isRegularFile(p, LinkOption.NOFOLLOW_LINKS))
+            return files.filter(p -> Files.isRegularFile(p, LinkOption.NOFOLLOW_LINKS) && !hidden(dir, p))
                     .map(p -> artifact(dir, p))
                     .sorted(Comparator.comparing(Artifact::name))
                     .toList();
@@ -64,7 +65,7 @@ public class ArtifactStore {
         }
         Path dir = jobs.resolve(jobId.toString());
         Path file = dir.resolve(name).normalize();
-        if (!file.startsWith(dir) || !Files.isRegularFile(file)) {
+        if (!file.startsWith(dir) || file.equals(dir) || hidden(dir, file) || !Files.isRegularFile(file)) {
             return Optional.empty();
         }
         try {
@@ -73,6 +74,15 @@ public class ArtifactStore {
         } catch (IOException e) {
             return Optional.empty();
         }
+    }
+
+    private static boolean hidden(Path dir, Path file) {
+        for (Path part : dir.relativize(file)) {
+            if (part.toString().startsWith(".")) {
+                return true;
+            }
+        }
+        return false;
     }
 
     private static Artifact artifact(Path dir, Path file) {

@@ -4,7 +4,7 @@ import io.easycontext.service.job.JobKind;
 
 /**
  * Runs the jobs of one kind through the runtime's Java API, on the runner's thread. One bean per kind; a kind
- * without one is refused at submission. Evaluations plug in here as the runtime gains them.
+ * without one is refused at submission.
  */
 public interface JobExecutor {
 
@@ -14,10 +14,12 @@ public interface JobExecutor {
     boolean runsOnGpus();
 
     /**
-     * Does the job's work, stopping at a step boundary when {@link JobExecution#cancellation()} asks.
+     * Does the job's work, stopping at a step (or cell, or length) boundary when {@link JobExecution#cancellation()}
+     * asks. An attempt after the first goes on from what the earlier ones left in the job's directory, if it can.
      *
      * @return one line for the job's message when it succeeds, e.g. {@code 30 steps in 2 stages; final loss 2.31}
-     * @throws io.easycontext.runtime.train.TrainingCancelledException when it stopped on request
+     * @throws io.easycontext.runtime.train.TrainingCancelledException or {@link JobCancelledException} when it
+     *     stopped on request
      * @throws JobFailedException for a failure with a known reason; anything else fails the job as INTERNAL
      */
     String execute(JobExecution execution) throws Exception;

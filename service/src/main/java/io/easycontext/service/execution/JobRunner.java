@@ -49,7 +49,7 @@ public class JobRunner implements SmartLifecycle {
     private final JobExecutors executors;
     private final ArtifactStore artifacts;
     private final JobLog jobLog;
-    private final TrainingProgress.Factory progress;
+    private final ProgressReports progress;
     private final JsonMapper json;
     private final ApplicationEventPublisher events;
     private final Map<UUID, RunningJob> running = new ConcurrentHashMap<>();
@@ -59,7 +59,7 @@ public class JobRunner implements SmartLifecycle {
     private volatile boolean stopped;
 
     JobRunner(JobChanges changes, JobExecutors executors, ArtifactStore artifacts, JobLog jobLog,
-            TrainingProgress.Factory progress, JsonMapper json, ApplicationEventPublisher events) {
+            ProgressReports progress, JsonMapper json, ApplicationEventPublisher events) {
         this.changes = changes;
         this.executors = executors;
         this.artifacts = artifacts;

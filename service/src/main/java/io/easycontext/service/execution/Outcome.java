@@ -27,12 +27,11 @@ record Outcome(JobState state, JobReason reason, String message) {
     }
 
     static Outcome of(Throwable failure, RunningJob job) {
-        if (failure instanceof TrainingCancelledException cancelled) {
-            if (job.isShuttingDown()) {
-                return requeued();
-            }
-            return new Outcome(JobState.CANCELLED, JobReason.USER_CANCELLED,
-                    "cancelled after " + cancelled.completedSteps() + " step(s) of the stage it was in");
+        if (failure instanceof TrainingCancelledException training) {
+            return cancelled(job, training.completedSteps() + " step(s) of the stage it was in");
+        }
+        if (failure instanceof JobCancelledException evaluation) {
+            return cancelled(job, evaluation.done());
         }
         if (failure instanceof JobFailedException known) {
             return new Outcome(JobState.FAILED, known.reason(), known.getMessage());
@@ -47,6 +46,13 @@ record Outcome(JobState state, JobReason reason, String message) {
             }
         }
         return new Outcome(JobState.FAILED, JobReason.INTERNAL, describe(failure));
+    }
+
+    /** Stopped on request: by a client, or by the service stopping, which puts the job back in the queue. */
+    private static Outcome cancelled(RunningJob job, String done) {
+        return job.isShuttingDown()
+                ? requeued()
+                : new Outcome(JobState.CANCELLED, JobReason.USER_CANCELLED, "cancelled after " + done);
     }
 
     private static String describe(Throwable t) {

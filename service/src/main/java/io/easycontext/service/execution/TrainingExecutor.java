@@ -1,14 +1,22 @@
 package io.easycontext.service.execution;
 
+import java.nio.file.Files;
+import java.nio.file.InvalidPathException;
+import java.nio.file.Path;
 import java.util.List;
 import java.util.Locale;
 
+import io.easycontext.runtime.backend.cpu.CpuBackend;
+import io.easycontext.runtime.hf.HfModelDir;
+import io.easycontext.runtime.model.LlamaWeights;
 import io.easycontext.runtime.spec.InvalidSpecException;
 import io.easycontext.runtime.spec.TrainSpec;
+import io.easycontext.runtime.tensor.DType;
 import io.easycontext.runtime.train.DataSource;
 import io.easycontext.runtime.train.DistributedTrainer;
 import io.easycontext.runtime.train.TrainConfig;
 import io.easycontext.runtime.train.WeightsSnapshot;
+import io.easycontext.service.execution.StageCheckpoints.ResumePoint;
 import io.easycontext.service.job.JobKind;
 import io.easycontext.service.job.JobReason;
 import org.springframework.stereotype.Component;
@@ -16,11 +24,18 @@ import org.springframework.stereotype.Component;
 /**
  * TRAIN jobs, in process, stage after stage: each stage is the run its command line describes, started from the
  * weights the previous stage ended with (a fresh optimizer, as EasyContext's progressive recipe restarts its
- * script on the previous stage's output). The weights pass between stages in memory, so a job that a restart
- * interrupts starts again from its first stage.
+ * script on the previous stage's output), and checkpointed as that command line's {@code --output-dir} would be.
+ * The weights pass between stages in memory; an attempt after a restart starts from the checkpoints instead, in
+ * the stage and at the step the last one reached, and computes exactly the steps the interrupted attempt would have.
  */
 @Component
 class TrainingExecutor implements JobExecutor {
+
+    private final CheckpointProperties checkpoints;
+
+    TrainingExecutor(CheckpointProperties checkpoints) {
+        this.checkpoints = checkpoints;
+    }
 
     @Override
     public JobKind kind() {
@@ -35,27 +50,69 @@ class TrainingExecutor implements JobExecutor {
 
     @Override
     public String execute(JobExecution execution) {
-        List<TrainSpec> stages = ((TrainSpec) execution.spec()).runs();
+        TrainSpec spec = (TrainSpec) execution.spec();
+        List<TrainSpec> stages = spec.runs();
         List<TrainConfig> configs = stages.stream().map(TrainingExecutor::configOf).toList();
-        double lastLoss = Double.NaN;
-        try (TrainingProgress progress = execution.trainingProgress(stages)) {
-            WeightsSnapshot weights = null;
-            for (int k = 0; k < stages.size(); k++) {
-                TrainSpec stage = stages.get(k);
+        HfModelDir source = modelDirectory(spec.model());
+        StageCheckpoints saved = new StageCheckpoints(execution.workDir(), stages, checkpoints.keepLast(),
+                source == null ? null : source.rawConfig());
+        ResumePoint from = saved.resumePoint();
+        try (TrainingProgress progress = execution.trainingProgress(configs)) {
+            WeightsSnapshot weights = startingWeights(from, saved, source, configs.get(0));
+            for (int k = from.stage(); k < stages.size(); k++) {
                 TrainConfig config = configs.get(k);
-                DataSource data = stage.openDataset(config.model().vocabSize());
-                execution.log(String.format(Locale.ROOT, "stage %d/%d: %s, seq %d, rope theta %.6g, %d steps at lr %.3g, %s",
+                long resumed = k == from.stage() ? from.step() : 0;
+                DataSource data = stages.get(k).openDataset(config.model().vocabSize());
+                execution.log(String.format(Locale.ROOT, "stage %d/%d: %s, seq %d, rope theta %.6g, %d steps at lr %.3g, %s%s",
                         k + 1, stages.size(), config.parallel(), config.seqLength(), config.model().ropeTheta(),
-                        config.maxTrainSteps(), config.learningRate(), data.describe()));
-                progress.stageStarted(k, config);
+                        config.maxTrainSteps(), config.learningRate(), data.describe(), resumption(saved, from, k)));
+                progress.stageStarted(k, resumed);
                 boolean handOn = k < stages.size() - 1;
                 DistributedTrainer.Result result = DistributedTrainer.train(config, data, progress::step,
-                        execution.cancellation(), weights, handOn);
+                        execution.cancellation(), weights, handOn, saved.manager(k, resumed > 0));
                 weights = result.finalWeights();
-                lastLoss = result.steps().get(result.steps().size() - 1).loss();
             }
             return String.format(Locale.ROOT, "%d steps in %d stage(s), %,d tokens; final loss %.4f",
-                    progress.steps(), stages.size(), progress.tokens(), lastLoss);
+                    progress.steps(), stages.size(), progress.tokens(), progress.lastLoss());
+        }
+    }
+
+    /** A stage that resumes restores its weights with its optimizer; one that starts needs them handed in. */
+    private static WeightsSnapshot startingWeights(ResumePoint from, StageCheckpoints saved, HfModelDir source,
+            TrainConfig first) {
+        if (from.step() > 0) {
+            return null;
+        }
+        return from.stage() > 0 ? saved.finalWeights(from.stage() - 1) : loadedWeights(source, first);
+    }
+
+    /** What the stage's log line adds when an earlier attempt's checkpoints decide where it starts. */
+    private static String resumption(StageCheckpoints saved, ResumePoint from, int k) {
+        if (k != from.stage() || from.equals(ResumePoint.START)) {
+            return "";
+        }
+        return from.step() > 0
+                ? String.format(Locale.ROOT, "; resuming from %s, %d steps done", saved.describeLatest(k), from.step())
+                : "; starting from the weights of " + saved.describeLatest(k - 1);
+    }
+
+    /** The model's directory where {@code model} names one rather than a preset; its config and maybe weights. */
+    private static HfModelDir modelDirectory(String model) {
+        try {
+            return Files.isDirectory(Path.of(model)) ? HfModelDir.open(Path.of(model)) : null;
+        } catch (InvalidPathException e) {
+            return null;
+        }
+    }
+
+    /** A Hugging Face model's weights, which the CLI starts from too; null draws them from the seed. */
+    private static WeightsSnapshot loadedWeights(HfModelDir source, TrainConfig config) {
+        if (source == null || !source.hasWeights()) {
+            return null;
+        }
+        try (CpuBackend cpu = new CpuBackend(DType.F32);
+             LlamaWeights weights = source.load(cpu, config.model().ropeTheta())) {
+            return WeightsSnapshot.of(cpu, weights);
         }
     }
 

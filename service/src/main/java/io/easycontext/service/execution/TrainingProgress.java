@@ -1,10 +1,5 @@
 package io.easycontext.service.execution;
 
-import java.io.BufferedWriter;
-import java.io.IOException;
-import java.io.UncheckedIOException;
-import java.nio.charset.StandardCharsets;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Clock;
 import java.time.Duration;
@@ -12,29 +7,25 @@ import java.time.Instant;
 import java.util.List;
 import java.util.Locale;
 
-import io.easycontext.runtime.spec.TrainSpec;
 import io.easycontext.runtime.train.StepMetrics;
 import io.easycontext.runtime.train.TrainConfig;
 import io.easycontext.service.job.JobChanges;
 import io.easycontext.service.job.JobProgress;
 import io.easycontext.service.job.JobReason;
 import io.easycontext.service.metrics.JobMeters;
-import io.easycontext.service.metrics.JobMetrics;
-import io.easycontext.service.node.NodeProperties;
-import org.springframework.stereotype.Component;
 
 /**
  * Turns a training's steps into the job's progress: the persisted {@link JobProgress} and a log line (at most one
- * a second, and the last step of each stage), the Prometheus meters, and each stage's {@code metrics/stage-K.jsonl},
- * which holds exactly what the stage's command line prints on stdout. A NaN or infinite loss fails the job.
- * Called on rank 0's thread.
+ * a second, and the last step of each stage), the Prometheus meters, and each stage's {@link MetricsFile}. A NaN or
+ * infinite loss fails the job. Steps and tokens count over every stage, those of an earlier attempt included when
+ * this one resumed from its checkpoint. Called on rank 0's thread.
  */
 public final class TrainingProgress implements AutoCloseable {
 
     private static final Duration WRITE_INTERVAL = Duration.ofSeconds(1);
 
     private final JobExecution execution;
-    private final List<TrainSpec> runs;
+    private final List<TrainConfig> stages;
     private final JobChanges changes;
     private final JobMeters meters;
     private final Clock clock;
@@ -44,37 +35,38 @@ public final class TrainingProgress implements AutoCloseable {
 
     private int stage = -1;
     private TrainConfig config;
-    private BufferedWriter metricsFile;
+    private MetricsFile metricsFile;
     private long step;
     private long tokens;
+    private double lastLoss = Double.NaN;
     private long peakMemory;
     private Instant lastWrite = Instant.MIN;
 
-    private TrainingProgress(JobExecution execution, List<TrainSpec> runs, JobChanges changes, JobMeters meters,
+    TrainingProgress(JobExecution execution, List<TrainConfig> stages, JobChanges changes, JobMeters meters,
             Clock clock, Double gpuPeakFlops) {
         this.execution = execution;
-        this.runs = runs;
+        this.stages = List.copyOf(stages);
         this.changes = changes;
         this.meters = meters;
         this.clock = clock;
         this.gpuPeakFlops = gpuPeakFlops;
-        this.totalSteps = runs.stream().mapToLong(TrainSpec::maxTrainSteps).sum();
-        this.totalTokens = runs.stream().mapToLong(r -> tokensOf(r.toTrainConfig())).sum();
+        this.totalSteps = stepsBefore(stages.size());
+        this.totalTokens = tokensBefore(stages.size());
     }
 
-    /** Stage {@code index} of the runs starts with this configuration. */
-    public void stageStarted(int index, TrainConfig stageConfig) {
+    /**
+     * Stage {@code index} starts, its first {@code resumedSteps} steps done by an earlier attempt (0: it starts from
+     * its beginning). Every earlier stage is done.
+     */
+    public void stageStarted(int index, long resumedSteps) {
         closeMetricsFile();
-        this.stage = index;
-        this.config = stageConfig;
-        try {
-            Path file = execution.workDir().resolve("metrics").resolve("stage-" + index + ".jsonl");
-            Files.createDirectories(file.getParent());
-            // A retried job starts its stages again: the file holds this attempt's steps only.
-            metricsFile = Files.newBufferedWriter(file, StandardCharsets.UTF_8);
-        } catch (IOException e) {
-            throw new UncheckedIOException(e);
-        }
+        stage = index;
+        config = stages.get(index);
+        step = stepsBefore(index) + resumedSteps;
+        tokens = tokensBefore(index) + config.tokensPerStep() * resumedSteps;
+        Path file = execution.workDir().resolve("metrics").resolve("stage-" + index + ".jsonl");
+        metricsFile = resumedSteps == 0 ? MetricsFile.create(file) : MetricsFile.resume(file, resumedSteps);
+        lastLoss = metricsFile.lastLoss();
     }
 
     public void step(StepMetrics m) {
@@ -84,10 +76,11 @@ public final class TrainingProgress implements AutoCloseable {
         }
         step++;
         tokens += m.tokens();
-        peakMemory = Math.max(peakMemory, memoryInUse());
+        lastLoss = m.loss();
+        peakMemory = Math.max(peakMemory, ProgressReports.heapInUse());
         Double mfu = mfu(m);
         meters.step(m.tokens(), Duration.ofNanos((long) (m.tokens() / m.tokensPerSec() * 1e9)), m.loss(), mfu);
-        writeMetricsLine(m);
+        metricsFile.append(m);
         Instant now = clock.instant();
         boolean stageDone = m.step() == config.maxTrainSteps();
         if (stageDone || Duration.between(lastWrite, now).compareTo(WRITE_INTERVAL) >= 0) {
@@ -95,7 +88,7 @@ public final class TrainingProgress implements AutoCloseable {
             persist(m, mfu, now);
             execution.log(String.format(Locale.ROOT,
                     "stage %d/%d step %d/%d  loss %.4f  grad_norm %.4f  lr %.3g  %.0f tokens/s",
-                    stage + 1, runs.size(), m.step(), config.maxTrainSteps(), m.loss(), m.gradNorm(), m.lr(),
+                    stage + 1, stages.size(), m.step(), config.maxTrainSteps(), m.loss(), m.gradNorm(), m.lr(),
                     m.tokensPerSec()));
         }
     }
@@ -103,8 +96,8 @@ public final class TrainingProgress implements AutoCloseable {
     private void persist(StepMetrics m, Double mfu, Instant now) {
         long remainingTokens = totalTokens - tokens;
         Instant eta = now.plusMillis((long) (remainingTokens / m.tokensPerSec() * 1000));
-        JobProgress progress = new JobProgress(stage, runs.size(), step, totalSteps, tokens, m.loss(),
-                m.tokensPerSec(), mfu, peakMemory, eta);
+        JobProgress progress = new JobProgress(step, totalSteps, "steps", stage, stages.size(), step, totalSteps,
+                tokens, m.loss(), m.tokensPerSec(), mfu, peakMemory, eta);
         changes.apply(execution.jobId(), (job, at) -> {
             job.recordProgress(progress, at);
             return job;
@@ -120,22 +113,7 @@ public final class TrainingProgress implements AutoCloseable {
         return achieved / (gpuPeakFlops * execution.gpuIds().size());
     }
 
-    /** The JVM heap in use: the CPU backend's tensors live there. GPU jobs will read their device pool instead. */
-    private static long memoryInUse() {
-        Runtime runtime = Runtime.getRuntime();
-        return runtime.totalMemory() - runtime.freeMemory();
-    }
-
-    private void writeMetricsLine(StepMetrics m) {
-        try {
-            metricsFile.write(m.toJson());
-            metricsFile.newLine();
-            metricsFile.flush();
-        } catch (IOException e) {
-            throw new UncheckedIOException(e);
-        }
-    }
-
+    /** Steps over every stage so far, this attempt's and those it resumed from. */
     public long steps() {
         return step;
     }
@@ -144,17 +122,22 @@ public final class TrainingProgress implements AutoCloseable {
         return tokens;
     }
 
-    private static long tokensOf(TrainConfig config) {
-        return config.tokensPerStep() * config.maxTrainSteps();
+    /** The latest step's loss, this attempt's or, before its first step, the one the resumed stage's file ends with. */
+    public double lastLoss() {
+        return lastLoss;
+    }
+
+    private long stepsBefore(int index) {
+        return stages.subList(0, index).stream().mapToLong(TrainConfig::maxTrainSteps).sum();
+    }
+
+    private long tokensBefore(int index) {
+        return stages.subList(0, index).stream().mapToLong(c -> c.tokensPerStep() * c.maxTrainSteps()).sum();
     }
 
     private void closeMetricsFile() {
         if (metricsFile != null) {
-            try {
-                metricsFile.close();
-            } catch (IOException e) {
-                throw new UncheckedIOException(e);
-            }
+            metricsFile.close();
             metricsFile = null;
         }
     }
@@ -164,27 +147,5 @@ public final class TrainingProgress implements AutoCloseable {
     public void close() {
         meters.close();
         closeMetricsFile();
-    }
-
-    /** Creates the progress of each job's training. */
-    @Component
-    public static class Factory {
-
-        private final JobChanges changes;
-        private final JobMetrics metrics;
-        private final Clock clock;
-        private final NodeProperties node;
-
-        Factory(JobChanges changes, JobMetrics metrics, Clock clock, NodeProperties node) {
-            this.changes = changes;
-            this.metrics = metrics;
-            this.clock = clock;
-            this.node = node;
-        }
-
-        TrainingProgress create(JobExecution execution, List<TrainSpec> runs) {
-            return new TrainingProgress(execution, runs, changes, metrics.forJob(execution.jobId()), clock,
-                    node.gpuPeakFlops());
-        }
     }
 }

@@ -13,6 +13,8 @@ public enum JobReason {
     OUT_OF_MEMORY(JobState.FAILED),
     /** The model could not be loaded: its directory or config is gone or unusable. */
     INVALID_MODEL(JobState.FAILED),
+    /** The data it reads (a dataset, a haystack, a tokenizer) is gone, unusable or does not fit the model. */
+    INVALID_DATA(JobState.FAILED),
     /** The loss or the gradients became NaN or infinite; training stopped there. */
     NAN_LOSS(JobState.FAILED),
     /** The service stopped while the job ran: requeued, or failed once it had been requeued too often. */

@@ -11,8 +11,8 @@ import com.fasterxml.jackson.annotation.JsonRawValue;
  *
  * @param attempt how many times a runner has started it (a restart can start it again)
  * @param gpuIds the GPUs of its latest start; empty on the CPU backend
- * @param commandLines the runtime CLI commands that reproduce it, one per training stage
- * @param progress null until its first step
+ * @param commandLines the runtime CLI commands that reproduce it, one per training stage, run in the job's directory
+ * @param progress null until it reports: a training at its first step, an evaluation as it starts
  */
 record JobResponse(
         UUID id,

@@ -18,8 +18,8 @@ import org.springframework.stereotype.Component;
 /**
  * At start-up, before the scheduler runs: the jobs an earlier process left started (it crashed, or was killed)
  * have no runner any more. Each goes back to the queue, up to {@link RecoveryProperties#maxRestarts()} times, and
- * then fails with NODE_RESTART; one that was being cancelled is cancelled. A requeued training starts again from
- * its first stage: its weights were in the lost process.
+ * then fails with NODE_RESTART; one that was being cancelled is cancelled. A requeued training resumes from its
+ * newest checkpoint, in the stage it was in; an evaluation runs again.
  */
 @Component
 class StartupRecovery implements ApplicationRunner {

@@ -59,4 +59,17 @@ class ArtifactStoreTest {
         assertThat(store.find(job, "")).isEmpty();
         assertThat(store.list(job)).extracting(Artifact::name).doesNotContain("link");
     }
+
+    @Test
+    void filesBeingWrittenUnderADotNameAreNoArtifacts() throws IOException {
+        Path temporary = dir.resolve("checkpoints/stage-0/.checkpoint-0000004.tmp/model");
+        Files.createDirectories(temporary);
+        Files.writeString(temporary.resolve("config.json"), "{}");
+        Files.writeString(dir.resolve("metrics/.stage-0.jsonl.tmp"), "");
+
+        assertThat(store.list(job)).extracting(Artifact::name)
+                .containsExactly("metrics/stage-0.jsonl", "report.json");
+        assertThat(store.find(job, "checkpoints/stage-0/.checkpoint-0000004.tmp/model/config.json")).isEmpty();
+        assertThat(store.find(job, "metrics/.stage-0.jsonl.tmp")).isEmpty();
+    }
 }

@@ -23,8 +23,12 @@ class OutcomeTest {
                 .isEqualTo(new Outcome(JobState.CANCELLED, JobReason.USER_CANCELLED,
                         "cancelled after 3 step(s) of the stage it was in"));
 
+        assertThat(Outcome.of(new JobCancelledException("3 of 12 cells"), job))
+                .isEqualTo(new Outcome(JobState.CANCELLED, JobReason.USER_CANCELLED, "cancelled after 3 of 12 cells"));
+
         job.stopForShutdown();
         assertThat(Outcome.of(new TrainingCancelledException(3), job).requeue()).isTrue();
+        assertThat(Outcome.of(new JobCancelledException("3 of 12 cells"), job).requeue()).isTrue();
     }
 
     @Test

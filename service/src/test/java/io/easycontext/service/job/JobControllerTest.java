@@ -173,12 +173,12 @@ class JobControllerTest {
                         "gpus", "must be greater than or equal to 0"),
                 invalid("reversed range", """
                         {"kind": "EVAL_PERPLEXITY",
-                         "evalPerplexity": {"model": "tiny", "minTokens": 16, "maxTokens": 8, "tokensStep": 8}}""",
+                         "evalPerplexity": {"model": "small", "minTokens": 16, "maxTokens": 8, "tokensStep": 8}}""",
                         "evalPerplexity.maxTokens", "must be greater than or equal to minTokens"),
                 invalid("unknown field", """
                         {"kind": "TRAIN", "train": {"model": "tiny", "seqLen": 64}}""",
                         "train.seqLen", "unknown property; known properties are [activationCheckpointing, "
-                                + "batchSize, dataset, devices, dpDegree, dtype, gradientAccumulateEvery, learningRate, "
+                                + "batchSize, checkpointEvery, dataset, devices, dpDegree, dtype, gradientAccumulateEvery, learningRate, "
                                 + "maxGradNorm, maxTrainSteps, model, parallelMode, ringDegree, ropeTheta, seed, "
                                 + "seqLength, stages, ulyssesDegree, warmupSteps, weightDecay]"),
                 invalid("unknown parallel mode", """

@@ -55,7 +55,7 @@ abstract class JobRepositoryContract {
                         + "order by \"installed_rank\"")
                 .getResultList();
 
-        assertThat(applied).map(String::valueOf).containsExactly("1", "2", "3");
+        assertThat(applied).map(String::valueOf).containsExactly("1", "2", "3", "4");
     }
 
     @Test
@@ -65,7 +65,7 @@ abstract class JobRepositoryContract {
         Job job = Job.queued(id, JobKind.EVAL_PERPLEXITY, -3, 2, spec, List.of("train --a", "train --b"), "k-1", T0);
         job.start(List.of(0, 1), T0.plusSeconds(1));
         job.run(T0.plusSeconds(2));
-        JobProgress progress = new JobProgress(1, 2, 15L, 30L, 960L, 2.5, 1234.5, 0.41, 1L << 33,
+        JobProgress progress = new JobProgress(15L, 30L, "steps", 1, 2, 15L, 30L, 960L, 2.5, 1234.5, 0.41, 1L << 33,
                 T0.plusSeconds(60));
         job.recordProgress(progress, T0.plusSeconds(3));
         jobs.save(job);

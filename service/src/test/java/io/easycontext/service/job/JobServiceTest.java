@@ -36,7 +36,8 @@ class JobServiceTest {
             admission, new JsonMapper(), events, transactions);
 
     private final JobSpec needle = new JobSpec(JobKind.EVAL_NEEDLE, 7, 2, null,
-            new NeedleEvalSpec("/models/llama", 4000, 8000, 2000, null, 2, null, 3, null), null);
+            NeedleEvalSpec.builder().model("/models/llama").minContextLength(4000).maxContextLength(8000)
+                    .contextInterval(2000).numSamples(2).numDistractor(3).build(), null);
 
     @Test
     void submitStoresAQueuedJobWithTheSectionOfItsKindAsJsonAndItsCommandLine() {
@@ -50,10 +51,13 @@ class JobServiceTest {
         assertThat(job.getGpus()).isEqualTo(2);
         assertThat(job.getSpecJson()).isEqualTo("{\"model\":\"/models/llama\",\"minContextLength\":4000,"
                 + "\"maxContextLength\":8000,\"contextInterval\":2000,\"depthInterval\":0.1,\"numSamples\":2,"
-                + "\"rndNumberDigits\":7,\"numDistractor\":3,\"haystackDir\":null}");
+                + "\"rndNumberDigits\":7,\"numDistractor\":3,\"haystackDir\":null,\"template\":\"magic-number\","
+                + "\"tokenizer\":null,\"ropeTheta\":null,\"devices\":\"cpu:1\",\"parallelMode\":\"data_parallel\","
+                + "\"ulyssesDegree\":null,\"ringDegree\":null,\"dtype\":\"f32\",\"seed\":2022,\"plot\":true}");
         assertThat(job.getCommandLines()).containsExactly("java -jar gpu-runtime/target/gpu-runtime.jar eval-needle "
                 + "--model /models/llama --min-context-length 4000 --max-context-length 8000 --context-interval 2000 "
-                + "--depth-interval 0.1 --num-samples 2 --rnd-number-digits 7 --num-distractor 3");
+                + "--depth-interval 0.1 --num-samples 2 --rnd-number-digits 7 --num-distractor 3 --template magic-number "
+                + "--devices cpu:1 --parallel-mode data_parallel --dtype f32 --seed 2022 --plot true");
         assertThat(job.getCreatedAt()).isEqualTo(Instant.parse("2026-01-02T03:04:05.123456Z"));
         verify(events).publishEvent(new JobEvents.Submitted(job.getId(), JobKind.EVAL_NEEDLE, 7, 2));
     }

@@ -5,6 +5,7 @@ import io.easycontext.runtime.eval.text.Haystack;
 import io.easycontext.runtime.tokenizer.ByteTokenizer;
 import org.junit.jupiter.api.Test;
 
+import java.util.Arrays;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -81,7 +82,7 @@ class TeacherForcingTest {
         NeedlePrompt p = prompt();
         Map<Integer, double[]> logits = new Oracle((s, pos) -> pos % 2 == 0, 0, 1).logitsAt(p.ids(),
                 p.scoredPositions());
-        long even = java.util.Arrays.stream(p.scoredPositions()).filter(pos -> pos % 2 == 0).count();
+        long even = Arrays.stream(p.scoredPositions()).filter(pos -> pos % 2 == 0).count();
         assertThat(TeacherForcing.matches(logits, p)).isEqualTo(even);
     }
 

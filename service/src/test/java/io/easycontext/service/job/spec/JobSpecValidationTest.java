@@ -80,7 +80,8 @@ class JobSpecValidationTest {
 
     @Test
     void aReversedRangeIsReportedOnItsUpperBound() {
-        NeedleEvalSpec needle = new NeedleEvalSpec("tiny", 8000, 4000, 2000, null, null, null, null, null);
+        NeedleEvalSpec needle = NeedleEvalSpec.builder().model("small").minContextLength(8000).maxContextLength(4000)
+                .build();
 
         assertThat(violations(new JobSpec(JobKind.EVAL_NEEDLE, null, null, null, needle, null))).containsExactly(
                 Map.entry("evalNeedle.maxContextLength", "must be greater than or equal to minContextLength"));
@@ -98,7 +99,7 @@ class JobSpecValidationTest {
     @Test
     void everySectionButTheKindsOwnIsRejected() {
         TrainSpec train = TrainSpec.builder().build();
-        PerplexityEvalSpec perplexity = new PerplexityEvalSpec("tiny", 8, 16, 8, null, null);
+        PerplexityEvalSpec perplexity = PerplexityEvalSpec.builder().model("small").build();
 
         assertThat(violations(new JobSpec(JobKind.EVAL_NEEDLE, null, null, train, null, perplexity))).containsOnly(
                 Map.entry("evalNeedle", "must be given for kind EVAL_NEEDLE"),

@@ -109,8 +109,8 @@ class KernelAndGemmGpuTest {
         for (int i = 0; i < got16.length; i++) {
             got16f[i] = Bf16.toFloat(got16[i]);
         }
-        assertThat(relativeError(got32, want)).as("fp32 output").isLessThan(1e-5);
-        assertThat(relativeError(got16f, want)).as("bf16 output").isLessThan(1e-2);
+        assertThat(RelativeError.of(got32, want)).as("fp32 output").isLessThan(1e-5);
+        assertThat(RelativeError.of(got16f, want)).as("bf16 output").isLessThan(1e-2);
     }
 
     @Test
@@ -158,18 +158,5 @@ class KernelAndGemmGpuTest {
             }
         }
         return c;
-    }
-
-    static double relativeError(float[] got, double[] want) {
-        double num = 0;
-        double den = 0;
-        for (int i = 0; i < want.length; i++) {
-            if (Float.isNaN(got[i])) {
-                return Double.NaN;
-            }
-            num += (got[i] - want[i]) * (got[i] - want[i]);
-            den += want[i] * want[i];
-        }
-        return Math.sqrt(num / den);
     }
 }

@@ -9,6 +9,7 @@ import org.junit.jupiter.api.Test;
 import java.util.Arrays;
 import java.util.List;
 import java.util.SplittableRandom;
+import java.util.function.IntFunction;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
@@ -87,42 +88,33 @@ class LlamaModelTest {
 
     @Test
     void theMlpChunkSizeChangesNothingButRounding() {
-        LlamaConfig config = TinyModels.GRADIENT_CHECK;
-        TinyModels.Batch batch = TinyModels.Batch.random(rng, config.vocabSize(), 2, 7);
-        double[] reference = null;
-        double referenceLoss = 0;
         // 14 tokens: one chunk, uneven chunks of 5 (5, 5, 4), and one token at a time.
-        for (int chunk : new int[]{4096, 5, 1}) {
-            LlamaWeights w = LlamaWeights.initialize(f64, config, 3);
-            double loss = batch.forwardBackward(f64, new LlamaModel(w, new LlamaModel.Options(true, 1024, chunk)),
-                    batch.count());
-            double[] g = concatenatedGradients(f64, w);
-            if (reference == null) {
-                reference = g;
-                referenceLoss = loss;
-            } else {
-                assertThat(loss).isCloseTo(referenceLoss, within(1e-12));
-                assertThat(g).containsExactly(reference, within(1e-13));
-            }
-        }
+        chunkingChangesNothingButRounding(new int[]{4096, 5, 1}, chunk -> new LlamaModel.Options(true, 1024, chunk),
+                3, 1e-13);
     }
 
     @Test
     void theLossChunkSizeChangesNothingButRounding() {
+        chunkingChangesNothingButRounding(new int[]{1024, 5, 1}, chunk -> new LlamaModel.Options(true, chunk), 2, 1e-14);
+    }
+
+    /** The loss and every gradient with each chunk size equal those with the first, within rounding (float64). */
+    private void chunkingChangesNothingButRounding(int[] chunks, IntFunction<LlamaModel.Options> options, long seed,
+                                                   double gradientTolerance) {
         LlamaConfig config = TinyModels.GRADIENT_CHECK;
         TinyModels.Batch batch = TinyModels.Batch.random(rng, config.vocabSize(), 2, 7);
         double[] reference = null;
         double referenceLoss = 0;
-        for (int chunk : new int[]{1024, 5, 1}) {
-            LlamaWeights w = LlamaWeights.initialize(f64, config, 2);
-            double loss = batch.forwardBackward(f64, new LlamaModel(w, new LlamaModel.Options(true, chunk)), batch.count());
+        for (int chunk : chunks) {
+            LlamaWeights w = LlamaWeights.initialize(f64, config, seed);
+            double loss = batch.forwardBackward(f64, new LlamaModel(w, options.apply(chunk)), batch.count());
             double[] g = concatenatedGradients(f64, w);
             if (reference == null) {
                 reference = g;
                 referenceLoss = loss;
             } else {
                 assertThat(loss).isCloseTo(referenceLoss, within(1e-12));
-                assertThat(g).containsExactly(reference, within(1e-14));
+                assertThat(g).containsExactly(reference, within(gradientTolerance));
             }
         }
     }

@@ -5,6 +5,7 @@ import io.easycontext.runtime.backend.Backend;
 import io.easycontext.runtime.backend.cpu.CpuBackend;
 import io.easycontext.runtime.cuda.GpuTest;
 import io.easycontext.runtime.cuda.Gpus;
+import io.easycontext.runtime.cuda.RelativeError;
 import io.easycontext.runtime.tensor.Bf16;
 import io.easycontext.runtime.tensor.DType;
 import io.easycontext.runtime.tensor.Tensor;
@@ -90,21 +91,7 @@ class CudaBackendOpsGpuTest {
     }
 
     private double error(Pair p) {
-        return relativeError(gpu.download(p.gpu), cpu.download(p.cpu));
-    }
-
-    static double relativeError(double[] got, double[] want) {
-        assertThat(got).hasSameSizeAs(want);
-        double num = 0;
-        double den = 0;
-        for (int i = 0; i < want.length; i++) {
-            if (Double.isNaN(got[i]) || Double.isNaN(want[i])) {
-                return Double.NaN;
-            }
-            num += (got[i] - want[i]) * (got[i] - want[i]);
-            den += want[i] * want[i];
-        }
-        return Math.sqrt(num / Math.max(den, 1e-300));
+        return RelativeError.of(gpu.download(p.gpu), cpu.download(p.cpu));
     }
 
     // ---- elementwise and reductions -------------------------------------------------------------------------
@@ -123,7 +110,7 @@ class CudaBackendOpsGpuTest {
         Pair f = empty(DType.F32, 3001);
         cpu.copy(a.cpu, f.cpu);
         gpu.copy(a.gpu, f.gpu);
-        assertThat(relativeError(gpu.download(f.gpu), gpu.download(a.gpu))).isZero();
+        assertThat(RelativeError.of(gpu.download(f.gpu), gpu.download(a.gpu))).isZero();
         Pair acc = random(DType.F32, 1, 3001);
         cpu.addScaledAccumulate(acc.cpu, x.cpu, 2);
         gpu.addScaledAccumulate(acc.gpu, x.gpu, 2);
@@ -216,7 +203,7 @@ class CudaBackendOpsGpuTest {
         cpu.rope(out.cpu, positions.cpu, freq.cpu, true, out.cpu);
         gpu.rope(out.gpu, positions.gpu, freq.gpu, true, out.gpu);
         assertThat(error(out)).isLessThan(BF16);
-        assertThat(relativeError(gpu.download(out.gpu), cpu.download(x.cpu))).isLessThan(BF16);
+        assertThat(RelativeError.of(gpu.download(out.gpu), cpu.download(x.cpu))).isLessThan(BF16);
     }
 
     @Test
@@ -327,6 +314,6 @@ class CudaBackendOpsGpuTest {
         assertThat(error(master)).isLessThan(1e-6);
         assertThat(error(m)).isLessThan(1e-6);
         assertThat(error(v)).isLessThan(1e-6);
-        assertThat(relativeError(gpu.download(param.gpu), cpu.download(master.cpu))).isLessThan(BF16);
+        assertThat(RelativeError.of(gpu.download(param.gpu), cpu.download(master.cpu))).isLessThan(BF16);
     }
 }

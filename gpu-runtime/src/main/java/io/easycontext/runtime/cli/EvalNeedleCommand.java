@@ -40,14 +40,14 @@ public final class EvalNeedleCommand implements Command {
     public int run(List<String> args, PrintStream out, PrintStream err) {
         Flags flags = new Flags(args);
         EvalOptions options = EvalOptions.read(flags);
-        NeedleGrid grid = EvalOptions.usage(() -> new NeedleGrid(flags.integer("min-context-length", 1000),
+        NeedleGrid grid = Flags.usage(() -> new NeedleGrid(flags.integer("min-context-length", 1000),
                 flags.integer("max-context-length", 4000), flags.integer("context-interval", 1000),
                 flags.number("depth-interval", 0.1)));
         String haystack = flags.string("haystack-dir", null);
         NeedleSettings settings = new NeedleSettings(grid, flags.integer("num-samples", 1),
                 flags.integer("rnd-number-digits", 7), flags.integer("num-distractor", 0),
                 haystack == null ? null : Path.of(haystack),
-                EvalOptions.usage(() -> NeedleTemplate.named(flags.string("template", "magic-number"))),
+                Flags.usage(() -> NeedleTemplate.named(flags.string("template", "magic-number"))),
                 options.seed());
         boolean plot = flags.bool("plot", true);
         flags.finish();
@@ -59,7 +59,7 @@ public final class EvalNeedleCommand implements Command {
         ObjectMapper json = new ObjectMapper();
         List<CellScore> cells;
         try (Tokenizer tokenizer = options.openTokenizer()) {
-            NeedleEvaluation evaluation = EvalOptions.usage(() -> settings.evaluation(tokenizer));
+            NeedleEvaluation evaluation = Flags.usage(() -> settings.evaluation(tokenizer));
             cells = options.devices().run((backend, world) -> {
                 try (LlamaWeights weights = options.weights(backend)) {
                     LlamaModel model = new LlamaModel(weights, LlamaModel.Options.DEFAULTS);

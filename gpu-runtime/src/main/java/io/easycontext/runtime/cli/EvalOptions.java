@@ -16,7 +16,6 @@ import java.nio.file.Path;
 import java.util.LinkedHashMap;
 import java.util.Locale;
 import java.util.Map;
-import java.util.function.Supplier;
 
 /**
  * The flags the evaluation commands share: which model, read how, on which ranks, and where results go.
@@ -45,7 +44,7 @@ record EvalOptions(ModelArgument model, String tokenizer, Double ropeTheta, long
             default -> throw new Flags.UsageException("--dtype must be f32 or f64");
         };
         long pool = (long) flags.integer("gpu-memory-gib", 16) << 30;
-        return usage(() -> RankDevices.parse(flags.string("devices", "cpu:1"), dtype, pool));
+        return Flags.usage(() -> RankDevices.parse(flags.string("devices", "cpu:1"), dtype, pool));
     }
 
     /**
@@ -58,7 +57,7 @@ record EvalOptions(ModelArgument model, String tokenizer, Double ropeTheta, long
         String modeName = flags.string("parallel-mode", byDefault.cliName());
         int ulysses = flags.integer("ulysses-degree", ParallelConfig.UNSET);
         int ring = flags.integer("ring-degree", ParallelConfig.UNSET);
-        return usage(() -> {
+        return Flags.usage(() -> {
             ParallelConfig p = ParallelConfig.resolve(ParallelMode.parse(modeName), devices.ranks(), 1, ulysses, ring);
             p.validate(2 * p.spDegree(), model.numAttentionHeads(), model.numKeyValueHeads());
             return p;
@@ -105,15 +104,6 @@ record EvalOptions(ModelArgument model, String tokenizer, Double ropeTheta, long
             return json.writeValueAsString(fields);
         } catch (JsonProcessingException e) {
             throw new IllegalStateException(e);
-        }
-    }
-
-    /** Turns a value that cannot work into a usage error (exit 2) that keeps the message. */
-    static <T> T usage(Supplier<T> build) {
-        try {
-            return build.get();
-        } catch (IllegalArgumentException e) {
-            throw new Flags.UsageException(e.getMessage());
         }
     }
 }

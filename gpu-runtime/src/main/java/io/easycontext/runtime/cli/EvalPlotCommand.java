@@ -31,7 +31,7 @@ public final class EvalPlotCommand implements Command {
         if (!Files.isRegularFile(results)) {
             throw new Flags.UsageException("--results " + results + " is not a file");
         }
-        out.println(EvalOptions.usage(() -> ResultFiles.redraw(results)));
+        out.println(Flags.usage(() -> ResultFiles.redraw(results)));
         return 0;
     }
 }

@@ -44,7 +44,7 @@ public final class EvalPplCommand implements Command {
         int min = flags.integer("min-tokens", 256);
         int max = flags.integer("max-tokens", 8192);
         Integer step = flags.has("tokens-step") ? flags.integer("tokens-step", 0) : null;
-        List<Integer> lengths = EvalOptions.usage(() -> PerplexityEvaluation.lengths(min, max, step));
+        List<Integer> lengths = Flags.usage(() -> PerplexityEvaluation.lengths(min, max, step));
         int stride = flags.integer("sliding-window", 256);
         boolean truncate = flags.bool("truncate", false);
         String dataset = flags.string("dataset", null);
@@ -61,7 +61,7 @@ public final class EvalPplCommand implements Command {
             err.printf(Locale.ROOT, "eval-ppl: %s on %s (%s); %d documents, lengths %s, %s%n",
                     options.model().value(), options.devices(), options.parallel(), docs.size(), lengths,
                     truncate ? "truncated" : "sliding window " + stride);
-            PerplexityEvaluation evaluation = EvalOptions.usage(
+            PerplexityEvaluation evaluation = Flags.usage(
                     () -> new PerplexityEvaluation(docs, stride, truncate, tokenizer.bos()));
             points = options.devices().run((backend, world) -> {
                 try (LlamaWeights weights = options.weights(backend)) {

@@ -5,6 +5,7 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
+import java.util.function.Supplier;
 
 /**
  * {@code --name value} and {@code --name=value} flags, and bare {@code --switch}es. Every flag a command reads
@@ -120,6 +121,15 @@ public final class Flags {
             return Double.parseDouble(v);
         } catch (NumberFormatException e) {
             throw new UsageException("--" + name + " must be a number, not '" + v + "'");
+        }
+    }
+
+    /** Runs {@code build}, turning a value that cannot work into a usage error (exit 2) that keeps the message. */
+    public static <T> T usage(Supplier<T> build) {
+        try {
+            return build.get();
+        } catch (IllegalArgumentException e) {
+            throw new UsageException(e.getMessage());
         }
     }
 

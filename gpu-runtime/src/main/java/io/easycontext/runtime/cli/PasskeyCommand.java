@@ -46,7 +46,7 @@ public final class PasskeyCommand implements Command {
         Flags flags = new Flags(args);
         String scale = flags.string("scale", "cpu");
         long seed = flags.longValue("seed", 1);
-        PasskeyRecipe recipe = EvalOptions.usage(() -> PasskeyRecipes.named(scale, seed));
+        PasskeyRecipe recipe = Flags.usage(() -> PasskeyRecipes.named(scale, seed));
         RankDevices devices = EvalOptions.devices(flags);
         ParallelConfig parallel = EvalOptions.parallel(flags, devices, recipe.model());
         Path outputDir = Path.of(flags.string("output-dir", "eval-results"));

@@ -52,15 +52,12 @@ public final class PlanCommand implements Command {
         } catch (IllegalArgumentException e) {
             throw new Flags.UsageException("--model " + e.getMessage());
         }
-        ParallelMode mode;
-        ParallelConfig parallel;
-        try {
-            mode = ParallelMode.parse(modeName);
-            parallel = ParallelConfig.resolve(mode, gpus, dp, ulysses, ring);
-            parallel.validate(seq, model.numAttentionHeads(), model.numKeyValueHeads());
-        } catch (IllegalArgumentException e) {
-            throw new Flags.UsageException(e.getMessage());
-        }
+        ParallelMode mode = Flags.usage(() -> ParallelMode.parse(modeName));
+        ParallelConfig parallel = Flags.usage(() -> {
+            ParallelConfig p = ParallelConfig.resolve(mode, gpus, dp, ulysses, ring);
+            p.validate(seq, model.numAttentionHeads(), model.numKeyValueHeads());
+            return p;
+        });
         long available = gib > 0 ? (long) (gib * GIB) : detectedMemory();
 
         long localTokens = (long) seq / parallel.spDegree() * batch;

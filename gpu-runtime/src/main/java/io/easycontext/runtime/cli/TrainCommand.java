@@ -7,7 +7,6 @@ import io.easycontext.runtime.model.LlamaConfig;
 import io.easycontext.runtime.model.LlamaWeights;
 import io.easycontext.runtime.parallel.ParallelMode;
 import io.easycontext.runtime.spec.CommandLine;
-import io.easycontext.runtime.spec.Models;
 import io.easycontext.runtime.spec.TrainSpec;
 import io.easycontext.runtime.spec.Violation;
 import io.easycontext.runtime.tensor.DType;
@@ -25,7 +24,6 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
 import java.util.Locale;
-import java.util.function.Supplier;
 import java.util.stream.Collectors;
 
 /**
@@ -91,7 +89,7 @@ public final class TrainCommand implements Command {
         return TrainSpec.builder()
                 .model(flags.string("model", null))
                 .devices(flags.string("devices", null))
-                .parallelMode(mode == null ? null : parse(() -> ParallelMode.parse(mode)))
+                .parallelMode(mode == null ? null : Flags.usage(() -> ParallelMode.parse(mode)))
                 .ulyssesDegree(optionalInteger(flags, "ulysses-degree"))
                 .ringDegree(optionalInteger(flags, "ring-degree"))
                 .dpDegree(optionalInteger(flags, "dp-degree"))
@@ -122,7 +120,7 @@ public final class TrainCommand implements Command {
         int keep = flags.integer("keep-last", 0);
         String resume = flags.string("resume", null);
         SafetensorsDType saveType = ExportCommand.weightType(flags.string("save-dtype", "bf16"));
-        return parse(() -> new CheckpointManager.Options(dir == null ? null : Path.of(dir), every, keep, resume,
+        return Flags.usage(() -> new CheckpointManager.Options(dir == null ? null : Path.of(dir), every, keep, resume,
                 saveType, null));
     }
 
@@ -147,23 +145,5 @@ public final class TrainCommand implements Command {
         out.flush();
         err.printf(Locale.ROOT, "step %d/%d  loss %.4f  grad_norm %.4f  lr %.3g  %.0f tokens/s%n", m.step(), steps,
                 m.loss(), m.gradNorm(), m.lr(), m.tokensPerSec());
-    }
-
-    /** The value of {@code --model}: a preset name, a Hugging Face model directory, or its config.json. */
-    static LlamaConfig model(String value) {
-        try {
-            return Models.resolve(value);
-        } catch (IllegalArgumentException e) {
-            throw new Flags.UsageException("--model " + e.getMessage());
-        }
-    }
-
-    /** Turns a configuration that cannot work into a usage error (exit 2) that keeps the constraint's message. */
-    private static <T> T parse(Supplier<T> build) {
-        try {
-            return build.get();
-        } catch (IllegalArgumentException e) {
-            throw new Flags.UsageException(e.getMessage());
-        }
     }
 }

@@ -3,7 +3,7 @@ package io.easycontext.runtime.cli;
 import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import io.easycontext.runtime.backend.Backend;
-import io.easycontext.runtime.eval.model.RankDevices;
+import io.easycontext.runtime.comm.RankDevices;
 import io.easycontext.runtime.model.LlamaConfig;
 import io.easycontext.runtime.model.LlamaWeights;
 import io.easycontext.runtime.parallel.ParallelConfig;
@@ -19,8 +19,8 @@ import java.util.Map;
 
 /**
  * The flags the evaluation commands share: which model, read how, on which ranks, and where results go.
- * {@code --devices cpu:N} shares every sequence among N ranks by {@code --parallel-mode}; {@code cuda:K} runs on one
- * GPU.
+ * {@code --devices cpu:N} shares every sequence among N simulated CPU ranks by {@code --parallel-mode};
+ * {@code cuda:0,1,…} among those GPUs, one rank each, over NCCL.
  */
 record EvalOptions(ModelArgument model, String tokenizer, Double ropeTheta, long seed, RankDevices devices,
                    ParallelConfig parallel, Path outputDir) {
@@ -43,7 +43,8 @@ record EvalOptions(ModelArgument model, String tokenizer, Double ropeTheta, long
             case "f64" -> DType.F64;
             default -> throw new Flags.UsageException("--dtype must be f32 or f64");
         };
-        long pool = (long) flags.integer("gpu-memory-gib", 16) << 30;
+        // 0: all of each GPU's memory but the reserve for CUDA, cuBLAS and NCCL.
+        long pool = (long) flags.integer("gpu-memory-gib", 0) << 30;
         return Flags.usage(() -> RankDevices.parse(flags.string("devices", "cpu:1"), dtype, pool));
     }
 

@@ -2,7 +2,7 @@ package io.easycontext.runtime.cli;
 
 import com.fasterxml.jackson.databind.ObjectMapper;
 import io.easycontext.runtime.backend.Backend;
-import io.easycontext.runtime.eval.model.RankDevices;
+import io.easycontext.runtime.comm.RankDevices;
 import io.easycontext.runtime.eval.needle.CellScore;
 import io.easycontext.runtime.eval.needle.NeedleEvaluation;
 import io.easycontext.runtime.eval.passkey.PasskeyRecipe;

@@ -27,8 +27,8 @@ import java.util.Locale;
 import java.util.stream.Collectors;
 
 /**
- * {@code train}: full-parameter training with EasyContext's flags, on {@code N} simulated ranks of the CPU backend
- * ({@code --devices cpu:N}), on the synthetic corpus or a {@code --dataset} on disk ({@code --tokenizer} for its
+ * {@code train}: full-parameter training with EasyContext's flags, on GPUs ({@code --devices cuda:0,1}, one rank
+ * each over NCCL) or {@code N} simulated ranks of the CPU backend ({@code --devices cpu:N}), on the synthetic corpus or a {@code --dataset} on disk ({@code --tokenizer} for its
  * text), from a preset or a Hugging Face model's weights; with {@code --output-dir}, checkpoints that
  * {@code --resume} continues and the final model in Hugging Face layout. One JSON line per optimizer step on stdout;
  * logs on stderr.
@@ -42,7 +42,7 @@ public final class TrainCommand implements Command {
 
     @Override
     public String summary() {
-        return "train a Llama model with a sequence-parallel mode on simulated CPU ranks (one JSON line per step)";
+        return "train a Llama model with a sequence-parallel mode on GPUs or simulated CPU ranks (one JSON line per step)";
     }
 
     @Override
@@ -67,9 +67,10 @@ public final class TrainCommand implements Command {
         }
         WeightsSnapshot initial = source != null && source.hasWeights() ? loadedWeights(source, config) : null;
         int steps = config.maxTrainSteps();
-        err.printf(Locale.ROOT, "train: %s; model %,d parameters (hidden %d, %d layers, %d heads, %d kv heads), %s%n",
-                config.parallel(), model.parameterCount(), model.hiddenSize(), model.numHiddenLayers(),
-                model.numAttentionHeads(), model.numKeyValueHeads(), config.dtype());
+        err.printf(Locale.ROOT, "train: %s on %s; model %,d parameters (hidden %d, %d layers, %d heads, %d kv heads), %s%n",
+                config.parallel(), config.devices(), model.parameterCount(), model.hiddenSize(),
+                model.numHiddenLayers(), model.numAttentionHeads(), model.numKeyValueHeads(),
+                config.devices().cuda() ? "bf16 with fp32 master weights" : config.dtype());
         err.printf(Locale.ROOT, "train: seq %d × batch %d × accumulation %d × dp %d = %,d tokens per step; %s%n",
                 config.seqLength(), config.batchSize(), config.gradientAccumulation(), config.parallel().dpDegree(),
                 config.tokensPerStep(), data.describe());
@@ -104,6 +105,7 @@ public final class TrainCommand implements Command {
                 .maxTrainSteps(optionalInteger(flags, "max-train-steps"))
                 .seed(flags.has("seed") ? flags.longValue("seed", 0) : null)
                 .dtype(flags.string("dtype", null))
+                .gpuMemoryGib(optionalInteger(flags, "gpu-memory-gib"))
                 .activationCheckpointing(flags.has("activation-checkpointing")
                         ? flags.bool("activation-checkpointing", true) : null)
                 .dataset(flags.string("dataset", null))

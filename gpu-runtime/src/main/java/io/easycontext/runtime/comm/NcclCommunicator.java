@@ -57,13 +57,18 @@ public final class NcclCommunicator implements Communicator {
     private final CUstream_st ncclStream;
     private final CudaEvent computeReady = CudaEvent.forOrdering();
     private final CudaEvent commDone = CudaEvent.forOrdering();
+    private final NcclWorld world;
     private final int rank;
     private final int size;
 
-    /** Takes ownership of {@code comm}, a rank of a communicator whose device is {@code backend}'s. */
-    public NcclCommunicator(ncclComm comm, CudaBackend backend) {
+    /**
+     * Takes ownership of {@code comm}, a rank of a communicator of {@code world} whose device is {@code backend}'s.
+     */
+    NcclCommunicator(ncclComm comm, CudaBackend backend, NcclWorld world) {
         this.comm = comm;
         this.backend = backend;
+        this.world = world;
+        world.register(comm);
         backend.bindToCurrentThread();
         this.stream = new CudaStream();
         this.ncclStream = JavaCpp.stream(stream);
@@ -87,6 +92,7 @@ public final class NcclCommunicator implements Communicator {
 
     /** Runs {@code work} on the communication stream, ordered after queued compute and before later compute. */
     private void ordered(Runnable work) {
+        world.checkAlive();
         computeReady.record(backend.stream());
         stream.waitFor(computeReady);
         work.run();
@@ -126,6 +132,8 @@ public final class NcclCommunicator implements Communicator {
             ordered(() -> Nccl.check(ncclAllReduce(JavaCpp.pointer(buffer.ptr()), JavaCpp.pointer(buffer.ptr()),
                     values.length, ncclFloat64, reduction(op), comm, ncclStream), "ncclAllReduce"));
             stream.synchronize();
+            // A peer's failure aborts the kernel this rank waited on: what it left in the buffer is not a result.
+            world.checkAlive();
             return Transfers.downloadDoubles(buffer.ptr(), values.length);
         } finally {
             backend.pool().free(buffer);
@@ -249,15 +257,19 @@ public final class NcclCommunicator implements Communicator {
     @Override
     public Communicator split(int color, int key) {
         require(color >= 0, "split colors are non-negative, got %d", color);
+        world.checkAlive();
         ncclComm child = new ncclComm();
         Nccl.check(ncclCommSplit(comm, color, key, child, null), "ncclCommSplit");
-        return new NcclCommunicator(child, backend);
+        return new NcclCommunicator(child, backend, world);
     }
 
     @Override
     public void close() {
         stream.synchronize();
-        Nccl.check(ncclCommDestroy(comm), "ncclCommDestroy");
+        world.unregister(comm);
+        if (!world.isAborted()) {
+            Nccl.check(ncclCommDestroy(comm), "ncclCommDestroy");
+        }
         computeReady.close();
         commDone.close();
         stream.close();

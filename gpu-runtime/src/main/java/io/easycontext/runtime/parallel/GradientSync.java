@@ -29,6 +29,9 @@ public final class GradientSync {
 
     /** Sums every parameter's gradient over the world, in place. */
     public static void allReduce(Communicator world, List<Parameter> parameters) {
+        if (world.size() == 1) {
+            return;
+        }
         for (Parameter p : parameters) {
             world.allReduce(p.grad(), ReduceOp.SUM);
         }

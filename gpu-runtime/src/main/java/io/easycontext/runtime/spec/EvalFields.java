@@ -25,7 +25,7 @@ final class EvalFields {
      */
     static ParallelMode defaultMode(String devices) {
         try {
-            return Devices.cpuRanks(devices) == 1 ? ParallelMode.DATA_PARALLEL : ParallelMode.ZIGZAG_RING_ATTN;
+            return Devices.worldSize(devices) == 1 ? ParallelMode.DATA_PARALLEL : ParallelMode.ZIGZAG_RING_ATTN;
         } catch (IllegalArgumentException e) {
             return ParallelMode.ZIGZAG_RING_ATTN;
         }
@@ -42,7 +42,7 @@ final class EvalFields {
         checkTokenizer(checks, spec, model);
         checks.greaterThan("ropeTheta", spec.ropeTheta(), 1);
         try {
-            Devices.cpuRanks(spec.devices());
+            Devices.parseAvailable(spec.devices());
         } catch (IllegalArgumentException e) {
             checks.reject("devices", e.getMessage());
         }

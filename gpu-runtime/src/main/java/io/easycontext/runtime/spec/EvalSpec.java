@@ -47,7 +47,7 @@ public sealed interface EvalSpec extends RunSpec permits NeedleEvalSpec, Perplex
 
     /** The ranks' layout; the spec must be valid. */
     default ParallelConfig parallelConfig() {
-        return ParallelConfig.resolve(parallelMode(), Devices.cpuRanks(devices()), 1, orUnset(ulyssesDegree()),
+        return ParallelConfig.resolve(parallelMode(), Devices.worldSize(devices()), 1, orUnset(ulyssesDegree()),
                 orUnset(ringDegree()));
     }
 

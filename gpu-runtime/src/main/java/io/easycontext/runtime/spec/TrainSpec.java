@@ -1,5 +1,6 @@
 package io.easycontext.runtime.spec;
 
+import io.easycontext.runtime.comm.RankDevices;
 import io.easycontext.runtime.model.LlamaConfig;
 import io.easycontext.runtime.parallel.ParallelConfig;
 import io.easycontext.runtime.parallel.ParallelConfigException;
@@ -26,7 +27,11 @@ import java.util.stream.IntStream;
  * and starts from the weights stage {@code k−1} ended with. {@link #runs()} gives each stage as a plain spec.
  *
  * @param model a preset name such as {@code tiny}, or the directory of a Hugging Face model
- * @param devices {@code cpu:N}: N simulated ranks on the CPU backend
+ * @param devices {@code cpu:N}: N simulated ranks on the CPU backend; {@code cuda:0}, {@code cuda:0,1},
+ *     {@code cuda:0-3}: those GPUs, one rank each (see {@link Devices})
+ * @param dtype the CPU backend's precision, {@code f32} or {@code f64}; GPUs store bf16 and accumulate in fp32
+ * @param gpuMemoryGib the most memory a GPU rank may use, in GiB; 0, the default, all of the GPU's but a reserve
+ *     ({@code 80} on a 141 GB H200 plans and runs as on an 80 GB H100)
  * @param parallelMode in JSON by its CLI name, e.g. {@code zigzag_ring_attn}
  * @param dataset the training data; {@code synthetic}, the default, is the runtime's seeded synthetic corpus
  * @param checkpointEvery a checkpoint after every this many steps; 0, the default, only after the last. Run {@code k}
@@ -50,6 +55,7 @@ public record TrainSpec(
         Integer maxTrainSteps,
         Long seed,
         String dtype,
+        Integer gpuMemoryGib,
         Boolean activationCheckpointing,
         String dataset,
         Integer checkpointEvery,
@@ -73,6 +79,7 @@ public record TrainSpec(
         maxTrainSteps = maxTrainSteps == null ? 10 : maxTrainSteps;
         seed = seed == null ? 2022L : seed;
         dtype = dtype == null ? "f32" : dtype.toLowerCase(Locale.ROOT);
+        gpuMemoryGib = gpuMemoryGib == null ? 0 : gpuMemoryGib;
         activationCheckpointing = activationCheckpointing == null || activationCheckpointing;
         dataset = dataset == null ? Datasets.SYNTHETIC : dataset;
         checkpointEvery = checkpointEvery == null ? 0 : checkpointEvery;
@@ -93,7 +100,7 @@ public record TrainSpec(
             runs.add(new TrainSpec(model, devices, or(s.parallelMode(), parallelMode), ulyssesDegree, ringDegree,
                     dpDegree, or(s.seqLength(), seqLength), or(s.ropeTheta(), ropeTheta), batchSize,
                     gradientAccumulateEvery, or(s.learningRate(), learningRate), warmupSteps, weightDecay,
-                    maxGradNorm, or(s.maxTrainSteps(), maxTrainSteps), seed, dtype, activationCheckpointing,
+                    maxGradNorm, or(s.maxTrainSteps(), maxTrainSteps), seed, dtype, gpuMemoryGib, activationCheckpointing,
                     or(s.dataset(), dataset), or(s.checkpointEvery(), checkpointEvery), List.of()));
         }
         return runs;
@@ -119,7 +126,7 @@ public record TrainSpec(
         }
         Integer world = null;
         try {
-            world = Devices.cpuRanks(devices);
+            world = Devices.parseAvailable(devices).ranks();
         } catch (IllegalArgumentException e) {
             checks.reject("devices", e.getMessage());
         }
@@ -132,6 +139,7 @@ public record TrainSpec(
         checks.atLeast("warmupSteps", warmupSteps, 0);
         checks.notNegative("weightDecay", weightDecay);
         checks.notNegative("maxGradNorm", maxGradNorm);
+        checks.atLeast("gpuMemoryGib", gpuMemoryGib, 0);
         if (!DTYPES.contains(dtype)) {
             checks.reject("dtype", "must be f32 or f64, not '" + dtype + "'");
         }
@@ -183,9 +191,11 @@ public record TrainSpec(
         double theta = ropeTheta == null ? base.ropeTheta() : ropeTheta;
         // EasyContext raises rope theta for long contexts; positions beyond the config's limit are then expected.
         LlamaConfig config = base.withRope(theta, Math.max(base.maxPositionEmbeddings(), seqLength));
-        return new TrainConfig(config, parallelConfig(Devices.cpuRanks(devices)), seqLength, batchSize,
+        RankDevices ranks = RankDevices.parse(devices, "f64".equals(dtype) ? DType.F64 : DType.F32,
+                (long) gpuMemoryGib << 30);
+        return new TrainConfig(config, parallelConfig(ranks.ranks()), seqLength, batchSize,
                 gradientAccumulateEvery, maxTrainSteps, learningRate, warmupSteps, weightDecay, maxGradNorm, seed,
-                "f64".equals(dtype) ? DType.F64 : DType.F32, activationCheckpointing);
+                ranks, activationCheckpointing);
     }
 
     /** {@link #openDataset(int, Tokenizer)} with the model directory's tokenizer, or bytes where it has none. */
@@ -233,6 +243,7 @@ public record TrainSpec(
                 .flag("maxTrainSteps", maxTrainSteps)
                 .flag("seed", seed)
                 .flag("dtype", dtype)
+                .flag("gpuMemoryGib", gpuMemoryGib == 0 ? null : gpuMemoryGib)
                 .flag("activationCheckpointing", activationCheckpointing)
                 .flag("dataset", dataset)
                 .flag("checkpointEvery", checkpointEvery)
@@ -278,6 +289,7 @@ public record TrainSpec(
         private Integer maxTrainSteps;
         private Long seed;
         private String dtype;
+        private Integer gpuMemoryGib;
         private Boolean activationCheckpointing;
         private String dataset;
         private Integer checkpointEvery;
@@ -303,6 +315,7 @@ public record TrainSpec(
         public Builder maxTrainSteps(Integer v) { maxTrainSteps = v; return this; }
         public Builder seed(Long v) { seed = v; return this; }
         public Builder dtype(String v) { dtype = v; return this; }
+        public Builder gpuMemoryGib(Integer v) { gpuMemoryGib = v; return this; }
         public Builder activationCheckpointing(Boolean v) { activationCheckpointing = v; return this; }
         public Builder dataset(String v) { dataset = v; return this; }
         public Builder checkpointEvery(Integer v) { checkpointEvery = v; return this; }
@@ -311,7 +324,8 @@ public record TrainSpec(
         public TrainSpec build() {
             return new TrainSpec(model, devices, parallelMode, ulyssesDegree, ringDegree, dpDegree, seqLength,
                     ropeTheta, batchSize, gradientAccumulateEvery, learningRate, warmupSteps, weightDecay,
-                    maxGradNorm, maxTrainSteps, seed, dtype, activationCheckpointing, dataset, checkpointEvery,
+                    maxGradNorm, maxTrainSteps, seed, dtype, gpuMemoryGib, activationCheckpointing, dataset,
+                    checkpointEvery,
                     stages);
         }
     }

@@ -1,6 +1,5 @@
 package io.easycontext.runtime.train;
 
-import io.easycontext.runtime.comm.InProcessRanks;
 import io.easycontext.runtime.comm.ReduceOp;
 
 import java.util.ArrayList;
@@ -8,8 +7,9 @@ import java.util.List;
 import java.util.function.Consumer;
 
 /**
- * Trains on {@code N} simulated ranks of the CPU backend, one thread each ({@code --devices cpu:N}): every rank builds
- * its replica, and all of them run {@link TrainConfig#maxTrainSteps()} optimizer steps together.
+ * Trains on the ranks of {@link TrainConfig#devices()}, one thread each: simulated ranks of the CPU backend
+ * ({@code cpu:N}) or one rank per GPU over NCCL ({@code cuda:0,1,…}). Every rank builds its replica, and all of them
+ * run {@link TrainConfig#maxTrainSteps()} optimizer steps together.
  */
 public final class DistributedTrainer {
 
@@ -45,9 +45,9 @@ public final class DistributedTrainer {
     public static Result train(TrainConfig config, DataSource data, Consumer<StepMetrics> onStep,
             CancellationToken cancellation, WeightsSnapshot initialWeights, boolean keepFinalWeights,
             Checkpointing checkpointing) {
-        List<Result> perRank = InProcessRanks.run(config.parallel().worldSize(), world -> {
+        List<Result> perRank = config.devices().run((backend, world) -> {
             List<StepMetrics> steps = new ArrayList<>();
-            try (RankTrainer trainer = new RankTrainer(config, data, world)) {
+            try (RankTrainer trainer = new RankTrainer(config, data, backend, world)) {
                 if (initialWeights != null) {
                     initialWeights.loadInto(trainer.backend(), trainer.weights());
                 }

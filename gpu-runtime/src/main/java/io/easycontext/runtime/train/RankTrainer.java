@@ -1,7 +1,6 @@
 package io.easycontext.runtime.train;
 
 import io.easycontext.runtime.backend.Backend;
-import io.easycontext.runtime.backend.cpu.CpuBackend;
 import io.easycontext.runtime.comm.Communicator;
 import io.easycontext.runtime.comm.ReduceOp;
 import io.easycontext.runtime.model.LlamaModel;
@@ -32,11 +31,14 @@ final class RankTrainer implements RankState, AutoCloseable {
     private final BatchPlan plan;
     private final Optimizer optimizer;
 
-    /** Collective over {@code world}: every rank constructs its trainer together. */
-    RankTrainer(TrainConfig config, DataSource data, Communicator world) {
+    /**
+     * Collective over {@code world}: every rank constructs its trainer together, on the backend its thread opened
+     * (which outlives the trainer).
+     */
+    RankTrainer(TrainConfig config, DataSource data, Backend backend, Communicator world) {
         this.config = config;
         this.data = data;
-        this.backend = new CpuBackend(config.dtype());
+        this.backend = backend;
         this.rank = ParallelRank.create(world, config.parallel(), config.seqLength());
         this.weights = LlamaWeights.initialize(backend, config.model(), config.seed());
         this.model = new LlamaModel(weights, new LlamaModel.Options(config.activationCheckpointing(),
@@ -132,6 +134,5 @@ final class RankTrainer implements RankState, AutoCloseable {
     public void close() {
         optimizer.close();
         weights.close();
-        backend.close();
     }
 }

@@ -1,5 +1,6 @@
 package io.easycontext.runtime.train;
 
+import io.easycontext.runtime.comm.RankDevices;
 import io.easycontext.runtime.model.LlamaConfig;
 import io.easycontext.runtime.parallel.ParallelConfig;
 import io.easycontext.runtime.tensor.DType;
@@ -21,7 +22,7 @@ public record TrainConfig(
         double weightDecay,
         double maxGradNorm,
         long seed,
-        DType dtype,
+        RankDevices devices,
         boolean activationCheckpointing) {
 
     /** Checks every field and the parallel layout against the model, before any rank starts. */
@@ -35,10 +36,19 @@ public record TrainConfig(
                     + "), max_grad_norm (" + maxGradNorm + ") and warmup_steps (" + warmupSteps
                     + ") must not be negative");
         }
-        if (dtype != DType.F32 && dtype != DType.F64) {
-            throw new IllegalArgumentException("CPU training runs in F32 or F64, not " + dtype);
+        if (devices.cpuType() != DType.F32 && devices.cpuType() != DType.F64) {
+            throw new IllegalArgumentException("CPU training runs in F32 or F64, not " + devices.cpuType());
+        }
+        if (devices.ranks() != parallel.worldSize()) {
+            throw new IllegalArgumentException("the parallel layout " + parallel + " needs " + parallel.worldSize()
+                    + " ranks, and devices " + devices + " has " + devices.ranks());
         }
         parallel.validate(seqLength, model.numAttentionHeads(), model.numKeyValueHeads());
+    }
+
+    /** The CPU backend's precision; GPU ranks store bf16 whatever this says. */
+    public DType dtype() {
+        return devices.cpuType();
     }
 
     /** Tokens in one optimizer step over the whole world. */

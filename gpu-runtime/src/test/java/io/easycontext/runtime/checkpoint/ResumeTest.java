@@ -1,5 +1,6 @@
 package io.easycontext.runtime.checkpoint;
 
+import io.easycontext.runtime.comm.RankDevices;
 import io.easycontext.runtime.data.PackedDataset;
 import io.easycontext.runtime.data.Sotu;
 import io.easycontext.runtime.data.TokenArray;
@@ -55,7 +56,7 @@ class ResumeTest {
     private static TrainConfig config(ParallelMode mode, int world, DType dtype, int steps, double lr) {
         ParallelConfig parallel = ParallelConfig.resolve(mode, world, ParallelConfig.UNSET, ParallelConfig.UNSET,
                 ParallelConfig.UNSET);
-        return new TrainConfig(MODEL, parallel, SEQ, 2, 2, steps, lr, 2, 0.1, 1.0, 9, dtype, true);
+        return new TrainConfig(MODEL, parallel, SEQ, 2, 2, steps, lr, 2, 0.1, 1.0, 9, RankDevices.cpu(parallel.worldSize(), dtype), true);
     }
 
     private static List<StepMetrics> run(TrainConfig config, Checkpointing checkpoints) {

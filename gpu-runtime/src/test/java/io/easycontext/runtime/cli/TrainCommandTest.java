@@ -120,8 +120,8 @@ class TrainCommandTest {
                 "--dp-degree", "1");
         expectUsageError("world size (6) is not divisible by dp_degree (4)",
                 "--devices", "cpu:6", "--parallel-mode", "ring_attn", "--dp-degree", "4");
-        expectUsageError("--devices must be cpu:N", "--devices", "cuda:0");
-        expectUsageError("--devices cpu:N needs a positive N, not 'cpu:0'", "--devices", "cpu:0");
+        expectUsageError("--devices must be cpu:N", "--devices", "tpu:0");
+        expectUsageError("--devices cpu:N needs N from 1 to 1024, not 'cpu:0'", "--devices", "cpu:0");
         expectUsageError("unknown parallel mode 'ring'", "--parallel-mode", "ring");
         expectUsageError("--model 'gpt2' is neither a preset", "--model", "gpt2");
         expectUsageError("--batch-size must be greater than or equal to 1", "--batch-size", "0");

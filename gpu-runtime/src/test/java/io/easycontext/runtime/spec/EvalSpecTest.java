@@ -39,7 +39,7 @@ class EvalSpecTest {
 
     @Test
     void theSharedFieldsAreCheckedAsTheCommandReadsThem() {
-        PerplexityEvalSpec spec = PerplexityEvalSpec.builder().model("tiny").devices("cuda:0").dtype("bf16")
+        PerplexityEvalSpec spec = PerplexityEvalSpec.builder().model("tiny").devices("tpu:0").dtype("bf16")
                 .ropeTheta(1.0).tokenizer("no/such/tokenizer.json").dataset("no/such/docs.jsonl").minTokens(1)
                 .build();
 
@@ -47,7 +47,7 @@ class EvalSpecTest {
                 new Violation("tokenizer", "must be byte, a tokenizer.json or a directory holding one, "
                         + "not 'no/such/tokenizer.json'"),
                 new Violation("ropeTheta", "must be greater than 1"),
-                new Violation("devices", "must be cpu:N (N simulated ranks on the CPU backend), not 'cuda:0'"),
+                new Violation("devices", "must be cpu:N (N simulated ranks on the CPU backend) or cuda:K, cuda:0,1, cuda:0-3 (GPUs, one rank each), not 'tpu:0'"),
                 new Violation("dtype", "must be f32 or f64, not 'bf16'"),
                 new Violation("minTokens", "must be greater than or equal to 2"),
                 new Violation("dataset", "must be a directory of .txt files or a .jsonl file, not "

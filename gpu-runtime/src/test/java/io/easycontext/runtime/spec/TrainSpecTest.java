@@ -17,18 +17,18 @@ class TrainSpecTest {
 
         assertThat(spec.validate()).isEmpty();
         assertThat(spec).isEqualTo(new TrainSpec("tiny", "cpu:1", ParallelMode.DATA_PARALLEL, null, null, null, 64,
-                null, 1, 1, 2e-5, 0, 0.0, 1.0, 10, 2022L, "f32", true, "synthetic", 0, List.of()));
+                null, 1, 1, 2e-5, 0, 0.0, 1.0, 10, 2022L, "f32", 0, true, "synthetic", 0, List.of()));
     }
 
     @Test
     void everyBadFieldIsNamedWithItsConstraint() {
-        TrainSpec spec = TrainSpec.builder().model("gpt2").devices("cuda:0").seqLength(0).batchSize(0)
+        TrainSpec spec = TrainSpec.builder().model("gpt2").devices("tpu:0").seqLength(0).batchSize(0)
                 .learningRate(-1.0).ropeTheta(1.0).dtype("bf16").dataset("pile").build();
 
         assertThat(spec.validate()).containsExactlyInAnyOrder(
                 new Violation("model", "'gpt2' is neither a preset [tiny, tiny-mha, small, llama2-7b, llama3-8b] "
                         + "nor a directory with a config.json"),
-                new Violation("devices", "must be cpu:N (N simulated ranks on the CPU backend), not 'cuda:0'"),
+                new Violation("devices", "must be cpu:N (N simulated ranks on the CPU backend) or cuda:K, cuda:0,1, cuda:0-3 (GPUs, one rank each), not 'tpu:0'"),
                 new Violation("seqLength", "must be greater than or equal to 1"),
                 new Violation("batchSize", "must be greater than or equal to 1"),
                 new Violation("learningRate", "must be greater than or equal to 0"),

@@ -1,5 +1,7 @@
 package io.easycontext.runtime.train;
 
+import io.easycontext.runtime.backend.cpu.CpuBackend;
+import io.easycontext.runtime.comm.RankDevices;
 import io.easycontext.runtime.comm.InProcessRanks;
 import io.easycontext.runtime.model.LlamaConfig;
 import io.easycontext.runtime.model.Parameter;
@@ -84,7 +86,7 @@ class SequenceParallelTrainingTest {
     }
 
     static TrainConfig config(ParallelConfig parallel, int batch, DType dtype) {
-        return new TrainConfig(MODEL, parallel, SEQ, batch, ACCUMULATION, STEPS, 3e-3, 1, 0.1, 1.0, 7, dtype, true);
+        return new TrainConfig(MODEL, parallel, SEQ, batch, ACCUMULATION, STEPS, 3e-3, 1, 0.1, 1.0, 7, RankDevices.cpu(parallel.worldSize(), dtype), true);
     }
 
     /** The reference: one rank, data_parallel, carrying the whole global batch ({@code dp × batch} rows). */
@@ -97,7 +99,9 @@ class SequenceParallelTrainingTest {
 
     static List<RankResult> run(TrainConfig config) {
         return InProcessRanks.run(config.parallel().worldSize(), TIMEOUT, comm -> {
-            try (RankTrainer trainer = new RankTrainer(config, new SyntheticData(config.seed(), MODEL.vocabSize()), comm)) {
+            try (CpuBackend backend = new CpuBackend(config.dtype());
+                 RankTrainer trainer = new RankTrainer(config, new SyntheticData(config.seed(), MODEL.vocabSize()),
+                         backend, comm)) {
                 RankTrainer.Gradients first = trainer.computeGradients(0);
                 Map<String, double[]> gradients = snapshot(trainer, true);
                 trainer.update();

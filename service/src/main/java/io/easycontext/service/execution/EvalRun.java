@@ -9,7 +9,7 @@ import java.util.function.Supplier;
 
 import io.easycontext.runtime.backend.Backend;
 import io.easycontext.runtime.eval.model.EvalModel;
-import io.easycontext.runtime.eval.model.RankDevices;
+import io.easycontext.runtime.comm.RankDevices;
 import io.easycontext.runtime.eval.model.ShardedEvalModel;
 import io.easycontext.runtime.eval.report.ResultFiles;
 import io.easycontext.runtime.hf.HfModelDir;

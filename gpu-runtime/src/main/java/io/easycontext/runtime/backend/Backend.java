@@ -176,6 +176,58 @@ public interface Backend extends AutoCloseable {
     void adamW(Tensor param, Tensor master, Tensor grad, Tensor m, Tensor v, double lr, double beta1, double beta2,
                double eps, double weightDecay, long step, double gradScale);
 
+    // ---- host offload -------------------------------------------------------------------------------------
+
+    /**
+     * A tensor's contents parked in host memory, so that the device memory it held serves other work between, say,
+     * a layer's forward and its backward. Close it once restored, or to drop it.
+     */
+    interface Parked extends AutoCloseable {
+        /** Starts the copy back to the device where it has not started; later work does not wait for it. */
+        void prefetch();
+
+        /** The parked contents in a new device tensor (the caller's), ready for any work queued after this call. */
+        Tensor restore();
+
+        @Override
+        void close();
+    }
+
+    /**
+     * Starts copying {@code t} to host memory and returns the parked copy; {@code t} may be closed at once, as the
+     * backend orders the copy before any reuse of its memory. This default keeps a second device copy: right for a
+     * backend whose "device" is host memory already, the CPU's.
+     */
+    default Parked park(Tensor t) {
+        Tensor copy = allocate(t.dtype(), t.shape());
+        copy(t, copy);
+        return new Parked() {
+            private Tensor held = copy;
+
+            @Override
+            public void prefetch() {
+            }
+
+            @Override
+            public Tensor restore() {
+                if (held == null) {
+                    throw new IllegalStateException("a parked tensor restored twice");
+                }
+                Tensor out = held;
+                held = null;
+                return out;
+            }
+
+            @Override
+            public void close() {
+                if (held != null) {
+                    held.close();
+                    held = null;
+                }
+            }
+        };
+    }
+
     /** Waits for all queued work (a no-op on the CPU). */
     default void synchronize() {
     }

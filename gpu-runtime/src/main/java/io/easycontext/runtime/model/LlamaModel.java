@@ -24,15 +24,17 @@ public final class LlamaModel {
      * @param activationCheckpointing keep only each layer's input in the forward and recompute the layer in the
      *                                backward, trading a second forward for memory linear in the layer count
      * @param lossChunkTokens         tokens per chunk of the fused lm_head + cross-entropy
+     * @param mlpChunkTokens          tokens whose MLP intermediates exist at once when they need not be kept: with
+     *                                checkpointing the backward recomputes them chunk by chunk, at no extra FLOPs
+     * @param offloadedCheckpoints    with checkpointing, how many layers (the first ones) park their input in host
+     *                                memory ({@link Backend#park}) between the forward and the backward, each
+     *                                fetched back while the layer after it runs its backward
      */
-    public record Options(boolean activationCheckpointing, int lossChunkTokens, int mlpChunkTokens) {
+    public record Options(boolean activationCheckpointing, int lossChunkTokens, int mlpChunkTokens,
+                          int offloadedCheckpoints) {
         public static final int DEFAULT_MLP_CHUNK_TOKENS = 4096;
         public static final Options DEFAULTS = new Options(true, 1024);
 
-        /**
-         * @param mlpChunkTokens tokens whose MLP intermediates exist at once when they need not be kept: with
-         *                       checkpointing the backward recomputes them chunk by chunk, at no extra FLOPs
-         */
         public Options {
             if (lossChunkTokens <= 0) {
                 throw new IllegalArgumentException("lossChunkTokens must be positive, got " + lossChunkTokens);
@@ -40,10 +42,22 @@ public final class LlamaModel {
             if (mlpChunkTokens <= 0) {
                 throw new IllegalArgumentException("mlpChunkTokens must be positive, got " + mlpChunkTokens);
             }
+            if (offloadedCheckpoints < 0 || (offloadedCheckpoints > 0 && !activationCheckpointing)) {
+                throw new IllegalArgumentException("offloadedCheckpoints must be 0, or positive with activation "
+                        + "checkpointing, got " + offloadedCheckpoints);
+            }
+        }
+
+        public Options(boolean activationCheckpointing, int lossChunkTokens, int mlpChunkTokens) {
+            this(activationCheckpointing, lossChunkTokens, mlpChunkTokens, 0);
         }
 
         public Options(boolean activationCheckpointing, int lossChunkTokens) {
             this(activationCheckpointing, lossChunkTokens, DEFAULT_MLP_CHUNK_TOKENS);
+        }
+
+        public Options withOffloadedCheckpoints(int layers) {
+            return new Options(activationCheckpointing, lossChunkTokens, mlpChunkTokens, layers);
         }
     }
 
@@ -98,9 +112,12 @@ public final class LlamaModel {
             boolean checkpointing = options.activationCheckpointing();
             Tensor x = s.floats(n, c.hiddenSize());
             b.embeddingForward(weights.embedding().value(), in.ids(), x);
-            List<Tensor> layerInputs = new ArrayList<>();
+            int layers = c.numHiddenLayers();
+            int offloaded = checkpointing ? Math.min(options.offloadedCheckpoints(), layers) : 0;
+            Tensor[] layerInputs = new Tensor[layers];
+            Backend.Parked[] parked = new Backend.Parked[layers];
             List<DecoderLayer.Activations> saved = new ArrayList<>();
-            for (int l = 0; l < c.numHiddenLayers(); l++) {
+            for (int l = 0; l < layers; l++) {
                 Tensor y = s.floats(n, c.hiddenSize());
                 DecoderLayer.Activations a = DecoderLayer.forward(s, weights.layer(l), x, y, !checkpointing);
                 if (checkpointing) {
@@ -108,7 +125,12 @@ public final class LlamaModel {
                 } else {
                     saved.add(a);
                 }
-                layerInputs.add(x);
+                if (l < offloaded) {
+                    parked[l] = b.park(x);
+                    x.close();
+                } else {
+                    layerInputs[l] = x;
+                }
                 x = y;
             }
 
@@ -124,8 +146,12 @@ public final class LlamaModel {
             }
             x.close();
 
-            for (int l = c.numHiddenLayers() - 1; l >= 0; l--) {
-                Tensor input = layerInputs.get(l);
+            for (int l = layers - 1; l >= 0; l--) {
+                Tensor input = l < offloaded ? parked[l].restore() : layerInputs[l];
+                if (l - 1 >= 0 && l - 1 < offloaded) {
+                    // Travels back while this layer computes its backward.
+                    parked[l - 1].prefetch();
+                }
                 try (DecoderLayer.Activations a = checkpointing
                         ? DecoderLayer.forward(s, weights.layer(l), input, null, false)
                         : saved.get(l)) {

@@ -70,19 +70,28 @@ class LlamaModelTest {
     }
 
     @Test
-    void checkpointingChangesMemoryNotGradients() {
+    void checkpointingAndParkingCheckpointsChangeMemoryNotGradients() {
         LlamaConfig tiny = LlamaConfig.preset("tiny");
         TinyModels.Batch batch = TinyModels.Batch.random(rng, tiny.vocabSize(), 2, 16);
-        double[][] grads = new double[2][];
-        double[] losses = new double[2];
-        for (int i = 0; i < 2; i++) {
+        // Kept activations; checkpoints on the device; one layer's parked; every layer's parked.
+        LlamaModel.Options[] options = {new LlamaModel.Options(false, 1024),
+                new LlamaModel.Options(true, 1024), LlamaModel.Options.DEFAULTS.withOffloadedCheckpoints(1),
+                LlamaModel.Options.DEFAULTS.withOffloadedCheckpoints(tiny.numHiddenLayers())};
+        double[][] grads = new double[options.length][];
+        double[] losses = new double[options.length];
+        for (int i = 0; i < options.length; i++) {
             LlamaWeights w = LlamaWeights.initialize(f32, tiny, 1);
-            LlamaModel model = new LlamaModel(w, new LlamaModel.Options(i == 0, 1024));
+            LlamaModel model = new LlamaModel(w, options[i]);
             losses[i] = batch.forwardBackward(f32, model, batch.count());
             grads[i] = concatenatedGradients(f32, w);
         }
-        assertThat(losses[1]).isEqualTo(losses[0]);
-        assertThat(grads[1]).containsExactly(grads[0]); // bit for bit: the recomputation is the same arithmetic
+        for (int i = 1; i < options.length; i++) {
+            assertThat(losses[i]).as("%s", options[i]).isEqualTo(losses[0]);
+            // Bit for bit: the recomputation is the same arithmetic, and a parked tensor comes back unchanged.
+            assertThat(grads[i]).as("%s", options[i]).containsExactly(grads[0]);
+        }
+        assertThatThrownBy(() -> new LlamaModel.Options(false, 1024, 4096, 1))
+                .hasMessageContaining("offloadedCheckpoints must be 0, or positive with activation checkpointing");
         assertThat(Arrays.stream(grads[0]).map(Math::abs).max().orElseThrow()).isGreaterThan(1e-4);
     }
 

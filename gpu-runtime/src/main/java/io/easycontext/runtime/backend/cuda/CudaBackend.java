@@ -37,6 +37,7 @@ public final class CudaBackend implements Backend {
     private final CudaStream stream;
     private final DeviceMemoryPool pool;
     private final Cublas blas;
+    private final HostParking parking;
 
     /**
      * @param ordinal       the GPU
@@ -48,6 +49,7 @@ public final class CudaBackend implements Backend {
         this.stream = new CudaStream();
         this.pool = new DeviceMemoryPool(device, stream, poolCapacity);
         this.blas = new Cublas(device, pool);
+        this.parking = new HostParking(this);
     }
 
     public void bindToCurrentThread() {
@@ -413,9 +415,21 @@ public final class CudaBackend implements Backend {
     public void close() {
         device.makeCurrent();
         stream.synchronize();
+        parking.close();
         blas.close();
         pool.close();
         stream.close();
+    }
+
+    /** Page-locked host memory, copies on a stream of their own: see {@link HostParking}. */
+    @Override
+    public Parked park(Tensor t) {
+        return parking.park(t);
+    }
+
+    /** Page-locked host bytes held for parked tensors (kept for reuse across steps). */
+    public long parkedHostBytes() {
+        return parking.hostBytes();
     }
 
     // ---- helpers ------------------------------------------------------------------------------------------

@@ -1,5 +1,6 @@
 package io.easycontext.runtime.backend.cuda;
 
+import io.easycontext.runtime.cuda.CudaStream;
 import io.easycontext.runtime.cuda.DeviceMemoryPool;
 import io.easycontext.runtime.cuda.DevicePtr;
 import io.easycontext.runtime.tensor.DType;
@@ -42,6 +43,16 @@ public final class CudaTensor implements Tensor {
 
     public DevicePtr ptr() {
         return ptr;
+    }
+
+    /**
+     * Declares that {@code other} reads or writes this tensor's memory, so that the pool reuses it only after that
+     * stream's work queued until the tensor is closed. A view owns no memory: declare it on the tensor it views.
+     */
+    public void usedOn(CudaStream other) {
+        if (pool != null && block != null) {
+            pool.recordUse(block, other);
+        }
     }
 
     public long bytes() {

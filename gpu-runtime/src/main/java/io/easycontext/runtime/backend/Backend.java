@@ -228,6 +228,14 @@ public interface Backend extends AutoCloseable {
         };
     }
 
+    /** The most device memory held at once since the last reset; 0 for a backend without device memory. */
+    default long peakDeviceBytes() {
+        return 0;
+    }
+
+    default void resetPeakDeviceBytes() {
+    }
+
     /** Waits for all queued work (a no-op on the CPU). */
     default void synchronize() {
     }

@@ -122,12 +122,15 @@ final class RankTrainer implements RankState, AutoCloseable {
     /** One whole optimizer step {@code step} (from 0), timed from its first micro-batch to its update. */
     StepMetrics step(long step) {
         long start = System.nanoTime();
+        backend.resetPeakDeviceBytes();
         Gradients g = computeGradients(step);
         Optimizer.Update u = update();
-        // The slowest rank decides the step time: take the maximum, so that every rank reports the same number.
-        double seconds = rank.world().allReduce((System.nanoTime() - start) / 1e9, ReduceOp.MAX);
+        // The slowest rank decides the step time, the fullest rank the memory: maxima, the same on every rank.
+        double[] maxima = rank.world().allReduce(new double[]{(System.nanoTime() - start) / 1e9,
+                backend.peakDeviceBytes()}, ReduceOp.MAX);
         long tokens = config.tokensPerStep();
-        return new StepMetrics((int) u.step(), g.loss(), u.gradNorm(), u.lr(), tokens, tokens / seconds);
+        return new StepMetrics((int) u.step(), g.loss(), u.gradNorm(), u.lr(), tokens, tokens / maxima[0],
+                (long) maxima[1]);
     }
 
     @Override

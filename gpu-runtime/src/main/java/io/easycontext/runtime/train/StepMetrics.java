@@ -15,12 +15,21 @@ import java.util.Map;
  * @param lr           learning rate the step used
  * @param tokens       tokens in the step over the whole world ({@code dp × batch × accumulation × seq_length})
  * @param tokensPerSec tokens over the step's wall time
+ * @param peakDeviceBytes the most device memory any rank's pool held during the step; 0 on the CPU backend
  */
-public record StepMetrics(int step, double loss, double gradNorm, double lr, long tokens, double tokensPerSec) {
+public record StepMetrics(int step, double loss, double gradNorm, double lr, long tokens, double tokensPerSec,
+                          long peakDeviceBytes) {
 
     private static final ObjectMapper JSON = new ObjectMapper();
 
-    /** {@code {"step":…, "loss":…, "grad_norm":…, "lr":…, "tokens":…, "tokens_per_s":…}} on one line. */
+    public StepMetrics(int step, double loss, double gradNorm, double lr, long tokens, double tokensPerSec) {
+        this(step, loss, gradNorm, lr, tokens, tokensPerSec, 0);
+    }
+
+    /**
+     * {@code {"step":…, "loss":…, "grad_norm":…, "lr":…, "tokens":…, "tokens_per_s":…}} on one line, and
+     * {@code "peak_device_gib"} on GPUs.
+     */
     public String toJson() {
         Map<String, Object> m = new LinkedHashMap<>();
         m.put("step", step);
@@ -29,6 +38,9 @@ public record StepMetrics(int step, double loss, double gradNorm, double lr, lon
         m.put("lr", lr);
         m.put("tokens", tokens);
         m.put("tokens_per_s", tokensPerSec);
+        if (peakDeviceBytes > 0) {
+            m.put("peak_device_gib", Math.round(peakDeviceBytes / (double) (1L << 30) * 100) / 100.0);
+        }
         try {
             return JSON.writeValueAsString(m);
         } catch (JsonProcessingException e) {

@@ -427,6 +427,16 @@ public final class CudaBackend implements Backend {
         return parking.park(t);
     }
 
+    @Override
+    public long peakDeviceBytes() {
+        return pool.peakInUse();
+    }
+
+    @Override
+    public void resetPeakDeviceBytes() {
+        pool.resetPeak();
+    }
+
     /** Page-locked host bytes held for parked tensors (kept for reuse across steps). */
     public long parkedHostBytes() {
         return parking.hostBytes();

@@ -25,7 +25,8 @@ import java.util.Optional;
  *     trainer_state.json               step, data position, world size, the run's settings
  *     model/config.json                a Hugging Face model directory, weights in the run's precision
  *     model/model.safetensors
- *     optimizer/rank-00000.safetensors AdamW moments (and master weights), one file per rank
+ *     optimizer/rank-00000.safetensors AdamW moments (and master weights), one file per rank: all
+ *                                      parameters' or, sharded (ZeRO), the rank's shard
  * </pre>
  * A save is collective: rank 0 prepares a temporary directory, every rank writes its optimizer state, rank 0 the
  * weights and the trainer state; once all have written, rank 0 forces everything to disk and renames the directory
@@ -112,7 +113,7 @@ public final class CheckpointManager implements Checkpointing {
         }
         loadWeights(modelDir(dir).resolve(HfModelDir.SINGLE), rank);
         Path optimizer = OptimizerStateFile.path(dir, rank.world().rank());
-        OptimizerStateFile.read(optimizer, rank.backend(), rank.optimizer().adamW());
+        OptimizerStateFile.read(optimizer, rank.backend(), rank.optimizer());
         if (rank.optimizer().steps() != state.step()) {
             throw new InvalidFileException(optimizer, "is at step " + rank.optimizer().steps() + ", but "
                     + TrainerState.FILE + " says " + state.step());
@@ -182,7 +183,7 @@ public final class CheckpointManager implements Checkpointing {
         }
         barrier(rank);
         try {
-            OptimizerStateFile.write(OptimizerStateFile.path(temp, rank.world().rank()), b, rank.optimizer().adamW());
+            OptimizerStateFile.write(OptimizerStateFile.path(temp, rank.world().rank()), b, rank.optimizer());
             if (leader) {
                 HfModelWriter.save(b, rank.weights(), modelDir(temp), OptimizerStateFile.dtype(
                         rank.weights().embedding().value()), Long.MAX_VALUE, options.baseConfig());

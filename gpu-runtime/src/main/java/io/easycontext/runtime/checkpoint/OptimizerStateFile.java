@@ -7,6 +7,11 @@ import io.easycontext.runtime.io.SafetensorsFile;
 import io.easycontext.runtime.io.SafetensorsWriter;
 import io.easycontext.runtime.io.TensorInfo;
 import io.easycontext.runtime.optim.AdamW;
+import io.easycontext.runtime.optim.Optimizer;
+import io.easycontext.runtime.optim.TrainingOptimizer;
+import io.easycontext.runtime.optim.zero.ShardState;
+import io.easycontext.runtime.optim.zero.ShardedOptimizer;
+import io.easycontext.runtime.tensor.DType;
 import io.easycontext.runtime.tensor.Tensor;
 
 import java.io.IOException;
@@ -22,16 +27,51 @@ import java.util.Map;
  * {@code <name>.exp_avg} and {@code <name>.exp_avg_sq} (PyTorch's names for the moments) and, where the parameter
  * is stored in lower precision, {@code <name>.master}, all in the type they live in; the step count is in the
  * metadata. Every rank writes its own file, as the state lives per rank.
+ *
+ * <p>A sharded optimizer's file holds its rank's shard as it lives, whatever memory it lives in: each state vector
+ * over the whole shard, as consecutive pieces {@code <vector>.00000}, {@code <vector>.00001}, … of at most
+ * {@link #SHARD_PIECE} elements (a shard can exceed a Java array, and the pieces bound the heap a save and a restore
+ * need); the metadata names the shard, the shard count and the flat layout, which a restore must match.
  */
 final class OptimizerStateFile {
 
     private static final String STEP = "step";
+    private static final String SHARD = "zero_shard";
+    private static final String SHARDS = "zero_shards";
+    private static final String LAYOUT = "zero_layout";
+    /** Elements per stored piece of a shard's vector: 128 MiB as float64 in the heap while it is written. */
+    static final int SHARD_PIECE = 1 << 24;
 
     private OptimizerStateFile() {
     }
 
     static Path path(Path checkpoint, int rank) {
         return checkpoint.resolve("optimizer").resolve(String.format(Locale.ROOT, "rank-%05d.safetensors", rank));
+    }
+
+    /** Writes a rank's optimizer state in the form it has: every parameter's, or this rank's shard. */
+    static void write(Path file, Backend backend, TrainingOptimizer optimizer) throws IOException {
+        if (optimizer instanceof ShardedOptimizer sharded) {
+            writeShard(file, sharded);
+        } else {
+            write(file, backend, replicated(optimizer).adamW());
+        }
+    }
+
+    /** Restores a rank's optimizer state written by {@link #write(Path, Backend, TrainingOptimizer)}. */
+    static void read(Path file, Backend backend, TrainingOptimizer optimizer) {
+        if (optimizer instanceof ShardedOptimizer sharded) {
+            readShard(file, sharded);
+        } else {
+            read(file, backend, replicated(optimizer).adamW());
+        }
+    }
+
+    private static Optimizer replicated(TrainingOptimizer optimizer) {
+        if (optimizer instanceof Optimizer o) {
+            return o;
+        }
+        throw new IllegalArgumentException("no checkpoint format for " + optimizer.getClass().getName());
     }
 
     static void write(Path file, Backend backend, AdamW adamW) throws IOException {
@@ -59,6 +99,10 @@ final class OptimizerStateFile {
             if (step == null || !step.matches("\\d+")) {
                 throw new InvalidFileException(file, "metadata has no step count (found " + step + ")");
             }
+            if (f.metadata().containsKey(SHARDS)) {
+                throw new InvalidFileException(file, "holds one shard of a sharded (ZeRO) optimizer's state, but this "
+                        + "run replicates it; resume with the setting it was saved under");
+            }
             for (AdamW.Slot s : adamW.slots()) {
                 String name = s.parameter().name();
                 fill(f, name + ".exp_avg", backend, s.m());
@@ -69,6 +113,75 @@ final class OptimizerStateFile {
             }
             adamW.restoreSteps(Long.parseLong(step));
         }
+    }
+
+    /** Writes this rank's shard of a sharded optimizer's state, as it lives on the device or in host memory. */
+    static void writeShard(Path file, ShardedOptimizer optimizer) throws IOException {
+        writeShard(file, optimizer, SHARD_PIECE);
+    }
+
+    /** With pieces of {@code pieceElements}: small ones let tests cover vectors of several pieces. */
+    static void writeShard(Path file, ShardedOptimizer optimizer, int pieceElements) throws IOException {
+        List<SafetensorsWriter.Entry> entries = new ArrayList<>();
+        for (ShardState.Vector vector : optimizer.state().vectors()) {
+            for (long from = 0, piece = 0; from < vector.length(); from += pieceElements, piece++) {
+                long at = from;
+                int n = (int) Math.min(pieceElements, vector.length() - from);
+                entries.add(new SafetensorsWriter.Entry(pieceName(vector.name(), piece), dtype(vector.dtype()),
+                        new long[]{n}, () -> vector.read(at, n)));
+            }
+        }
+        SafetensorsWriter.write(file, shardMetadata(optimizer, String.valueOf(optimizer.steps())), entries);
+    }
+
+    /**
+     * Restores a shard written by {@link #writeShard} into {@code optimizer}, which must have the same shard of the
+     * same layout; where the state lives (device or host) may differ from the run that saved it.
+     */
+    static void readShard(Path file, ShardedOptimizer optimizer) {
+        try (SafetensorsFile f = SafetensorsFile.open(file)) {
+            String step = f.metadata().get(STEP);
+            if (step == null || !step.matches("\\d+")) {
+                throw new InvalidFileException(file, "metadata has no step count (found " + step + ")");
+            }
+            if (!f.metadata().containsKey(SHARDS)) {
+                throw new InvalidFileException(file, "holds a replicated optimizer's state, but this run shards it "
+                        + "(ZeRO); resume with the setting it was saved under");
+            }
+            Map<String, String> want = shardMetadata(optimizer, step);
+            for (String key : List.of(SHARDS, SHARD, LAYOUT)) {
+                if (!want.get(key).equals(f.metadata().get(key))) {
+                    throw new InvalidFileException(file, "holds " + key + " " + f.metadata().get(key)
+                            + ", but this rank's is " + want.get(key));
+                }
+            }
+            for (ShardState.Vector vector : optimizer.state().vectors()) {
+                long from = 0;
+                for (long piece = 0; from < vector.length(); piece++) {
+                    String name = pieceName(vector.name(), piece);
+                    TensorInfo info = f.info(name);
+                    if (info.shape().length != 1 || from + info.numel() > vector.length() || info.numel() == 0
+                            || info.dtype() != dtype(vector.dtype())) {
+                        throw new InvalidFileException(file, "tensor '" + name + "' is " + info.dtype() + " "
+                                + info.shapeText() + ", but this run keeps " + (vector.length() - from)
+                                + " more elements of " + vector.name() + " as " + dtype(vector.dtype()));
+                    }
+                    vector.write(from, f.readDoubles(name));
+                    from += info.numel();
+                }
+            }
+            optimizer.restoreSteps(Long.parseLong(step));
+        }
+    }
+
+    private static Map<String, String> shardMetadata(ShardedOptimizer optimizer, String step) {
+        return Map.of(STEP, step, SHARD, String.valueOf(optimizer.shard()),
+                SHARDS, String.valueOf(optimizer.flat().layout().shards()),
+                LAYOUT, optimizer.flat().layout().fingerprint());
+    }
+
+    private static String pieceName(String vector, long piece) {
+        return String.format(Locale.ROOT, "%s.%05d", vector, piece);
     }
 
     private static void fill(SafetensorsFile f, String name, Backend backend, Tensor into) {
@@ -82,7 +195,11 @@ final class OptimizerStateFile {
     }
 
     static SafetensorsDType dtype(Tensor t) {
-        return switch (t.dtype()) {
+        return dtype(t.dtype());
+    }
+
+    private static SafetensorsDType dtype(DType type) {
+        return switch (type) {
             case F64 -> SafetensorsDType.F64;
             case F32 -> SafetensorsDType.F32;
             case BF16 -> SafetensorsDType.BF16;

@@ -53,6 +53,9 @@ record TrainerState(long step, long nextSequence, int worldSize, Map<String, Str
         t.put("max_grad_norm", String.valueOf(c.maxGradNorm()));
         t.put("seed", String.valueOf(c.seed()));
         t.put("dtype", c.dtype().toString());
+        // The optimizer files are per rank either way but hold all parameters or a shard; where a sharded state
+        // lives (device or host) is not part of the trajectory: the files hold values, and any offload reads them.
+        t.put("zero_stage", String.valueOf(c.sharding().stage()));
         return t;
     }
 

@@ -3,6 +3,8 @@ package io.easycontext.runtime.cli;
 import io.easycontext.runtime.cuda.Cuda;
 import io.easycontext.runtime.model.LlamaConfig;
 import io.easycontext.runtime.model.LlamaModel;
+import io.easycontext.runtime.optim.zero.OffloadMode;
+import io.easycontext.runtime.optim.zero.Sharding;
 import io.easycontext.runtime.parallel.ParallelConfig;
 import io.easycontext.runtime.parallel.ParallelMode;
 import io.easycontext.runtime.plan.MemoryEstimate;
@@ -45,7 +47,10 @@ public final class PlanCommand implements Command {
         int lossChunk = flags.integer("loss-chunk-tokens", LlamaModel.Options.DEFAULTS.lossChunkTokens());
         int mlpChunk = flags.integer("mlp-chunk-tokens", LlamaModel.Options.DEFAULTS.mlpChunkTokens());
         double gib = flags.number("gpu-memory-gib", 0);
+        int zeroStage = flags.integer("zero-stage", 0);
+        String offload = flags.string("optimizer-offload", OffloadMode.NONE.flag());
         flags.finish();
+        Sharding sharding = Flags.usage(() -> new Sharding(zeroStage, OffloadMode.parse(offload)));
         LlamaConfig model;
         try {
             model = Models.resolve(modelValue);
@@ -61,13 +66,17 @@ public final class PlanCommand implements Command {
         long available = gib > 0 ? (long) (gib * GIB) : detectedMemory();
 
         long localTokens = (long) seq / parallel.spDegree() * batch;
-        MemoryEstimate e = MemoryPlanner.estimate(model, localTokens, mode, parallel.ulyssesDegree(), lossChunk, mlpChunk);
-        out.printf(Locale.ROOT, "plan: %s, %,d parameters, %,d tokens per sequence, %,d per rank; %s%n",
-                modelName(model), model.parameterCount(), seq, localTokens, parallel);
+        MemoryEstimate e = MemoryPlanner.estimate(model, localTokens, mode, parallel.ulyssesDegree(), lossChunk, mlpChunk,
+                sharding, parallel.worldSize());
+        out.printf(Locale.ROOT, "plan: %s, %,d parameters, %,d tokens per sequence, %,d per rank; %s; %s%n",
+                modelName(model), model.parameterCount(), seq, localTokens, parallel, sharding);
         for (Map.Entry<String, Long> c : e.components().entrySet()) {
             out.printf(Locale.ROOT, "  %-42s %9.2f GiB%n", c.getKey(), c.getValue() / GIB);
         }
         out.printf(Locale.ROOT, "  %-42s %9.2f GiB%n", "peak per rank", e.total() / GIB);
+        if (e.hostMemory() > 0) {
+            out.printf(Locale.ROOT, "  %-42s %9.2f GiB%n", "optimizer state in host memory, per rank", e.hostMemory() / GIB);
+        }
         if (available <= 0) {
             out.println("no GPU here and no --gpu-memory-gib given: nothing to compare with");
             return 0;

@@ -30,8 +30,9 @@ import java.util.stream.Collectors;
  * {@code train}: full-parameter training with EasyContext's flags, on GPUs ({@code --devices cuda:0,1}, one rank
  * each over NCCL) or {@code N} simulated ranks of the CPU backend ({@code --devices cpu:N}), on the synthetic corpus or a {@code --dataset} on disk ({@code --tokenizer} for its
  * text), from a preset or a Hugging Face model's weights; with {@code --output-dir}, checkpoints that
- * {@code --resume} continues and the final model in Hugging Face layout. One JSON line per optimizer step on stdout;
- * logs on stderr.
+ * {@code --resume} continues and the final model in Hugging Face layout; {@code --zero-stage 1} shards the AdamW state
+ * over the ranks and {@code --optimizer-offload cpu|gpu_stream} keeps the shard in host memory. One JSON line per
+ * optimizer step on stdout; logs on stderr.
  */
 public final class TrainCommand implements Command {
 
@@ -67,10 +68,10 @@ public final class TrainCommand implements Command {
         }
         WeightsSnapshot initial = source != null && source.hasWeights() ? loadedWeights(source, config) : null;
         int steps = config.maxTrainSteps();
-        err.printf(Locale.ROOT, "train: %s on %s; model %,d parameters (hidden %d, %d layers, %d heads, %d kv heads), %s%n",
+        err.printf(Locale.ROOT, "train: %s on %s; model %,d parameters (hidden %d, %d layers, %d heads, %d kv heads), %s; %s%n",
                 config.parallel(), config.devices(), model.parameterCount(), model.hiddenSize(),
                 model.numHiddenLayers(), model.numAttentionHeads(), model.numKeyValueHeads(),
-                config.devices().cuda() ? "bf16 with fp32 master weights" : config.dtype());
+                config.devices().cuda() ? "bf16 with fp32 master weights" : config.dtype(), config.sharding());
         err.printf(Locale.ROOT, "train: seq %d × batch %d × accumulation %d × dp %d = %,d tokens per step; %s%n",
                 config.seqLength(), config.batchSize(), config.gradientAccumulation(), config.parallel().dpDegree(),
                 config.tokensPerStep(), data.describe());
@@ -110,6 +111,8 @@ public final class TrainCommand implements Command {
                         ? flags.bool("activation-checkpointing", true) : null)
                 .dataset(flags.string("dataset", null))
                 .checkpointEvery(optionalInteger(flags, "checkpoint-every"))
+                .zeroStage(optionalInteger(flags, "zero-stage"))
+                .optimizerOffload(flags.string("optimizer-offload", null))
                 .build();
     }
 

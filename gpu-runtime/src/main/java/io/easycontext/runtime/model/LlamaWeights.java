@@ -9,12 +9,14 @@ import java.util.Collections;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Optional;
 import java.util.SplittableRandom;
 import java.util.stream.IntStream;
 
 /**
  * The parameters of a {@link LlamaModel} under Hugging Face's names, each with its gradient. A tied
- * {@code lm_head} is the embedding itself: one tensor, one gradient, listed once.
+ * {@code lm_head} is the embedding itself: one tensor, one gradient, listed once. Parameters are either tensors of
+ * their own or views into {@link FlatParameters} (for a sharded optimizer); the model sees no difference.
  */
 public final class LlamaWeights implements AutoCloseable {
 
@@ -24,14 +26,16 @@ public final class LlamaWeights implements AutoCloseable {
     }
 
     private final LlamaConfig config;
+    private final FlatParameters flat;
     private final Map<String, Parameter> byName;
     private final Parameter embedding;
     private final List<Layer> layers;
     private final Parameter norm;
     private final Parameter lmHead;
 
-    private LlamaWeights(LlamaConfig config, Map<String, Parameter> byName) {
+    private LlamaWeights(LlamaConfig config, FlatParameters flat, Map<String, Parameter> byName) {
         this.config = config;
+        this.flat = flat;
         this.byName = Collections.unmodifiableMap(byName);
         this.embedding = byName.get("model.embed_tokens.weight");
         this.norm = byName.get("model.norm.weight");
@@ -89,7 +93,21 @@ public final class LlamaWeights implements AutoCloseable {
             loader.fill(name, value);
             params.put(name, new Parameter(name, value, backend.zeros(backend.floatType(), shape)));
         });
-        return new LlamaWeights(config, params);
+        return new LlamaWeights(config, null, params);
+    }
+
+    /**
+     * As {@link #load}, with every value and gradient a view into one flat buffer each, laid out in {@code shards}
+     * equal shards ({@link FlatLayout}).
+     */
+    public static LlamaWeights loadFlat(Backend backend, LlamaConfig config, int shards, Loader loader) {
+        FlatParameters flat = FlatParameters.allocate(backend, FlatLayout.of(layout(config), shards));
+        Map<String, Parameter> params = new LinkedHashMap<>();
+        for (Parameter p : flat.parameters()) {
+            loader.fill(p.name(), p.value());
+            params.put(p.name(), p);
+        }
+        return new LlamaWeights(config, flat, params);
     }
 
     /**
@@ -98,9 +116,18 @@ public final class LlamaWeights implements AutoCloseable {
      * replica, and a tensor's values do not depend on which other tensors exist.
      */
     public static LlamaWeights initialize(Backend backend, LlamaConfig config, long seed) {
+        return load(backend, config, initializer(backend, config, seed));
+    }
+
+    /** {@link #initialize} into flat buffers of {@code shards} shards: the same values, as {@link #loadFlat} holds them. */
+    public static LlamaWeights initializeFlat(Backend backend, LlamaConfig config, long seed, int shards) {
+        return loadFlat(backend, config, shards, initializer(backend, config, seed));
+    }
+
+    private static Loader initializer(Backend backend, LlamaConfig config, long seed) {
         Init init = new Init(seed, config.initializerRange());
-        return load(backend, config, (name, value) -> backend.upload(value,
-                value.shape().length == 1 ? init.ones(value.shape()[0]) : init.normal(name, value.shape())));
+        return (name, value) -> backend.upload(value,
+                value.shape().length == 1 ? init.ones(value.shape()[0]) : init.normal(name, value.shape()));
     }
 
     private static final int INIT_CHUNK = 1 << 16;
@@ -129,6 +156,11 @@ public final class LlamaWeights implements AutoCloseable {
 
     public LlamaConfig config() {
         return config;
+    }
+
+    /** The flat buffers the parameters are views into, where {@link #loadFlat} built them. */
+    public Optional<FlatParameters> flat() {
+        return Optional.ofNullable(flat);
     }
 
     /** Every parameter once, in Hugging Face's state-dict order. */
@@ -163,6 +195,10 @@ public final class LlamaWeights implements AutoCloseable {
     }
 
     public void zeroGradients(Backend backend) {
+        if (flat != null) {
+            backend.fill(flat.grads(), 0);
+            return;
+        }
         for (Parameter p : byName.values()) {
             backend.fill(p.grad(), 0);
         }
@@ -170,6 +206,10 @@ public final class LlamaWeights implements AutoCloseable {
 
     @Override
     public void close() {
+        if (flat != null) {
+            flat.close();
+            return;
+        }
         for (Parameter p : byName.values()) {
             p.value().close();
             p.grad().close();

@@ -1,7 +1,10 @@
 package io.easycontext.runtime.optim;
 
 import io.easycontext.runtime.backend.Backend;
+import io.easycontext.runtime.comm.Communicator;
+import io.easycontext.runtime.comm.ReduceOp;
 import io.easycontext.runtime.model.Parameter;
+import io.easycontext.runtime.tensor.Tensor;
 
 import java.util.List;
 
@@ -21,6 +24,14 @@ public final class GradientClipping {
             sum += backend.sumOfSquares(p.grad());
         }
         return Math.sqrt(sum);
+    }
+
+    /**
+     * The L2 norm of gradients sharded over {@code world}, each rank holding the reduced gradients of its {@code shard}:
+     * the ranks' sums of squares, added in rank order, so every rank gets the same norm.
+     */
+    public static double globalNorm(Backend backend, Communicator world, Tensor shard) {
+        return Math.sqrt(world.allReduce(backend.sumOfSquares(shard), ReduceOp.SUM));
     }
 
     /**

@@ -10,7 +10,7 @@ import java.util.List;
  * clip by the global norm, apply AdamW at the scheduled rate, zero the gradients for the next step. A non-finite
  * norm stops training rather than write NaN into every weight.
  */
-public final class Optimizer implements AutoCloseable {
+public final class Optimizer implements TrainingOptimizer {
 
     /** What a training log reports about one update. */
     public record Update(long step, double lr, double gradNorm, double clipCoefficient) {
@@ -30,6 +30,7 @@ public final class Optimizer implements AutoCloseable {
         this.maxGradNorm = maxGradNorm;
     }
 
+    @Override
     public Update step(Backend backend) {
         long step = adamW.steps() + 1;
         double norm = GradientClipping.globalNorm(backend, parameters);
@@ -46,6 +47,7 @@ public final class Optimizer implements AutoCloseable {
         return new Update(step, lr, norm, coefficient);
     }
 
+    @Override
     public long steps() {
         return adamW.steps();
     }

@@ -6,18 +6,20 @@ import java.util.Map;
 /**
  * Peak device memory of one rank, by component, in bytes. The peak is reached in the backward of the last
  * decoder layer: every checkpoint is still held, and the layer's recomputed activations meet the MLP's
- * gradients.
+ * gradients. Master weights and moments are the rank's share on the device: all of them when replicated, its shard
+ * when sharded, and only the staging of an offloaded update when offloaded; {@code hostMemory} is what an offloaded
+ * optimizer holds in (pinned) host memory per rank, and is not part of {@link #total()}.
  */
 public record MemoryEstimate(long parameters, long gradients, long masterWeights, long optimizerMoments,
                              long checkpoints, long layerWorkingSet, long attentionScratch, long communication,
-                             long other) {
+                             long other, long hostMemory) {
 
     public long total() {
         return parameters + gradients + masterWeights + optimizerMoments + checkpoints + layerWorkingSet
                 + attentionScratch + communication + other;
     }
 
-    /** The components in the order a report lists them. */
+    /** The device components in the order a report lists them. */
     public Map<String, Long> components() {
         Map<String, Long> m = new LinkedHashMap<>();
         m.put("parameters (bf16)", parameters);

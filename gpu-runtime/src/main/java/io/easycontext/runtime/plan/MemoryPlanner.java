@@ -1,6 +1,10 @@
 package io.easycontext.runtime.plan;
 
+import io.easycontext.runtime.model.FlatLayout;
 import io.easycontext.runtime.model.LlamaConfig;
+import io.easycontext.runtime.model.LlamaWeights;
+import io.easycontext.runtime.optim.zero.ShardedOptimizer;
+import io.easycontext.runtime.optim.zero.Sharding;
 import io.easycontext.runtime.parallel.ParallelMode;
 
 /**
@@ -11,6 +15,10 @@ import io.easycontext.runtime.parallel.ParallelMode;
  * pool's measured peak (benchmarks.md: 36.6 GiB and 46.1 GiB on an H200, both within 1%; those runs predate the
  * chunked MLP recompute and match it with one chunk of all tokens). The sequence-parallel
  * buffers follow the code of the ring and Ulysses ops but have not been measured on GPUs yet.
+ *
+ * <p>With the optimizer sharded (ZeRO stage 1) a rank keeps master weights and moments for its shard only, 12 bytes
+ * per parameter of the {@code 1/W} shard; offloaded, they move to host memory and the device keeps the staging of
+ * the chunked update (gpu_stream) or nothing (cpu). Parameters and gradients stay whole on every rank.
  */
 public final class MemoryPlanner {
     private static final int BF16 = 2;
@@ -21,14 +29,22 @@ public final class MemoryPlanner {
     private MemoryPlanner() {
     }
 
+    /** {@link #estimate(LlamaConfig, long, ParallelMode, int, int, int, Sharding, int)} with the state replicated. */
+    public static MemoryEstimate estimate(LlamaConfig c, long localTokens, ParallelMode mode, int ulyssesDegree,
+                                          int lossChunkTokens, int mlpChunkTokens) {
+        return estimate(c, localTokens, mode, ulyssesDegree, lossChunkTokens, mlpChunkTokens, Sharding.REPLICATED, 1);
+    }
+
     /**
      * @param localTokens     tokens one rank processes in a micro-step (sequence length / sequence-parallel
      *                        degree, times the per-rank batch)
      * @param lossChunkTokens tokens per chunk of the fused cross-entropy
      * @param mlpChunkTokens  tokens per chunk of the MLP recomputed in the backward
+     * @param sharding        where the AdamW state lives
+     * @param worldSize       the ranks a sharded state is cut over
      */
     public static MemoryEstimate estimate(LlamaConfig c, long localTokens, ParallelMode mode, int ulyssesDegree,
-                                          int lossChunkTokens, int mlpChunkTokens) {
+                                          int lossChunkTokens, int mlpChunkTokens, Sharding sharding, int worldSize) {
         long params = c.parameterCount();
         long n = localTokens;
         long m = Math.min(mlpChunkTokens, n);
@@ -50,8 +66,33 @@ public final class MemoryPlanner {
         long other = n * h * BF16                                   // the residual gradient
                 + (long) Math.min(lossChunkTokens, n) * c.vocabSize() * BF16
                 + WORKSPACE;
-        return new MemoryEstimate(params * BF16, params * BF16, params * FP32, 2 * params * FP32, checkpoints,
-                working, attentionScratch, communication(c, n, mode, ulyssesDegree), other);
+        OptimizerState state = optimizerState(c, sharding, worldSize);
+        return new MemoryEstimate(params * BF16, params * BF16, state.master(), state.moments(), checkpoints,
+                working, attentionScratch, communication(c, n, mode, ulyssesDegree), other, state.host());
+    }
+
+    /** Device bytes of master weights and of moments, and host bytes, of one rank's AdamW state. */
+    record OptimizerState(long master, long moments, long host) {
+    }
+
+    /**
+     * Replicated: all parameters' state. Sharded: the shard's ({@link FlatLayout}, alignment padding included).
+     * Offloaded: the shard's state in host memory, plus the pinned staging of the bf16 gradients and values that the
+     * cpu update copies, while the device holds the gpu_stream update's chunks of master weights and moments, or
+     * nothing: {@link ShardedOptimizer#CHUNKS_IN_FLIGHT} chunks either way.
+     */
+    static OptimizerState optimizerState(LlamaConfig c, Sharding sharding, int worldSize) {
+        if (!sharding.sharded()) {
+            long p = c.parameterCount();
+            return new OptimizerState(p * FP32, 2 * p * FP32, 0);
+        }
+        long shard = FlatLayout.of(LlamaWeights.layout(c), worldSize).shardSize();
+        long staging = ShardedOptimizer.CHUNKS_IN_FLIGHT * (long) Math.min(ShardedOptimizer.DEFAULT_CHUNK_ELEMENTS, shard);
+        return switch (sharding.offload()) {
+            case NONE -> new OptimizerState(shard * FP32, 2 * shard * FP32, 0);
+            case GPU_STREAM -> new OptimizerState(staging * FP32, 2 * staging * FP32, 3 * shard * FP32);
+            case CPU -> new OptimizerState(0, 0, 3 * shard * FP32 + staging * 2 * BF16);
+        };
     }
 
     /**

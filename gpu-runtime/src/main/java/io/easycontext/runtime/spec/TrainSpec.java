@@ -2,6 +2,8 @@ package io.easycontext.runtime.spec;
 
 import io.easycontext.runtime.comm.RankDevices;
 import io.easycontext.runtime.model.LlamaConfig;
+import io.easycontext.runtime.optim.zero.OffloadMode;
+import io.easycontext.runtime.optim.zero.Sharding;
 import io.easycontext.runtime.parallel.ParallelConfig;
 import io.easycontext.runtime.parallel.ParallelConfigException;
 import io.easycontext.runtime.parallel.ParallelMode;
@@ -36,6 +38,10 @@ import java.util.stream.IntStream;
  * @param dataset the training data; {@code synthetic}, the default, is the runtime's seeded synthetic corpus
  * @param checkpointEvery a checkpoint after every this many steps; 0, the default, only after the last. Run {@code k}
  *     writes its checkpoints and final model to {@link #outputDir(int) checkpoints/stage-k}
+ * @param zeroStage 0, the default: every rank keeps the whole AdamW state; 1: each rank keeps its shard of it (ZeRO
+ *     stage 1, 12 bytes per parameter over the ranks instead of on each)
+ * @param optimizerOffload where a sharded state lives: {@code none} (the default, on the device), {@code cpu} (host
+ *     memory, updated by the host) or {@code gpu_stream} (host memory, streamed through the device to be updated)
  */
 public record TrainSpec(
         String model,
@@ -59,6 +65,8 @@ public record TrainSpec(
         Boolean activationCheckpointing,
         String dataset,
         Integer checkpointEvery,
+        Integer zeroStage,
+        String optimizerOffload,
         List<TrainStage> stages) implements RunSpec {
 
     public static final int MAX_STAGES = 16;
@@ -83,6 +91,8 @@ public record TrainSpec(
         activationCheckpointing = activationCheckpointing == null || activationCheckpointing;
         dataset = dataset == null ? Datasets.SYNTHETIC : dataset;
         checkpointEvery = checkpointEvery == null ? 0 : checkpointEvery;
+        zeroStage = zeroStage == null ? 0 : zeroStage;
+        optimizerOffload = optimizerOffload == null ? OffloadMode.NONE.flag() : optimizerOffload.toLowerCase(Locale.ROOT);
         stages = stages == null ? List.of() : List.copyOf(stages);
     }
 
@@ -101,7 +111,8 @@ public record TrainSpec(
                     dpDegree, or(s.seqLength(), seqLength), or(s.ropeTheta(), ropeTheta), batchSize,
                     gradientAccumulateEvery, or(s.learningRate(), learningRate), warmupSteps, weightDecay,
                     maxGradNorm, or(s.maxTrainSteps(), maxTrainSteps), seed, dtype, gpuMemoryGib, activationCheckpointing,
-                    or(s.dataset(), dataset), or(s.checkpointEvery(), checkpointEvery), List.of()));
+                    or(s.dataset(), dataset), or(s.checkpointEvery(), checkpointEvery), zeroStage, optimizerOffload,
+                    List.of()));
         }
         return runs;
     }
@@ -143,6 +154,7 @@ public record TrainSpec(
         if (!DTYPES.contains(dtype)) {
             checks.reject("dtype", "must be f32 or f64, not '" + dtype + "'");
         }
+        checkSharding(checks);
         if (stages.size() > MAX_STAGES) {
             checks.reject("stages", "must have at most " + MAX_STAGES + " stages, not " + stages.size());
         }
@@ -167,6 +179,21 @@ public record TrainSpec(
             }
         }
         return checks.violations();
+    }
+
+    private void checkSharding(Checks checks) {
+        if (zeroStage != 0 && zeroStage != 1) {
+            checks.reject("zeroStage", "must be 0 (replicated optimizer state) or 1 (sharded), not " + zeroStage);
+        }
+        OffloadMode offload = null;
+        try {
+            offload = OffloadMode.parse(optimizerOffload);
+        } catch (IllegalArgumentException e) {
+            checks.reject("optimizerOffload", "must be none, cpu or gpu_stream, not '" + optimizerOffload + "'");
+        }
+        if (offload != null && offload != OffloadMode.NONE && zeroStage == 0) {
+            checks.reject("optimizerOffload", "needs zeroStage 1: only a sharded optimizer offloads its state");
+        }
     }
 
     /** The fields a stage may override, checked alike wherever they are given. */
@@ -195,7 +222,7 @@ public record TrainSpec(
                 (long) gpuMemoryGib << 30);
         return new TrainConfig(config, parallelConfig(ranks.ranks()), seqLength, batchSize,
                 gradientAccumulateEvery, maxTrainSteps, learningRate, warmupSteps, weightDecay, maxGradNorm, seed,
-                ranks, activationCheckpointing);
+                ranks, activationCheckpointing, new Sharding(zeroStage, OffloadMode.parse(optimizerOffload)));
     }
 
     /** {@link #openDataset(int, Tokenizer)} with the model directory's tokenizer, or bytes where it has none. */
@@ -247,6 +274,8 @@ public record TrainSpec(
                 .flag("activationCheckpointing", activationCheckpointing)
                 .flag("dataset", dataset)
                 .flag("checkpointEvery", checkpointEvery)
+                .flag("zeroStage", zeroStage == 0 ? null : zeroStage)
+                .flag("optimizerOffload", OffloadMode.NONE.flag().equals(optimizerOffload) ? null : optimizerOffload)
                 .flag("outputDir", outputDir(run))
                 .args();
     }
@@ -293,6 +322,8 @@ public record TrainSpec(
         private Boolean activationCheckpointing;
         private String dataset;
         private Integer checkpointEvery;
+        private Integer zeroStage;
+        private String optimizerOffload;
         private List<TrainStage> stages;
 
         private Builder() {
@@ -319,13 +350,15 @@ public record TrainSpec(
         public Builder activationCheckpointing(Boolean v) { activationCheckpointing = v; return this; }
         public Builder dataset(String v) { dataset = v; return this; }
         public Builder checkpointEvery(Integer v) { checkpointEvery = v; return this; }
+        public Builder zeroStage(Integer v) { zeroStage = v; return this; }
+        public Builder optimizerOffload(String v) { optimizerOffload = v; return this; }
         public Builder stages(List<TrainStage> v) { stages = v; return this; }
 
         public TrainSpec build() {
             return new TrainSpec(model, devices, parallelMode, ulyssesDegree, ringDegree, dpDegree, seqLength,
                     ropeTheta, batchSize, gradientAccumulateEvery, learningRate, warmupSteps, weightDecay,
                     maxGradNorm, maxTrainSteps, seed, dtype, gpuMemoryGib, activationCheckpointing, dataset,
-                    checkpointEvery,
+                    checkpointEvery, zeroStage, optimizerOffload,
                     stages);
         }
     }

@@ -47,10 +47,7 @@ public final class DistributedTrainer {
             Checkpointing checkpointing) {
         List<Result> perRank = config.devices().run((backend, world) -> {
             List<StepMetrics> steps = new ArrayList<>();
-            try (RankTrainer trainer = new RankTrainer(config, data, backend, world)) {
-                if (initialWeights != null) {
-                    initialWeights.loadInto(trainer.backend(), trainer.weights());
-                }
+            try (RankTrainer trainer = new RankTrainer(config, data, backend, world, initialWeights)) {
                 int first = Math.toIntExact(checkpointing.restore(trainer));
                 for (int step = first; step < config.maxTrainSteps(); step++) {
                     // Rank 0 decides, and every rank learns it from one scalar all-reduce, so that all stop together.

@@ -8,13 +8,18 @@ import io.easycontext.runtime.model.LlamaWeights;
 import io.easycontext.runtime.optim.AdamW;
 import io.easycontext.runtime.optim.LrSchedule;
 import io.easycontext.runtime.optim.Optimizer;
+import io.easycontext.runtime.optim.TrainingOptimizer;
+import io.easycontext.runtime.optim.zero.ShardedOptimizer;
+import io.easycontext.runtime.optim.zero.Sharding;
 import io.easycontext.runtime.parallel.GradientSync;
 import io.easycontext.runtime.parallel.ParallelRank;
 
 /**
  * One rank's replica and its part of every optimizer step: it builds the same weights as every other rank from the
  * seed, takes the same global micro-batches, keeps its shard, and runs forward and backward through its mode's
- * attention; then the reductions of {@link GradientSync} make its gradient the whole step's.
+ * attention; then the reductions of {@link GradientSync} make its gradient the whole step's. With the optimizer
+ * sharded (ZeRO), the parameters live in flat buffers and the gradients stay local until the optimizer's own
+ * reduce-scatter.
  */
 final class RankTrainer implements RankState, AutoCloseable {
 
@@ -29,25 +34,36 @@ final class RankTrainer implements RankState, AutoCloseable {
     private final LlamaWeights weights;
     private final LlamaModel model;
     private final BatchPlan plan;
-    private final Optimizer optimizer;
+    private final TrainingOptimizer optimizer;
 
     /**
      * Collective over {@code world}: every rank constructs its trainer together, on the backend its thread opened
-     * (which outlives the trainer).
+     * (which outlives the trainer), from {@code initialWeights} or, where null, the seed.
      */
-    RankTrainer(TrainConfig config, DataSource data, Backend backend, Communicator world) {
+    RankTrainer(TrainConfig config, DataSource data, Backend backend, Communicator world,
+                WeightsSnapshot initialWeights) {
         this.config = config;
         this.data = data;
         this.backend = backend;
         this.rank = ParallelRank.create(world, config.parallel(), config.seqLength());
-        this.weights = LlamaWeights.initialize(backend, config.model(), config.seed());
+        Sharding sharding = config.sharding();
+        this.weights = sharding.sharded()
+                ? LlamaWeights.initializeFlat(backend, config.model(), config.seed(), rank.world().size())
+                : LlamaWeights.initialize(backend, config.model(), config.seed());
+        // Before the optimizer: its master weights start as copies of the parameters.
+        if (initialWeights != null) {
+            initialWeights.loadInto(backend, weights);
+        }
         this.model = new LlamaModel(weights, new LlamaModel.Options(config.activationCheckpointing(),
                 LlamaModel.Options.DEFAULTS.lossChunkTokens()));
         this.plan = new BatchPlan(config.batchSize(), config.parallel().dpDegree(), config.gradientAccumulation());
         AdamW.Hyper hyper = new AdamW.Hyper(AdamW.Hyper.DEFAULTS.beta1(), AdamW.Hyper.DEFAULTS.beta2(),
                 AdamW.Hyper.DEFAULTS.eps(), config.weightDecay());
-        this.optimizer = new Optimizer(backend, weights.parameters(), hyper,
-                LrSchedule.warmupConstant(config.learningRate(), config.warmupSteps()), config.maxGradNorm());
+        LrSchedule schedule = LrSchedule.warmupConstant(config.learningRate(), config.warmupSteps());
+        this.optimizer = sharding.sharded()
+                ? new ShardedOptimizer(backend, rank.world(), weights.flat().orElseThrow(), weights.parameters(), hyper,
+                        schedule, config.maxGradNorm(), sharding.offload())
+                : new Optimizer(backend, weights.parameters(), hyper, schedule, config.maxGradNorm());
     }
 
     @Override
@@ -71,7 +87,7 @@ final class RankTrainer implements RankState, AutoCloseable {
     }
 
     @Override
-    public Optimizer optimizer() {
+    public TrainingOptimizer optimizer() {
         return optimizer;
     }
 
@@ -82,7 +98,8 @@ final class RankTrainer implements RankState, AutoCloseable {
 
     /**
      * Forward and backward over this rank's shard of every micro-batch of optimizer step {@code step} (from 0), then
-     * the gradients summed over the world. Leaves in every parameter's gradient that of the step's mean loss.
+     * the gradients summed over the world. Leaves in every parameter's gradient that of the step's mean loss; with a
+     * sharded optimizer, this rank's own part of it, which the optimizer's step sums.
      */
     Gradients computeGradients(long step) {
         int b = config.batchSize();
@@ -106,14 +123,17 @@ final class RankTrainer implements RankState, AutoCloseable {
         for (int a = 0; a < ids.length; a++) {
             lossSum += model.forwardBackward(backend, ids[a], positions, targets[a], b, globalTargets, rank.attention());
         }
-        GradientSync.allReduce(rank.world(), weights.parameters());
+        if (!config.sharding().sharded()) {
+            GradientSync.allReduce(rank.world(), weights.parameters());
+        }
         double globalLoss = rank.world().allReduce(lossSum, ReduceOp.SUM);
         return new Gradients(globalLoss / globalTargets, globalTargets);
     }
 
     /**
-     * Clips and applies AdamW from the reduced gradients. Every rank holds the same gradients, so every rank computes
-     * the same norm and the same update, and the replicas stay identical without a broadcast.
+     * Clips and applies AdamW from the reduced gradients. Replicated, every rank holds the same gradients, so every
+     * rank computes the same norm and the same update, and the replicas stay identical without a broadcast; sharded,
+     * each rank updates its shard and the all-gather makes the replicas identical.
      */
     Optimizer.Update update() {
         return optimizer.step(backend);

@@ -2,6 +2,7 @@ package io.easycontext.runtime.train;
 
 import io.easycontext.runtime.comm.RankDevices;
 import io.easycontext.runtime.model.LlamaConfig;
+import io.easycontext.runtime.optim.zero.Sharding;
 import io.easycontext.runtime.parallel.ParallelConfig;
 import io.easycontext.runtime.tensor.DType;
 
@@ -9,6 +10,7 @@ import io.easycontext.runtime.tensor.DType;
  * Everything a distributed training run is defined by. {@code batchSize} is per data-parallel group (a
  * sequence-parallel group acts as one device, as in EasyContext where {@code --batch-size} is per process and the
  * sequence is split within it), so a step's global batch is {@code dp × batchSize × gradientAccumulation} sequences.
+ * {@code sharding} says whether every rank keeps the whole AdamW state or its shard of it (ZeRO stage 1), and where.
  */
 public record TrainConfig(
         LlamaConfig model,
@@ -23,7 +25,8 @@ public record TrainConfig(
         double maxGradNorm,
         long seed,
         RankDevices devices,
-        boolean activationCheckpointing) {
+        boolean activationCheckpointing,
+        Sharding sharding) {
 
     /** Checks every field and the parallel layout against the model, before any rank starts. */
     public TrainConfig {
@@ -43,7 +46,19 @@ public record TrainConfig(
             throw new IllegalArgumentException("the parallel layout " + parallel + " needs " + parallel.worldSize()
                     + " ranks, and devices " + devices + " has " + devices.ranks());
         }
+        if (sharding == null) {
+            throw new IllegalArgumentException("the optimizer sharding must be given (Sharding.REPLICATED for none)");
+        }
         parallel.validate(seqLength, model.numAttentionHeads(), model.numKeyValueHeads());
+    }
+
+    /** A run whose every rank keeps the whole optimizer state. */
+    public TrainConfig(LlamaConfig model, ParallelConfig parallel, int seqLength, int batchSize,
+                       int gradientAccumulation, int maxTrainSteps, double learningRate, int warmupSteps,
+                       double weightDecay, double maxGradNorm, long seed, RankDevices devices,
+                       boolean activationCheckpointing) {
+        this(model, parallel, seqLength, batchSize, gradientAccumulation, maxTrainSteps, learningRate, warmupSteps,
+                weightDecay, maxGradNorm, seed, devices, activationCheckpointing, Sharding.REPLICATED);
     }
 
     /** The CPU backend's precision; GPU ranks store bf16 whatever this says. */

@@ -97,6 +97,26 @@ class TrainCommandTest {
         }
     }
 
+    /** ZeRO stage 1 with the state in host memory: the replicated run's numbers (float64: the norm's order aside). */
+    @Test
+    void aShardedOffloadedOptimizerTrainsAsTheReplicatedOne() throws Exception {
+        Run replicated = train(with("--devices", "cpu:2", "--dtype", "f64"));
+        Run sharded = train(with("--devices", "cpu:2", "--dtype", "f64", "--zero-stage", "1",
+                "--optimizer-offload", "cpu"));
+        assertThat(sharded.code()).as(sharded.stderr()).isZero();
+        assertThat(sharded.stderr()).contains("zero_stage 1, optimizer_offload cpu");
+        assertThat(sharded.steps()).hasSize(3);
+        for (int i = 0; i < 3; i++) {
+            JsonNode a = replicated.steps().get(i);
+            JsonNode b = sharded.steps().get(i);
+            assertThat(b.get("loss").asDouble()).isCloseTo(a.get("loss").asDouble(), relative(a, "loss", 1e-12));
+            assertThat(b.get("grad_norm").asDouble())
+                    .isCloseTo(a.get("grad_norm").asDouble(), relative(a, "grad_norm", 1e-12));
+        }
+        expectUsageError("--optimizer-offload needs zeroStage 1", "--optimizer-offload", "gpu_stream");
+        expectUsageError("--zero-stage must be 0 (replicated optimizer state) or 1 (sharded), not 3", "--zero-stage", "3");
+    }
+
     @Test
     void printsExactlyTheDocumentedFieldsPerStep() throws Exception {
         Run run = train(with("--devices", "cpu:2", "--parallel-mode", "ring_attn", "--max-train-steps", "1"));

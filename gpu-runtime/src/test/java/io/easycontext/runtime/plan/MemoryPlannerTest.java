@@ -1,7 +1,12 @@
 package io.easycontext.runtime.plan;
 
 import io.easycontext.runtime.cli.Main;
+import io.easycontext.runtime.model.FlatLayout;
 import io.easycontext.runtime.model.LlamaConfig;
+import io.easycontext.runtime.model.LlamaWeights;
+import io.easycontext.runtime.optim.zero.OffloadMode;
+import io.easycontext.runtime.optim.zero.ShardedOptimizer;
+import io.easycontext.runtime.optim.zero.Sharding;
 import io.easycontext.runtime.parallel.ParallelMode;
 import org.junit.jupiter.api.Test;
 
@@ -10,6 +15,7 @@ import java.io.PrintStream;
 import java.nio.charset.StandardCharsets;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import static org.assertj.core.api.Assertions.within;
 
 class MemoryPlannerTest {
@@ -50,6 +56,53 @@ class MemoryPlannerTest {
         assertThat(a.total()).isEqualTo(a.components().values().stream().mapToLong(Long::longValue).sum());
     }
 
+    @Test
+    void aShardedOptimizerKeepsTwelveBytesPerParameterOfItsShard() {
+        long params = LLAMA2_7B.parameterCount();
+        MemoryEstimate replicated = MemoryPlanner.estimate(LLAMA2_7B, 8192, ParallelMode.DATA_PARALLEL, 1, 1024, 4096);
+        for (int world : new int[]{1, 2, 8}) {
+            MemoryEstimate e = MemoryPlanner.estimate(LLAMA2_7B, 8192, ParallelMode.DATA_PARALLEL, 1, 1024, 4096,
+                    new Sharding(1, OffloadMode.NONE), world);
+            long shard = FlatLayout.of(LlamaWeights.layout(LLAMA2_7B), world).shardSize();
+            assertThat(e.masterWeights()).isEqualTo(4 * shard);
+            assertThat(e.optimizerMoments()).isEqualTo(8 * shard);
+            // Alignment and padding add less than a millionth.
+            assertThat((double) e.masterWeights() + e.optimizerMoments()).isCloseTo(12.0 * params / world,
+                    within(12e-6 * params / world));
+            assertThat(replicated.total() - e.total()).isEqualTo(12 * params - 12 * shard);
+            assertThat(e.parameters()).as("parameters and gradients stay whole").isEqualTo(replicated.parameters());
+            assertThat(e.hostMemory()).isZero();
+        }
+    }
+
+    @Test
+    void offloadMovesTheShardToHostMemoryAndKeepsOnlyStagingOnTheDevice() {
+        long shard = FlatLayout.of(LlamaWeights.layout(LLAMA2_7B), 2).shardSize();
+        long chunk = ShardedOptimizer.DEFAULT_CHUNK_ELEMENTS;
+        MemoryEstimate streamed = MemoryPlanner.estimate(LLAMA2_7B, 8192, ParallelMode.DATA_PARALLEL, 1, 1024, 4096,
+                new Sharding(1, OffloadMode.GPU_STREAM), 2);
+        assertThat(streamed.masterWeights() + streamed.optimizerMoments()).isEqualTo(3 * chunk * 12);
+        assertThat(streamed.hostMemory()).isEqualTo(12 * shard);
+        MemoryEstimate cpu = MemoryPlanner.estimate(LLAMA2_7B, 8192, ParallelMode.DATA_PARALLEL, 1, 1024, 4096,
+                new Sharding(1, OffloadMode.CPU), 2);
+        assertThat(cpu.masterWeights() + cpu.optimizerMoments()).isZero();
+        assertThat(cpu.hostMemory()).isEqualTo(12 * shard + 3 * chunk * 4);
+        assertThat(cpu.total()).isEqualTo(streamed.total() - 3 * chunk * 12);
+        // What the sharding is for: Llama-2-7B at 8K tokens does not fit one 80 GiB GPU replicated, and does offloaded.
+        MemoryEstimate replicated = MemoryPlanner.estimate(LLAMA2_7B, 8192, ParallelMode.DATA_PARALLEL, 1, 1024, 4096);
+        MemoryEstimate offloaded = MemoryPlanner.estimate(LLAMA2_7B, 8192, ParallelMode.DATA_PARALLEL, 1, 1024, 4096,
+                new Sharding(1, OffloadMode.CPU), 1);
+        assertThat(replicated.total() / GIB).isGreaterThan(80);
+        assertThat(offloaded.total() / GIB).isLessThan(80);
+        assertThat(offloaded.hostMemory() / GIB).isCloseTo(12.0 * LLAMA2_7B.parameterCount() / GIB, within(0.1));
+    }
+
+    @Test
+    void onlyAShardedOptimizerOffloads() {
+        assertThatThrownBy(() -> new Sharding(0, OffloadMode.CPU)).hasMessageContaining("needs ZeRO stage 1");
+        assertThatThrownBy(() -> new Sharding(2, OffloadMode.NONE)).hasMessageContaining("ZeRO stage 2 is not supported");
+    }
+
     private static int plan(StringBuilder text, String... args) {
         ByteArrayOutputStream out = new ByteArrayOutputStream();
         int code = Main.run(args, new PrintStream(out, true, StandardCharsets.UTF_8),
@@ -67,6 +120,16 @@ class MemoryPlannerTest {
         StringBuilder tooBig = new StringBuilder();
         assertThat(plan(tooBig, "plan", "--model", "llama2-7b", "--seq-length", "262144", "--gpu-memory-gib", "80")).isEqualTo(3);
         assertThat(tooBig).containsPattern("does not fit: needs [0-9.]+ GiB per rank, 80.00 GiB available");
+
+        StringBuilder sharded = new StringBuilder();
+        assertThat(plan(sharded, "plan", "--model", "llama2-7b", "--seq-length", "8192", "--gpu-memory-gib", "80")).isEqualTo(3);
+        assertThat(plan(sharded, "plan", "--model", "llama2-7b", "--seq-length", "8192", "--gpu-memory-gib", "80",
+                "--zero-stage", "1", "--optimizer-offload", "cpu")).as(sharded.toString()).isZero();
+        assertThat(sharded).contains("zero_stage 1, optimizer_offload cpu")
+                .containsPattern("optimizer state in host memory, per rank +7[0-9]\\.[0-9]{2} GiB");
+        StringBuilder offloadAlone = new StringBuilder();
+        assertThat(plan(offloadAlone, "plan", "--optimizer-offload", "cpu")).isEqualTo(2);
+        assertThat(offloadAlone).contains("needs ZeRO stage 1");
 
         StringBuilder bad = new StringBuilder();
         assertThat(plan(bad, "plan", "--model", "tiny", "--gpus", "4", "--seq-length", "100")).isEqualTo(2);

@@ -1,5 +1,7 @@
 package io.easycontext.runtime.spec;
 
+import io.easycontext.runtime.optim.zero.OffloadMode;
+import io.easycontext.runtime.optim.zero.Sharding;
 import io.easycontext.runtime.parallel.ParallelMode;
 import io.easycontext.runtime.train.TrainConfig;
 import org.junit.jupiter.api.Test;
@@ -17,7 +19,7 @@ class TrainSpecTest {
 
         assertThat(spec.validate()).isEmpty();
         assertThat(spec).isEqualTo(new TrainSpec("tiny", "cpu:1", ParallelMode.DATA_PARALLEL, null, null, null, 64,
-                null, 1, 1, 2e-5, 0, 0.0, 1.0, 10, 2022L, "f32", 0, true, "synthetic", 0, List.of()));
+                null, 1, 1, 2e-5, 0, 0.0, 1.0, 10, 2022L, "f32", 0, true, "synthetic", 0, 0, "none", List.of()));
     }
 
     @Test
@@ -119,6 +121,23 @@ class TrainSpecTest {
         assertThat(config.model().ropeTheta()).isEqualTo(5e5);
         assertThat(config.model().maxPositionEmbeddings()).isEqualTo(2048);
         assertThat(config.dtype().name()).isEqualTo("F64");
+    }
+
+    @Test
+    void theOptimizerShardingBecomesTheConfigsAndItsFlags() {
+        TrainSpec spec = TrainSpec.builder().devices("cpu:2").zeroStage(1).optimizerOffload("GPU_STREAM").build();
+        assertThat(spec.validate()).isEmpty();
+        assertThat(spec.toTrainConfig().sharding()).isEqualTo(new Sharding(1, OffloadMode.GPU_STREAM));
+        assertThat(String.join(" ", spec.commandLines().get(0))).contains("--zero-stage 1 --optimizer-offload gpu_stream");
+        assertThat(String.join(" ", TrainSpec.builder().build().commandLines().get(0))).doesNotContain("zero-stage")
+                .doesNotContain("optimizer-offload");
+        assertThat(TrainSpec.builder().build().toTrainConfig().sharding()).isEqualTo(Sharding.REPLICATED);
+
+        assertThat(TrainSpec.builder().zeroStage(2).optimizerOffload("disk").build().validate()).containsExactlyInAnyOrder(
+                new Violation("zeroStage", "must be 0 (replicated optimizer state) or 1 (sharded), not 2"),
+                new Violation("optimizerOffload", "must be none, cpu or gpu_stream, not 'disk'"));
+        assertThat(TrainSpec.builder().optimizerOffload("cpu").build().validate()).containsExactly(
+                new Violation("optimizerOffload", "needs zeroStage 1: only a sharded optimizer offloads its state"));
     }
 
     @Test

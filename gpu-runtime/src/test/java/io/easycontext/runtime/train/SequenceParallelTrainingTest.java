@@ -101,7 +101,7 @@ class SequenceParallelTrainingTest {
         return InProcessRanks.run(config.parallel().worldSize(), TIMEOUT, comm -> {
             try (CpuBackend backend = new CpuBackend(config.dtype());
                  RankTrainer trainer = new RankTrainer(config, new SyntheticData(config.seed(), MODEL.vocabSize()),
-                         backend, comm)) {
+                         backend, comm, null)) {
                 RankTrainer.Gradients first = trainer.computeGradients(0);
                 Map<String, double[]> gradients = snapshot(trainer, true);
                 trainer.update();

@@ -389,19 +389,15 @@ public final class CpuBackend implements Backend {
         Checks.sameSize(p, g, "param", "grad");
         Checks.sameSize(p, mt, "param", "m");
         Checks.sameSize(p, vt, "param", "v");
-        Checks.require(step >= 1, "AdamW steps count from 1, got %d", step);
-        double correction1 = 1 - Math.pow(beta1, step);
-        double correction2 = 1 - Math.pow(beta2, step);
+        AdamWArithmetic rule = new AdamWArithmetic(lr, beta1, beta2, eps, weightDecay, step, gradScale);
         Parallel.forRange((int) p.numel(), 12, (from, to) -> {
             for (int i = from; i < to; i++) {
-                double gi = g.data[g.offset + i] * gradScale;
-                double mi = mt.round(beta1 * mt.data[mt.offset + i] + (1 - beta1) * gi);
-                double vi = vt.round(beta2 * vt.data[vt.offset + i] + (1 - beta2) * gi * gi);
+                double gi = rule.scaledGrad(g.data[g.offset + i]);
+                double mi = mt.round(rule.firstMoment(mt.data[mt.offset + i], gi));
+                double vi = vt.round(rule.secondMoment(vt.data[vt.offset + i], gi));
                 mt.data[mt.offset + i] = mi;
                 vt.data[vt.offset + i] = vi;
-                double x = w.data[w.offset + i];
-                x -= lr * weightDecay * x;
-                x -= lr * (mi / correction1) / (Math.sqrt(vi / correction2) + eps);
+                double x = rule.weight(w.data[w.offset + i], mi, vi);
                 w.data[w.offset + i] = w.round(x);
                 if (w != p) {
                     p.data[p.offset + i] = p.round(x);

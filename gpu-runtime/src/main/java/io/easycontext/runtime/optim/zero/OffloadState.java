@@ -1,0 +1,172 @@
+package io.easycontext.runtime.optim.zero;
+
+import io.easycontext.runtime.backend.Backend;
+import io.easycontext.runtime.model.FlatParameters;
+import io.easycontext.runtime.optim.AdamW;
+import io.easycontext.runtime.tensor.DType;
+import io.easycontext.runtime.tensor.Tensor;
+
+import java.util.ArrayList;
+import java.util.List;
+
+/**
+ * The shard's state in host memory, walked in chunks of a fixed number of elements: what both offloaded updates
+ * share. A chunk never crosses a host segment (segments hold whole chunks), so each chunk's state is one contiguous
+ * range for the driver to copy.
+ */
+abstract class OffloadState implements ShardState {
+
+    /** Staging slots, used round-robin by consecutive chunks. */
+    static final int RING = ShardedOptimizer.CHUNKS_IN_FLIGHT;
+
+    /** Host segments of about 1 GiB, whole chunks each. */
+    private static final long SEGMENT_BYTES = 1L << 30;
+
+    /** Elements {@code [from, from + length)} of the shard and the pieces of parameters within them. */
+    record Chunk(long from, int length, List<ShardPiece> pieces) {
+    }
+
+    final Backend backend;
+    final HostTransfers transfers;
+    final AdamW.Hyper hyper;
+    final HostBuffer master;
+    final HostBuffer m;
+    final HostBuffer v;
+    final List<Chunk> chunks = new ArrayList<>();
+    final int chunkElements;
+    private final Tensor values;
+    private final Tensor grads;
+    private final long shardStart;
+
+    /** The master weights start as the shard's values, the moments at zero. */
+    OffloadState(Backend backend, FlatParameters flat, int rank, List<ShardPiece> pieces, AdamW.Hyper hyper,
+                 int chunkElements) {
+        if (chunkElements < 1) {
+            throw new IllegalArgumentException("offload chunks of " + chunkElements + " elements");
+        }
+        this.backend = backend;
+        this.hyper = hyper;
+        this.values = flat.values();
+        this.grads = flat.grads();
+        this.shardStart = flat.layout().shardStart(rank);
+        long shardSize = flat.layout().shardSize();
+        this.chunkElements = (int) Math.min(chunkElements, shardSize);
+        for (long from = 0; from < shardSize; from += this.chunkElements) {
+            int length = (int) Math.min(this.chunkElements, shardSize - from);
+            List<ShardPiece> within = ShardPiece.within(pieces, from, length);
+            if (!within.isEmpty()) {
+                chunks.add(new Chunk(from, length, within));
+            }
+        }
+        DType stats = backend.statsType();
+        long segment = this.chunkElements * Math.max(1, SEGMENT_BYTES / ((long) this.chunkElements * stats.bytes()));
+        this.transfers = HostTransfers.of(backend);
+        this.m = transfers.allocate(stats, shardSize, segment);
+        this.v = transfers.allocate(stats, shardSize, segment);
+        m.zero();
+        v.zero();
+        if (backend.floatType() != stats) {
+            master = transfers.allocate(stats, shardSize, segment);
+            master.zero();
+            for (Chunk c : chunks) {
+                for (ShardPiece p : c.pieces()) {
+                    master.write(p.offset(), backend.download(valueView(p)), 0, p.length());
+                }
+            }
+        } else {
+            master = null;
+        }
+    }
+
+    /** The piece's values, in the flat buffer the optimizer's all-gather sends from. */
+    final Tensor valueView(ShardPiece p) {
+        return backend.view(values, shardStart + p.offset(), p.length());
+    }
+
+    /** The piece's reduced gradients. */
+    final Tensor gradView(ShardPiece p) {
+        return backend.view(grads, shardStart + p.offset(), p.length());
+    }
+
+    /** A backend staging buffer of one chunk's elements, for the device copies of state. */
+    final Tensor[] stagingTensors(DType dtype) {
+        Tensor[] ring = new Tensor[RING];
+        for (int k = 0; k < RING; k++) {
+            ring[k] = backend.zeros(dtype, chunkElements);
+        }
+        return ring;
+    }
+
+    final HostTransfers.Fence[] fences() {
+        HostTransfers.Fence[] ring = new HostTransfers.Fence[RING];
+        for (int k = 0; k < RING; k++) {
+            ring[k] = transfers.fence();
+        }
+        return ring;
+    }
+
+    @Override
+    public List<Vector> vectors() {
+        List<Vector> all = new ArrayList<>();
+        if (master != null) {
+            all.add(new HostVector(MASTER, master));
+        }
+        all.add(new HostVector(EXP_AVG, m));
+        all.add(new HostVector(EXP_AVG_SQ, v));
+        return all;
+    }
+
+    private final class HostVector implements Vector {
+        private final String name;
+        private final HostBuffer buffer;
+
+        HostVector(String name, HostBuffer buffer) {
+            this.name = name;
+            this.buffer = buffer;
+        }
+
+        @Override
+        public String name() {
+            return name;
+        }
+
+        @Override
+        public DType dtype() {
+            return buffer.dtype();
+        }
+
+        @Override
+        public long length() {
+            return buffer.length();
+        }
+
+        @Override
+        public double[] read(long from, int n) {
+            transfers.synchronize();
+            double[] out = new double[n];
+            buffer.read(from, out, 0, n);
+            return out;
+        }
+
+        @Override
+        public void write(long from, double[] values) {
+            transfers.synchronize();
+            buffer.write(from, values, 0, values.length);
+        }
+    }
+
+    /** Frees what the subclass holds beside the host state (staging, fences); called after the lanes are idle. */
+    abstract void closeStaging();
+
+    @Override
+    public final void close() {
+        transfers.synchronize();
+        closeStaging();
+        if (master != null) {
+            master.close();
+        }
+        m.close();
+        v.close();
+        transfers.close();
+    }
+}

@@ -6,6 +6,7 @@ import io.easycontext.runtime.cuda.CudaEvent;
 import io.easycontext.runtime.cuda.CudaStream;
 import io.easycontext.runtime.tensor.DType;
 import io.easycontext.runtime.tensor.Tensor;
+import io.easycontext.runtime.cuda.PinnedHostMemory;
 import jcuda.Pointer;
 import jcuda.driver.JCudaDriver;
 
@@ -17,18 +18,17 @@ import java.util.List;
  * again only after every later layer. The copies run on a stream of their own, ordered against the compute stream by
  * events, so that a layer's checkpoint travels to the host while the next layer computes, and travels back while the
  * layer after it in the backward computes. Page-locked buffers are costly to allocate (the driver maps every page),
- * so they are kept and reused across steps until the backend closes.
+ * so they are kept and reused across steps until the backend closes. A tensor travels in pieces of at most
+ * {@link #PIECE_BYTES}, as one page-locked allocation must stay below 2 GiB ({@link PinnedHostMemory}).
  */
 final class HostParking implements AutoCloseable {
 
-    /** A page-locked host buffer. */
-    private record HostBuffer(Pointer pointer, long bytes) {
-    }
+    static final long PIECE_BYTES = 1L << 30;
 
     private final CudaBackend backend;
     private final CudaStream copies = new CudaStream();
-    private final List<HostBuffer> idle = new ArrayList<>();
-    private final List<HostBuffer> all = new ArrayList<>();
+    private final List<PinnedHostMemory> idle = new ArrayList<>();
+    private final List<PinnedHostMemory> all = new ArrayList<>();
 
     HostParking(CudaBackend backend) {
         this.backend = backend;
@@ -36,23 +36,31 @@ final class HostParking implements AutoCloseable {
 
     /** Host bytes held, in use or idle. */
     synchronized long hostBytes() {
-        return all.stream().mapToLong(HostBuffer::bytes).sum();
+        return all.stream().mapToLong(PinnedHostMemory::bytes).sum();
     }
 
     Backend.Parked park(Tensor tensor) {
         CudaTensor t = CudaTensor.of(tensor);
-        long bytes = t.bytes();
-        HostBuffer host = take(bytes);
+        List<PinnedHostMemory> pieces = new ArrayList<>();
+        for (long at = 0; at < t.bytes(); at += PIECE_BYTES) {
+            pieces.add(take(Math.min(PIECE_BYTES, t.bytes() - at)));
+        }
         try (CudaEvent produced = CudaEvent.forOrdering().record(backend.stream())) {
             copies.waitFor(produced);
         }
-        Cu.check(JCudaDriver.cuMemcpyDtoHAsync(host.pointer(), t.ptr(), bytes, copies.handle()), "cuMemcpyDtoHAsync");
+        long at = 0;
+        for (PinnedHostMemory piece : pieces) {
+            int n = Math.toIntExact(Math.min(piece.bytes(), t.bytes() - at));
+            Cu.check(JCudaDriver.cuMemcpyDtoHAsync(Pointer.to(piece.slice(0, n)), t.ptr().plus(at), n,
+                    copies.handle()), "cuMemcpyDtoHAsync");
+            at += n;
+        }
         t.usedOn(copies);
-        return new Parked(host, t.dtype(), t.shape(), bytes);
+        return new Parked(pieces, t.dtype(), t.shape(), t.bytes());
     }
 
     private final class Parked implements Backend.Parked {
-        private final HostBuffer host;
+        private final List<PinnedHostMemory> pieces;
         private final DType dtype;
         private final int[] shape;
         private final long bytes;
@@ -60,8 +68,8 @@ final class HostParking implements AutoCloseable {
         private CudaEvent arrived;
         private boolean done;
 
-        Parked(HostBuffer host, DType dtype, int[] shape, long bytes) {
-            this.host = host;
+        Parked(List<PinnedHostMemory> pieces, DType dtype, int[] shape, long bytes) {
+            this.pieces = pieces;
             this.dtype = dtype;
             this.shape = shape;
             this.bytes = bytes;
@@ -80,8 +88,13 @@ final class HostParking implements AutoCloseable {
             try (CudaEvent free = CudaEvent.forOrdering().record(backend.stream())) {
                 copies.waitFor(free);
             }
-            Cu.check(JCudaDriver.cuMemcpyHtoDAsync(back.ptr(), host.pointer(), bytes, copies.handle()),
-                    "cuMemcpyHtoDAsync");
+            long at = 0;
+            for (PinnedHostMemory piece : pieces) {
+                int n = Math.toIntExact(Math.min(piece.bytes(), bytes - at));
+                Cu.check(JCudaDriver.cuMemcpyHtoDAsync(back.ptr().plus(at), Pointer.to(piece.slice(0, n)), n,
+                        copies.handle()), "cuMemcpyHtoDAsync");
+                at += n;
+            }
             back.usedOn(copies);
             arrived = CudaEvent.forOrdering().record(copies);
         }
@@ -109,40 +122,32 @@ final class HostParking implements AutoCloseable {
             if (arrived != null) {
                 arrived.close();
             }
-            // A later park reuses the buffer only through the copy stream, after this copy back: no wait needed.
-            give(host);
+            // A later park reuses the pieces only through the copy stream, after this copy back: no wait needed.
+            give(pieces);
         }
     }
 
-    private synchronized HostBuffer take(long bytes) {
-        HostBuffer best = null;
-        for (HostBuffer b : idle) {
-            if (b.bytes() >= bytes && (best == null || b.bytes() < best.bytes())) {
-                best = b;
+    /** An idle piece of exactly {@code bytes} (a step parks the same sizes again), else a new one. */
+    private synchronized PinnedHostMemory take(long bytes) {
+        for (PinnedHostMemory piece : idle) {
+            if (piece.bytes() == bytes) {
+                idle.remove(piece);
+                return piece;
             }
         }
-        if (best != null) {
-            idle.remove(best);
-            return best;
-        }
-        Pointer p = new Pointer();
-        Cu.check(JCudaDriver.cuMemHostAlloc(p, bytes, JCudaDriver.CU_MEMHOSTALLOC_PORTABLE), "cuMemHostAlloc of "
-                + bytes + " bytes (activation offload)");
-        HostBuffer b = new HostBuffer(p, bytes);
-        all.add(b);
-        return b;
+        PinnedHostMemory piece = new PinnedHostMemory(bytes);
+        all.add(piece);
+        return piece;
     }
 
-    private synchronized void give(HostBuffer b) {
-        idle.add(b);
+    private synchronized void give(List<PinnedHostMemory> pieces) {
+        idle.addAll(pieces);
     }
 
     @Override
     public synchronized void close() {
         copies.synchronize();
-        for (HostBuffer b : all) {
-            Cu.check(JCudaDriver.cuMemFreeHost(b.pointer()), "cuMemFreeHost");
-        }
+        all.forEach(PinnedHostMemory::close);
         all.clear();
         idle.clear();
         copies.close();

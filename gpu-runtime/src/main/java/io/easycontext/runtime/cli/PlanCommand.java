@@ -49,6 +49,7 @@ public final class PlanCommand implements Command {
         double gib = flags.number("gpu-memory-gib", 0);
         int zeroStage = flags.integer("zero-stage", 0);
         String offload = flags.string("optimizer-offload", OffloadMode.NONE.flag());
+        int offloadedCheckpoints = flags.integer("offload-checkpoints", 0);
         flags.finish();
         Sharding sharding = Flags.usage(() -> new Sharding(zeroStage, OffloadMode.parse(offload)));
         LlamaConfig model;
@@ -67,7 +68,7 @@ public final class PlanCommand implements Command {
 
         long localTokens = (long) seq / parallel.spDegree() * batch;
         MemoryEstimate e = MemoryPlanner.estimate(model, localTokens, mode, parallel.ulyssesDegree(), lossChunk, mlpChunk,
-                sharding, parallel.worldSize());
+                sharding, parallel.worldSize(), offloadedCheckpoints);
         out.printf(Locale.ROOT, "plan: %s, %,d parameters, %,d tokens per sequence, %,d per rank; %s; %s%n",
                 modelName(model), model.parameterCount(), seq, localTokens, parallel, sharding);
         for (Map.Entry<String, Long> c : e.components().entrySet()) {
@@ -75,7 +76,8 @@ public final class PlanCommand implements Command {
         }
         out.printf(Locale.ROOT, "  %-42s %9.2f GiB%n", "peak per rank", e.total() / GIB);
         if (e.hostMemory() > 0) {
-            out.printf(Locale.ROOT, "  %-42s %9.2f GiB%n", "optimizer state in host memory, per rank", e.hostMemory() / GIB);
+            out.printf(Locale.ROOT, "  %-42s %9.2f GiB%n", "host memory (offloaded state, checkpoints), per rank",
+                    e.hostMemory() / GIB);
         }
         if (available <= 0) {
             out.println("no GPU here and no --gpu-memory-gib given: nothing to compare with");

@@ -113,6 +113,7 @@ public final class TrainCommand implements Command {
                 .checkpointEvery(optionalInteger(flags, "checkpoint-every"))
                 .zeroStage(optionalInteger(flags, "zero-stage"))
                 .optimizerOffload(flags.string("optimizer-offload", null))
+                .offloadCheckpoints(optionalInteger(flags, "offload-checkpoints"))
                 .build();
     }
 

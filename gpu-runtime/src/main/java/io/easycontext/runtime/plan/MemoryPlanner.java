@@ -45,6 +45,17 @@ public final class MemoryPlanner {
      */
     public static MemoryEstimate estimate(LlamaConfig c, long localTokens, ParallelMode mode, int ulyssesDegree,
                                           int lossChunkTokens, int mlpChunkTokens, Sharding sharding, int worldSize) {
+        return estimate(c, localTokens, mode, ulyssesDegree, lossChunkTokens, mlpChunkTokens, sharding, worldSize, 0);
+    }
+
+    /**
+     * As above, with {@code offloadedCheckpoints} layers parking their checkpoint in host memory: the device then
+     * holds the other layers' checkpoints and, in the backward, at most two parked ones (the one in use and the one
+     * fetched ahead).
+     */
+    public static MemoryEstimate estimate(LlamaConfig c, long localTokens, ParallelMode mode, int ulyssesDegree,
+                                          int lossChunkTokens, int mlpChunkTokens, Sharding sharding, int worldSize,
+                                          int offloadedCheckpoints) {
         long params = c.parameterCount();
         long n = localTokens;
         long m = Math.min(mlpChunkTokens, n);
@@ -62,13 +73,16 @@ public final class MemoryPlanner {
         long working = recomputed + Math.max(mlpBackward, attentionBackward);
         // lse kept from the forward, and delta in the backward: fp32 per head and token.
         long attentionScratch = 2L * c.numAttentionHeads() * n * FP32;
-        long checkpoints = c.numHiddenLayers() * n * h * BF16;
+        long checkpoint = n * h * BF16;
+        int parked = Math.min(offloadedCheckpoints, c.numHiddenLayers());
+        long checkpoints = (c.numHiddenLayers() - parked + Math.min(parked, 2)) * checkpoint;
         long other = n * h * BF16                                   // the residual gradient
                 + (long) Math.min(lossChunkTokens, n) * c.vocabSize() * BF16
                 + WORKSPACE;
         OptimizerState state = optimizerState(c, sharding, worldSize);
         return new MemoryEstimate(params * BF16, params * BF16, state.master(), state.moments(), checkpoints,
-                working, attentionScratch, communication(c, n, mode, ulyssesDegree), other, state.host());
+                working, attentionScratch, communication(c, n, mode, ulyssesDegree), other,
+                state.host() + parked * checkpoint);
     }
 
     /** Device bytes of master weights and of moments, and host bytes, of one rank's AdamW state. */

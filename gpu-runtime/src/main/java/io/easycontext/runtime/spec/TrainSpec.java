@@ -42,6 +42,8 @@ import java.util.stream.IntStream;
  *     stage 1, 12 bytes per parameter over the ranks instead of on each)
  * @param optimizerOffload where a sharded state lives: {@code none} (the default, on the device), {@code cpu} (host
  *     memory, updated by the host) or {@code gpu_stream} (host memory, streamed through the device to be updated)
+ * @param offloadCheckpoints with activation checkpointing, how many layers (the first ones) park their checkpoint
+ *     in host memory between the forward and the backward; 0, the default, none
  */
 public record TrainSpec(
         String model,
@@ -67,6 +69,7 @@ public record TrainSpec(
         Integer checkpointEvery,
         Integer zeroStage,
         String optimizerOffload,
+        Integer offloadCheckpoints,
         List<TrainStage> stages) implements RunSpec {
 
     public static final int MAX_STAGES = 16;
@@ -93,6 +96,7 @@ public record TrainSpec(
         checkpointEvery = checkpointEvery == null ? 0 : checkpointEvery;
         zeroStage = zeroStage == null ? 0 : zeroStage;
         optimizerOffload = optimizerOffload == null ? OffloadMode.NONE.flag() : optimizerOffload.toLowerCase(Locale.ROOT);
+        offloadCheckpoints = offloadCheckpoints == null ? 0 : offloadCheckpoints;
         stages = stages == null ? List.of() : List.copyOf(stages);
     }
 
@@ -112,7 +116,7 @@ public record TrainSpec(
                     gradientAccumulateEvery, or(s.learningRate(), learningRate), warmupSteps, weightDecay,
                     maxGradNorm, or(s.maxTrainSteps(), maxTrainSteps), seed, dtype, gpuMemoryGib, activationCheckpointing,
                     or(s.dataset(), dataset), or(s.checkpointEvery(), checkpointEvery), zeroStage, optimizerOffload,
-                    List.of()));
+                    offloadCheckpoints, List.of()));
         }
         return runs;
     }
@@ -194,6 +198,10 @@ public record TrainSpec(
         if (offload != null && offload != OffloadMode.NONE && zeroStage == 0) {
             checks.reject("optimizerOffload", "needs zeroStage 1: only a sharded optimizer offloads its state");
         }
+        checks.atLeast("offloadCheckpoints", offloadCheckpoints, 0);
+        if (offloadCheckpoints != null && offloadCheckpoints > 0 && Boolean.FALSE.equals(activationCheckpointing)) {
+            checks.reject("offloadCheckpoints", "needs activationCheckpointing: only checkpoints are offloaded");
+        }
     }
 
     /** The fields a stage may override, checked alike wherever they are given. */
@@ -222,7 +230,8 @@ public record TrainSpec(
                 (long) gpuMemoryGib << 30);
         return new TrainConfig(config, parallelConfig(ranks.ranks()), seqLength, batchSize,
                 gradientAccumulateEvery, maxTrainSteps, learningRate, warmupSteps, weightDecay, maxGradNorm, seed,
-                ranks, activationCheckpointing, new Sharding(zeroStage, OffloadMode.parse(optimizerOffload)));
+                ranks, activationCheckpointing, new Sharding(zeroStage, OffloadMode.parse(optimizerOffload)),
+                offloadCheckpoints);
     }
 
     /** {@link #openDataset(int, Tokenizer)} with the model directory's tokenizer, or bytes where it has none. */
@@ -276,6 +285,7 @@ public record TrainSpec(
                 .flag("checkpointEvery", checkpointEvery)
                 .flag("zeroStage", zeroStage == 0 ? null : zeroStage)
                 .flag("optimizerOffload", OffloadMode.NONE.flag().equals(optimizerOffload) ? null : optimizerOffload)
+                .flag("offloadCheckpoints", offloadCheckpoints == 0 ? null : offloadCheckpoints)
                 .flag("outputDir", outputDir(run))
                 .args();
     }
@@ -324,6 +334,7 @@ public record TrainSpec(
         private Integer checkpointEvery;
         private Integer zeroStage;
         private String optimizerOffload;
+        private Integer offloadCheckpoints;
         private List<TrainStage> stages;
 
         private Builder() {
@@ -352,14 +363,14 @@ public record TrainSpec(
         public Builder checkpointEvery(Integer v) { checkpointEvery = v; return this; }
         public Builder zeroStage(Integer v) { zeroStage = v; return this; }
         public Builder optimizerOffload(String v) { optimizerOffload = v; return this; }
+        public Builder offloadCheckpoints(Integer v) { offloadCheckpoints = v; return this; }
         public Builder stages(List<TrainStage> v) { stages = v; return this; }
 
         public TrainSpec build() {
             return new TrainSpec(model, devices, parallelMode, ulyssesDegree, ringDegree, dpDegree, seqLength,
                     ropeTheta, batchSize, gradientAccumulateEvery, learningRate, warmupSteps, weightDecay,
                     maxGradNorm, maxTrainSteps, seed, dtype, gpuMemoryGib, activationCheckpointing, dataset,
-                    checkpointEvery, zeroStage, optimizerOffload,
-                    stages);
+                    checkpointEvery, zeroStage, optimizerOffload, offloadCheckpoints, stages);
         }
     }
 }

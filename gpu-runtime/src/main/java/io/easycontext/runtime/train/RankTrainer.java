@@ -55,7 +55,7 @@ final class RankTrainer implements RankState, AutoCloseable {
             initialWeights.loadInto(backend, weights);
         }
         this.model = new LlamaModel(weights, new LlamaModel.Options(config.activationCheckpointing(),
-                LlamaModel.Options.DEFAULTS.lossChunkTokens()));
+                LlamaModel.Options.DEFAULTS.lossChunkTokens()).withOffloadedCheckpoints(config.offloadedCheckpoints()));
         this.plan = new BatchPlan(config.batchSize(), config.parallel().dpDegree(), config.gradientAccumulation());
         AdamW.Hyper hyper = new AdamW.Hyper(AdamW.Hyper.DEFAULTS.beta1(), AdamW.Hyper.DEFAULTS.beta2(),
                 AdamW.Hyper.DEFAULTS.eps(), config.weightDecay());

@@ -10,7 +10,8 @@ import io.easycontext.runtime.tensor.DType;
  * Everything a distributed training run is defined by. {@code batchSize} is per data-parallel group (a
  * sequence-parallel group acts as one device, as in EasyContext where {@code --batch-size} is per process and the
  * sequence is split within it), so a step's global batch is {@code dp × batchSize × gradientAccumulation} sequences.
- * {@code sharding} says whether every rank keeps the whole AdamW state or its shard of it (ZeRO stage 1), and where.
+ * {@code sharding} says whether every rank keeps the whole AdamW state or its shard of it (ZeRO stage 1), and where;
+ * {@code offloadedCheckpoints}, how many layers park their activation checkpoint in host memory.
  */
 public record TrainConfig(
         LlamaConfig model,
@@ -26,7 +27,8 @@ public record TrainConfig(
         long seed,
         RankDevices devices,
         boolean activationCheckpointing,
-        Sharding sharding) {
+        Sharding sharding,
+        int offloadedCheckpoints) {
 
     /** Checks every field and the parallel layout against the model, before any rank starts. */
     public TrainConfig {
@@ -49,6 +51,10 @@ public record TrainConfig(
         if (sharding == null) {
             throw new IllegalArgumentException("the optimizer sharding must be given (Sharding.REPLICATED for none)");
         }
+        if (offloadedCheckpoints < 0 || (offloadedCheckpoints > 0 && !activationCheckpointing)) {
+            throw new IllegalArgumentException("offload_checkpoints (" + offloadedCheckpoints
+                    + ") must be 0, or positive with activation checkpointing");
+        }
         parallel.validate(seqLength, model.numAttentionHeads(), model.numKeyValueHeads());
     }
 
@@ -58,7 +64,16 @@ public record TrainConfig(
                        double weightDecay, double maxGradNorm, long seed, RankDevices devices,
                        boolean activationCheckpointing) {
         this(model, parallel, seqLength, batchSize, gradientAccumulation, maxTrainSteps, learningRate, warmupSteps,
-                weightDecay, maxGradNorm, seed, devices, activationCheckpointing, Sharding.REPLICATED);
+                weightDecay, maxGradNorm, seed, devices, activationCheckpointing, Sharding.REPLICATED, 0);
+    }
+
+    /** A run that keeps every activation checkpoint on the device. */
+    public TrainConfig(LlamaConfig model, ParallelConfig parallel, int seqLength, int batchSize,
+                       int gradientAccumulation, int maxTrainSteps, double learningRate, int warmupSteps,
+                       double weightDecay, double maxGradNorm, long seed, RankDevices devices,
+                       boolean activationCheckpointing, Sharding sharding) {
+        this(model, parallel, seqLength, batchSize, gradientAccumulation, maxTrainSteps, learningRate, warmupSteps,
+                weightDecay, maxGradNorm, seed, devices, activationCheckpointing, sharding, 0);
     }
 
     /** The CPU backend's precision; GPU ranks store bf16 whatever this says. */

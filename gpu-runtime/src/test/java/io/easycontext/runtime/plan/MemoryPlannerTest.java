@@ -57,6 +57,25 @@ class MemoryPlannerTest {
     }
 
     @Test
+    void parkedCheckpointsMoveToHostMemoryButTwoInFlight() {
+        long n = 131072;
+        long one = n * LLAMA2_7B.hiddenSize() * 2;
+        MemoryEstimate kept = MemoryPlanner.estimate(LLAMA2_7B, n, ParallelMode.DATA_PARALLEL, 1, 1024, 4096,
+                Sharding.REPLICATED, 1, 0);
+        MemoryEstimate parked = MemoryPlanner.estimate(LLAMA2_7B, n, ParallelMode.DATA_PARALLEL, 1, 1024, 4096,
+                Sharding.REPLICATED, 1, 30);
+        MemoryEstimate all = MemoryPlanner.estimate(LLAMA2_7B, n, ParallelMode.DATA_PARALLEL, 1, 1024, 4096,
+                Sharding.REPLICATED, 1, 99);
+
+        assertThat(kept.checkpoints()).isEqualTo(32 * one);
+        assertThat(parked.checkpoints()).isEqualTo((2 + 2) * one);
+        assertThat(parked.hostMemory()).isEqualTo(30 * one);
+        assertThat(all.checkpoints()).isEqualTo(2 * one);
+        assertThat(all.hostMemory()).isEqualTo(32 * one);
+        assertThat(kept.total() - parked.total()).isEqualTo(28 * one);
+    }
+
+    @Test
     void aShardedOptimizerKeepsTwelveBytesPerParameterOfItsShard() {
         long params = LLAMA2_7B.parameterCount();
         MemoryEstimate replicated = MemoryPlanner.estimate(LLAMA2_7B, 8192, ParallelMode.DATA_PARALLEL, 1, 1024, 4096);
@@ -126,7 +145,7 @@ class MemoryPlannerTest {
         assertThat(plan(sharded, "plan", "--model", "llama2-7b", "--seq-length", "8192", "--gpu-memory-gib", "80",
                 "--zero-stage", "1", "--optimizer-offload", "cpu")).as(sharded.toString()).isZero();
         assertThat(sharded).contains("zero_stage 1, optimizer_offload cpu")
-                .containsPattern("optimizer state in host memory, per rank +7[0-9]\\.[0-9]{2} GiB");
+                .containsPattern("host memory \\(offloaded state, checkpoints\\), per rank +7[0-9]\\.[0-9]{2} GiB");
         StringBuilder offloadAlone = new StringBuilder();
         assertThat(plan(offloadAlone, "plan", "--optimizer-offload", "cpu")).isEqualTo(2);
         assertThat(offloadAlone).contains("needs ZeRO stage 1");

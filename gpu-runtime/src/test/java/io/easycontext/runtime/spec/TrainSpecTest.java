@@ -19,7 +19,7 @@ class TrainSpecTest {
 
         assertThat(spec.validate()).isEmpty();
         assertThat(spec).isEqualTo(new TrainSpec("tiny", "cpu:1", ParallelMode.DATA_PARALLEL, null, null, null, 64,
-                null, 1, 1, 2e-5, 0, 0.0, 1.0, 10, 2022L, "f32", 0, true, "synthetic", 0, 0, "none", List.of()));
+                null, 1, 1, 2e-5, 0, 0.0, 1.0, 10, 2022L, "f32", 0, true, "synthetic", 0, 0, "none", 0, List.of()));
     }
 
     @Test

@@ -33,7 +33,9 @@ shape = {"llama2-7b": (6738415616, 32, 4096)}.get(model)
 gpus = len(devices.split(":")[1].split(",")) if devices.startswith("cuda:") else 1
 later = rows[1:] or rows
 tps = statistics.median(r["tokens_per_s"] for r in later)
-line = f"RESULT {tag}: {tps:,.0f} tokens/s, peak {max(r.get(\"peak_device_gib\", 0) for r in rows)} GiB, loss {rows[-1][\"loss\"]:.4f}"
+peak = max(r.get("peak_device_gib", 0) for r in rows)
+loss = rows[-1]["loss"]
+line = f"RESULT {tag}: {tps:,.0f} tokens/s, peak {peak} GiB, loss {loss:.4f}"
 if shape:
     p, layers, hidden = shape
     tf = tps * (6 * p + 6 * layers * seq * hidden) / 1e12 / gpus

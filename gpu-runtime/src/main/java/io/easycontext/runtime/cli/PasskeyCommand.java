@@ -7,6 +7,7 @@ import io.easycontext.runtime.eval.needle.CellScore;
 import io.easycontext.runtime.eval.needle.NeedleEvaluation;
 import io.easycontext.runtime.eval.passkey.PasskeyRecipe;
 import io.easycontext.runtime.eval.passkey.PasskeyRecipes;
+import io.easycontext.runtime.eval.passkey.PasskeyStage;
 import io.easycontext.runtime.eval.report.ResultFiles;
 import io.easycontext.runtime.hf.HfModelWriter;
 import io.easycontext.runtime.io.SafetensorsDType;
@@ -41,12 +42,23 @@ public final class PasskeyCommand implements Command {
         return "train a small Llama on passkey retrieval in two stages (theta raised), then the needle test";
     }
 
+    /** {@code --<name>-steps} and {@code --<name>-learning-rate} over a stage of the named recipe. */
+    private static PasskeyStage stage(Flags flags, String name, PasskeyStage s) {
+        int steps = flags.integer(name + "-steps", s.steps());
+        double lr = flags.number(name + "-learning-rate", s.learningRate());
+        return Flags.usage(() -> new PasskeyStage(s.seqLength(), s.ropeTheta(), steps, s.batchSize(), lr,
+                s.warmupSteps()));
+    }
+
     @Override
     public int run(List<String> args, PrintStream out, PrintStream err) {
         Flags flags = new Flags(args);
         String scale = flags.string("scale", "cpu");
         long seed = flags.longValue("seed", 1);
-        PasskeyRecipe recipe = Flags.usage(() -> PasskeyRecipes.named(scale, seed));
+        PasskeyRecipe named = Flags.usage(() -> PasskeyRecipes.named(scale, seed));
+        // Each stage's length of training and rate may be overridden: a recipe tuned on one machine, tried on another.
+        PasskeyRecipe recipe = named.withStages(
+                stage(flags, "first", named.first()), stage(flags, "second", named.second()));
         RankDevices devices = EvalOptions.devices(flags);
         ParallelConfig parallel = EvalOptions.parallel(flags, devices, recipe.model());
         Path outputDir = Path.of(flags.string("output-dir", "eval-results"));

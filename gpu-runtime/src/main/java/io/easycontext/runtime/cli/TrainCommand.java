@@ -149,7 +149,8 @@ public final class TrainCommand implements Command {
     private static void report(StepMetrics m, int steps, PrintStream out, PrintStream err) {
         out.println(m.toJson());
         out.flush();
-        err.printf(Locale.ROOT, "step %d/%d  loss %.4f  grad_norm %.4f  lr %.3g  %.0f tokens/s%n", m.step(), steps,
-                m.loss(), m.gradNorm(), m.lr(), m.tokensPerSec());
+        err.printf(Locale.ROOT, "step %d/%d  loss %.4f  grad_norm %.4f  lr %.3g  %.0f tokens/s%s%n", m.step(), steps,
+                m.loss(), m.gradNorm(), m.lr(), m.tokensPerSec(), m.peakDeviceBytes() > 0
+                        ? String.format(Locale.ROOT, "  peak %.2f GiB", m.peakDeviceBytes() / (double) (1L << 30)) : "");
     }
 }

@@ -11,9 +11,12 @@ import java.util.SplittableRandom;
 
 /**
  * Training sequences for the passkey task: needle prompts exactly as the needle evaluation builds them (same
- * template, haystack and tokenizer), each with a random number at a random depth, the haystack cut so that the prompt
- * with its answer is exactly the sequence length. Only the answer tokens carry a loss: the model learns to find the
- * number and copy it, nothing about the filler. Sequence {@code i} depends only on the seed and {@code i}.
+ * template, haystack and tokenizer), each with a random number at a random depth. Half of them fill the sequence
+ * length; the other half are shorter, from an eighth of it up, and padded after the answer, which the causal model
+ * never sees from the answer's positions. Without the shorter ones a stage that trains at one length teaches the
+ * question's absolute position: a model trained at 1024 tokens then failed every test shorter than that. Only the
+ * answer tokens carry a loss: the model learns to find the number and copy it, nothing about the filler. Sequence
+ * {@code i} depends only on the seed and {@code i}.
  */
 public final class PasskeyData implements DataSource {
 
@@ -46,13 +49,18 @@ public final class PasskeyData implements DataSource {
                     + seqLength);
         }
         SplittableRandom random = new SplittableRandom(seed ^ (0x9E3779B97F4A7C15L * (index + 1)));
-        NeedlePrompt p = prompts.build(seqLength - overhead, depth(random), key(random), new long[0], random);
+        int room = seqLength - overhead;
+        int haystack = random.nextBoolean() ? room : room / 8 + random.nextInt(room - room / 8 + 1);
+        NeedlePrompt p = prompts.build(haystack, depth(random), key(random), new long[0], random);
+        int[] ids = Arrays.copyOf(p.ids(), seqLength);
+        // Any token will do after the answer: no scored position attends to it.
+        Arrays.fill(ids, p.ids().length, seqLength, p.ids()[p.ids().length - 1]);
         int[] targets = new int[seqLength];
         Arrays.fill(targets, LlamaModel.IGNORE_INDEX);
         for (int pos : p.scoredPositions()) {
             targets[pos] = p.expectedAfter(pos);
         }
-        return new Sample(p.ids(), targets);
+        return new Sample(ids, targets);
     }
 
     /**

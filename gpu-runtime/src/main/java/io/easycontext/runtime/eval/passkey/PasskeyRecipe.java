@@ -31,6 +31,11 @@ import java.util.List;
 public record PasskeyRecipe(LlamaConfig model, int digits, PasskeyStage first, PasskeyStage second, int testReach,
                             double testDepthStep, int testSamples, long seed) {
 
+    /** This recipe with other stages. */
+    public PasskeyRecipe withStages(PasskeyStage first, PasskeyStage second) {
+        return new PasskeyRecipe(model, digits, first, second, testReach, testDepthStep, testSamples, seed);
+    }
+
     /** What a run tells as it goes, on every rank. */
     public interface Listener {
         void onStep(int stage, int step, double loss, double gradNorm);
@@ -67,7 +72,7 @@ public record PasskeyRecipe(LlamaConfig model, int digits, PasskeyStage first, P
         return seqLength - data().overhead();
     }
 
-    private PasskeyData data() {
+    PasskeyData data() {
         PromptBuilder prompts = new PromptBuilder(ByteTokenizer.INSTANCE, NeedleTemplate.PASSKEY,
                 Haystack.filler(ByteTokenizer.INSTANCE, testReach * first.seqLength()));
         return new PasskeyData(prompts, seed, digits);

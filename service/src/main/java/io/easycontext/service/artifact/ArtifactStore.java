@@ -42,6 +42,11 @@ public class ArtifactStore {
         }
     }
 
+    /** The job's directory, which exists once its runner has started: for readers, who must not create it. */
+    public Path locationOf(UUID jobId) {
+        return jobs.resolve(jobId.toString());
+    }
+
     /** Every regular file of the job, by name. */
     public List<Artifact> list(UUID jobId) {
         Path dir = jobs.resolve(jobId.toString());

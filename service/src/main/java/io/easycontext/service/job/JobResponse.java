@@ -14,7 +14,7 @@ import com.fasterxml.jackson.annotation.JsonRawValue;
  * @param commandLines the runtime CLI commands that reproduce it, one per training stage, run in the job's directory
  * @param progress null until it reports: a training at its first step, an evaluation as it starts
  */
-record JobResponse(
+public record JobResponse(
         UUID id,
         JobKind kind,
         JobState state,
@@ -33,7 +33,7 @@ record JobResponse(
         Instant startedAt,
         Instant finishedAt) {
 
-    static JobResponse of(Job job) {
+    public static JobResponse of(Job job) {
         return new JobResponse(job.getId(), job.getKind(), job.getState(), job.getReason(), job.getMessage(),
                 job.getPriority(), job.getGpus(), job.getGpuIds(), job.getAttempt(), job.getSpecJson(),
                 job.getCommandLines(), job.getProgress(), job.getCreatedAt(), job.getUpdatedAt(), job.getStartedAt(),

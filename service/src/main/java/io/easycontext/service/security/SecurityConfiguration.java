@@ -22,9 +22,9 @@ import tools.jackson.databind.json.JsonMapper;
 
 /**
  * Who may do what: a bearer token with the admin role for every change (submit, cancel); reads open to anyone
- * unless {@code easycontext.security.anonymous-read} is false, then to any token; health, info, Prometheus and the
- * OpenAPI description open to anyone. Stateless: no session, no cookie, hence no CSRF token either. CORS is closed
- * unless origins are configured.
+ * unless {@code easycontext.security.anonymous-read} is false, then to any token; health, info, Prometheus, the
+ * OpenAPI description and the dashboard's static files open to anyone. Stateless: no session, no cookie, hence no
+ * CSRF token either. CORS is closed unless origins are configured.
  */
 @Configuration(proxyBeanMethods = false)
 @EnableWebSecurity
@@ -69,6 +69,8 @@ class SecurityConfiguration {
                             "/actuator/info", "/actuator/prometheus").permitAll();
                     requests.requestMatchers(HttpMethod.GET, "/v3/api-docs", "/v3/api-docs/**", "/swagger-ui.html",
                             "/swagger-ui/**").permitAll();
+                    // The dashboard's files hold no data: what it shows comes through the API, under the API's rules.
+                    requests.requestMatchers(HttpMethod.GET, "/", "/index.html", "/dashboard/**").permitAll();
                     if (properties.anonymousRead()) {
                         requests.requestMatchers(HttpMethod.GET, "/api/**").permitAll();
                     } else {

@@ -22,7 +22,8 @@ public sealed interface EvalSpec extends RunSpec permits NeedleEvalSpec, Perplex
     /** EasyContext's override of the model's rope theta; null keeps the model's. */
     Double ropeTheta();
 
-    /** {@code cpu:N}: N simulated ranks share every sequence. */
+    /** {@code cpu:N}: N simulated ranks share every sequence; {@code cuda:0,1}: those GPUs do, one rank each. */
+    @Override
     String devices();
 
     ParallelMode parallelMode();

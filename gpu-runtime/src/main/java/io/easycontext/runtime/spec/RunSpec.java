@@ -9,6 +9,9 @@ import java.util.List;
  */
 public sealed interface RunSpec permits TrainSpec, EvalSpec {
 
+    /** Where the ranks run: {@code cpu:N} or GPUs such as {@code cuda:0,1} (see {@link Devices}). */
+    String devices();
+
     /** Every violation, field by field; empty when the spec can run. */
     List<Violation> validate();
 

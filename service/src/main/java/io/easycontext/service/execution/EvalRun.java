@@ -18,6 +18,7 @@ import io.easycontext.runtime.model.LlamaConfig;
 import io.easycontext.runtime.model.LlamaModel;
 import io.easycontext.runtime.model.LlamaWeights;
 import io.easycontext.runtime.parallel.ParallelConfig;
+import io.easycontext.runtime.spec.Devices;
 import io.easycontext.runtime.spec.EvalSpec;
 import io.easycontext.runtime.tokenizer.Tokenizer;
 import io.easycontext.runtime.tokenizer.Tokenizers;
@@ -58,9 +59,21 @@ final class EvalRun {
             // Valid at submission: the directory has gone or its config changed since.
             throw new JobFailedException(JobReason.INVALID_MODEL, e.getMessage(), e);
         }
-        // GPU ranks (cuda:K and their memory pool) come with the GPU path; the spec takes cpu:N only.
-        this.devices = RankDevices.parse(spec.devices(), spec.cpuType(), 0);
+        this.devices = new RankDevices(available(spec.devices()), spec.cpuType(), 0);
         this.parallel = spec.parallelConfig();
+    }
+
+    /**
+     * The ranks' devices, with the GPUs checked against the driver's, as the training's config checks them: GPUs
+     * were counted against the node's at submission, and a node configured with GPUs it does not have fails its
+     * GPU jobs as INTERNAL, naming the devices.
+     */
+    private static Devices available(String devices) {
+        try {
+            return Devices.parseAvailable(devices);
+        } catch (IllegalArgumentException e) {
+            throw new JobFailedException(JobReason.INTERNAL, "devices: " + e.getMessage(), e);
+        }
     }
 
     /** The spec's tokenizer, else the model directory's, else bytes; one with ids the model lacks fails the job. */

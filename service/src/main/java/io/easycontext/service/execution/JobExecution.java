@@ -14,7 +14,8 @@ import io.easycontext.service.log.JobLog;
  * boundaries, a directory for its artifacts, the job's log, and progress reporting.
  *
  * @param attempt from 1; an attempt after the first finds in {@code workDir} what the earlier ones left
- * @param gpuIds the CUDA ordinals it holds exclusively; empty for the CPU backend
+ * @param spec the job's spec, whose devices are the GPUs it holds (or its CPU ranks)
+ * @param gpuIds the CUDA ordinals it holds exclusively, rank by rank; empty for the CPU backend
  * @param workDir the job's artifact directory: what is written there is listed and downloadable
  */
 public record JobExecution(

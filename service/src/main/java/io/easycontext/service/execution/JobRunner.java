@@ -16,6 +16,8 @@ import io.easycontext.service.job.JobChanges;
 import io.easycontext.service.job.JobEvents;
 import io.easycontext.service.job.JobReason;
 import io.easycontext.service.job.JobState;
+import io.easycontext.service.job.RuntimeCommandLines;
+import io.easycontext.service.job.spec.JobDevices;
 import io.easycontext.service.log.JobLog;
 import io.easycontext.service.scheduler.Allocation;
 import org.slf4j.Logger;
@@ -41,7 +43,11 @@ public class JobRunner implements SmartLifecycle {
     private static final Logger log = LoggerFactory.getLogger(JobRunner.class);
     private static final long SHUTDOWN_WAIT_SECONDS = 60;
 
-    /** Published when a job's attempt has ended and its resources are free again. */
+    /**
+     * Published when a job's attempt has ended and its resources are free again: after its executor returned, that
+     * is after the runtime joined every rank and each closed its backend, so the next job on these GPUs finds none
+     * of this one's memory.
+     */
     public record Ended(UUID jobId, Allocation allocation) {
     }
 
@@ -89,6 +95,10 @@ public class JobRunner implements SmartLifecycle {
         try {
             Job started = changes.apply(id, (j, now) -> {
                 if (j.getState() == JobState.STARTING) {
+                    if (!job.allocation().onCpu()) {
+                        RunSpec placed = placedSpec(j, job.allocation());
+                        j.placeOn(json.writeValueAsString(placed), RuntimeCommandLines.of(placed));
+                    }
                     j.run(now);
                 }
                 return j;
@@ -100,7 +110,7 @@ public class JobRunner implements SmartLifecycle {
             }
             JobExecutor executor = executors.find(started.getKind()).orElseThrow(() -> new IllegalStateException(
                     "no executor for " + started.getKind() + ", which admission should have refused"));
-            RunSpec spec = json.readValue(started.getSpecJson(), started.getKind().specType());
+            RunSpec spec = placedSpec(started, job.allocation());
             Path workDir = artifacts.directoryOf(id);
             jobLog.append(id, "attempt " + started.getAttempt() + " started on "
                     + (job.allocation().onCpu() ? "the CPU backend" : "GPUs " + job.allocation().gpuIds()));
@@ -117,6 +127,11 @@ public class JobRunner implements SmartLifecycle {
             running.remove(id);
             events.publishEvent(new Ended(id, job.allocation()));
         }
+    }
+
+    /** The job's spec on the GPUs it holds: whatever ordinals it was queued with, it runs on these. */
+    private RunSpec placedSpec(Job job, Allocation allocation) {
+        return JobDevices.onGpus(json.readValue(job.getSpecJson(), job.getKind().specType()), allocation.gpuIds());
     }
 
     private void end(RunningJob job, Outcome outcome) {

@@ -18,10 +18,10 @@ import io.easycontext.service.job.JobKind;
 import org.springframework.stereotype.Component;
 
 /**
- * EVAL_NEEDLE jobs, in process on the CPU backend, as {@code eval-needle} runs them: every cell of the grid, then
- * the results' JSON, CSV and heat map (unless {@code plot} is false) under {@code eval-results/}. Progress counts cells; a cancellation stops the
- * test between two cells. A restart runs the test again from its first cell: cells are cheap next to a training
- * step, and a half-done grid has no file to resume from.
+ * EVAL_NEEDLE jobs, in process on the job's GPUs or the CPU backend, as {@code eval-needle} runs them: every cell
+ * of the grid, then the results' JSON, CSV and heat map (unless {@code plot} is false) under {@code eval-results/}.
+ * Progress counts cells; a cancellation stops the test between two cells. A restart runs the test again from its
+ * first cell: cells are cheap next to a training step, and a half-done grid has no file to resume from.
  */
 @Component
 class NeedleEvaluationExecutor implements JobExecutor {
@@ -33,7 +33,7 @@ class NeedleEvaluationExecutor implements JobExecutor {
 
     @Override
     public boolean runsOnGpus() {
-        return false;
+        return true;
     }
 
     @Override

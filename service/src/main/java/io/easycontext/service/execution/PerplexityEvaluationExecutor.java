@@ -19,9 +19,10 @@ import io.easycontext.service.job.JobReason;
 import org.springframework.stereotype.Component;
 
 /**
- * EVAL_PERPLEXITY jobs, in process on the CPU backend, as {@code eval-ppl} runs them: every length over every
- * document, then the results' JSON, CSV and plot (unless {@code plot} is false) under {@code eval-results/}. Progress counts lengths; a
- * cancellation stops the evaluation between two lengths, and a restart runs it again from the first.
+ * EVAL_PERPLEXITY jobs, in process on the job's GPUs or the CPU backend, as {@code eval-ppl} runs them: every
+ * length over every document, then the results' JSON, CSV and plot (unless {@code plot} is false) under
+ * {@code eval-results/}. Progress counts lengths; a cancellation stops the evaluation between two lengths, and a
+ * restart runs it again from the first.
  */
 @Component
 class PerplexityEvaluationExecutor implements JobExecutor {
@@ -33,7 +34,7 @@ class PerplexityEvaluationExecutor implements JobExecutor {
 
     @Override
     public boolean runsOnGpus() {
-        return false;
+        return true;
     }
 
     @Override

@@ -22,9 +22,10 @@ import io.easycontext.service.job.JobReason;
 import org.springframework.stereotype.Component;
 
 /**
- * TRAIN jobs, in process, stage after stage: each stage is the run its command line describes, started from the
- * weights the previous stage ended with (a fresh optimizer, as EasyContext's progressive recipe restarts its
- * script on the previous stage's output), and checkpointed as that command line's {@code --output-dir} would be.
+ * TRAIN jobs, in process, on the GPUs the job holds (its spec's devices) or simulated ranks of the CPU backend,
+ * stage after stage: each stage is the run its command line describes, started from the weights the previous stage
+ * ended with (a fresh optimizer, as EasyContext's progressive recipe restarts its script on the previous stage's
+ * output), and checkpointed as that command line's {@code --output-dir} would be.
  * The weights pass between stages in memory; an attempt after a restart starts from the checkpoints instead, in
  * the stage and at the step the last one reached, and computes exactly the steps the interrupted attempt would have.
  */
@@ -32,9 +33,11 @@ import org.springframework.stereotype.Component;
 class TrainingExecutor implements JobExecutor {
 
     private final CheckpointProperties checkpoints;
+    private final TrainingRuntime runtime;
 
-    TrainingExecutor(CheckpointProperties checkpoints) {
+    TrainingExecutor(CheckpointProperties checkpoints, TrainingRuntime runtime) {
         this.checkpoints = checkpoints;
+        this.runtime = runtime;
     }
 
     @Override
@@ -42,17 +45,16 @@ class TrainingExecutor implements JobExecutor {
         return JobKind.TRAIN;
     }
 
-    /** The runtime's trainer runs simulated ranks on the CPU backend; CUDA devices come with its GPU trainer. */
     @Override
     public boolean runsOnGpus() {
-        return false;
+        return true;
     }
 
     @Override
     public String execute(JobExecution execution) {
         TrainSpec spec = (TrainSpec) execution.spec();
         List<TrainSpec> stages = spec.runs();
-        List<TrainConfig> configs = stages.stream().map(TrainingExecutor::configOf).toList();
+        List<TrainConfig> configs = stages.stream().map(this::configOf).toList();
         HfModelDir source = modelDirectory(spec.model());
         StageCheckpoints saved = new StageCheckpoints(execution.workDir(), stages, checkpoints.keepLast(),
                 source == null ? null : source.rawConfig());
@@ -68,7 +70,7 @@ class TrainingExecutor implements JobExecutor {
                         config.maxTrainSteps(), config.learningRate(), data.describe(), resumption(saved, from, k)));
                 progress.stageStarted(k, resumed);
                 boolean handOn = k < stages.size() - 1;
-                DistributedTrainer.Result result = DistributedTrainer.train(config, data, progress::step,
+                DistributedTrainer.Result result = runtime.train(config, data, progress::step,
                         execution.cancellation(), weights, handOn, saved.manager(k, resumed > 0));
                 weights = result.finalWeights();
             }
@@ -118,11 +120,13 @@ class TrainingExecutor implements JobExecutor {
 
     /**
      * The spec was valid at submission; what can have changed since is the model on disk (a directory removed or
-     * its config rewritten), which is the model's fault rather than the service's.
+     * its config rewritten), which is the model's fault rather than the service's. GPUs were counted against the
+     * node's at submission, and are checked here against the driver's: a node configured with GPUs it does not
+     * have fails its GPU jobs as INTERNAL, naming the devices.
      */
-    private static TrainConfig configOf(TrainSpec stage) {
+    private TrainConfig configOf(TrainSpec stage) {
         try {
-            return stage.toTrainConfig();
+            return runtime.configure(stage);
         } catch (InvalidSpecException e) {
             boolean model = e.violations().stream().anyMatch(v -> v.field().equals("model"));
             throw new JobFailedException(model ? JobReason.INVALID_MODEL : JobReason.INTERNAL, e.getMessage(), e);

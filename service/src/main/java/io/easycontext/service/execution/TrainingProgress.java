@@ -64,9 +64,14 @@ public final class TrainingProgress implements AutoCloseable {
         config = stages.get(index);
         step = stepsBefore(index) + resumedSteps;
         tokens = tokensBefore(index) + config.tokensPerStep() * resumedSteps;
-        Path file = execution.workDir().resolve("metrics").resolve("stage-" + index + ".jsonl");
+        Path file = metricsFile(execution.workDir(), index);
         metricsFile = resumedSteps == 0 ? MetricsFile.create(file) : MetricsFile.resume(file, resumedSteps);
         lastLoss = metricsFile.lastLoss();
+    }
+
+    /** Stage {@code stage}'s {@code metrics/stage-K.jsonl} in a job's directory: one JSON line per optimizer step. */
+    public static Path metricsFile(Path workDir, int stage) {
+        return workDir.resolve("metrics").resolve("stage-" + stage + ".jsonl");
     }
 
     public void step(StepMetrics m) {
@@ -77,7 +82,8 @@ public final class TrainingProgress implements AutoCloseable {
         step++;
         tokens += m.tokens();
         lastLoss = m.loss();
-        peakMemory = Math.max(peakMemory, ProgressReports.heapInUse());
+        // On GPUs the step reports its fullest rank's device pool; on the CPU backend the heap is what fills up.
+        peakMemory = Math.max(peakMemory, m.peakDeviceBytes() > 0 ? m.peakDeviceBytes() : ProgressReports.heapInUse());
         Double mfu = mfu(m);
         meters.step(m.tokens(), Duration.ofNanos((long) (m.tokens() / m.tokensPerSec() * 1e9)), m.loss(), mfu);
         metricsFile.append(m);

@@ -117,6 +117,18 @@ public class Job {
     }
 
     /**
+     * As it runs on the GPUs it was started on: its spec and command lines name them instead of the placeholders
+     * it was queued with, so that both say where it ran.
+     */
+    public void placeOn(String placedSpecJson, List<String> placedCommandLines) {
+        if (state != JobState.STARTING) {
+            throw new IllegalJobTransitionException(id, state, JobState.RUNNING);
+        }
+        this.specJson = placedSpecJson;
+        this.commandLines = String.join("\n", placedCommandLines);
+    }
+
+    /**
      * A client asked to stop it: a queued job is cancelled at once, a started one once its work has stopped. Asking
      * again changes nothing; a finished job cannot be cancelled.
      *

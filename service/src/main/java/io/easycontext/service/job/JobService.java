@@ -5,8 +5,8 @@ import java.util.Objects;
 import java.util.Optional;
 import java.util.UUID;
 
-import io.easycontext.runtime.spec.CommandLine;
 import io.easycontext.runtime.spec.Violation;
+import io.easycontext.service.job.spec.JobDevices;
 import io.easycontext.service.job.spec.JobSpec;
 import org.springframework.context.ApplicationEventPublisher;
 import org.springframework.dao.DataIntegrityViolationException;
@@ -20,9 +20,6 @@ import tools.jackson.databind.json.JsonMapper;
 /** Submitting, reading and cancelling jobs: what clients do. Running them is the scheduler's and the runners'. */
 @Service
 public class JobService {
-
-    /** How the command lines show the runtime's CLI: the jar the README builds. */
-    static final String RUNTIME_CLI = "java -jar gpu-runtime/target/gpu-runtime.jar";
 
     private static final Sort NEWEST_FIRST = Sort.by(Sort.Order.desc("createdAt"), Sort.Order.desc("id"));
 
@@ -75,18 +72,18 @@ public class JobService {
         if (!refused.isEmpty()) {
             throw new JobRejectedException(refused);
         }
-        List<String> commandLines = spec.spec().commandLines().stream()
-                .map(args -> RUNTIME_CLI + " " + CommandLine.render(args))
-                .toList();
         Job job = jobs.saveAndFlush(Job.queued(UUID.randomUUID(), spec.kind(), spec.priority(), spec.gpus(),
-                specJson, commandLines, idempotencyKey, changes.now()));
+                specJson, RuntimeCommandLines.of(spec.spec()), idempotencyKey, changes.now()));
         events.publishEvent(new JobEvents.Submitted(job.getId(), job.getKind(), job.getPriority(), job.getGpus()));
         return new Submission(job, true);
     }
 
-    private static Job sameRequest(Job earlier, JobSpec spec, String specJson) {
+    private Job sameRequest(Job earlier, JobSpec spec, String specJson) {
+        // A GPU job that started shows the GPUs it was given where the request named placeholders.
+        String asStarted = earlier.getGpuIds().isEmpty() ? specJson
+                : json.writeValueAsString(JobDevices.onGpus(spec.spec(), earlier.getGpuIds()));
         boolean same = earlier.getKind() == spec.kind() && earlier.getPriority() == spec.priority()
-                && earlier.getGpus() == spec.gpus() && Objects.equals(earlier.getSpecJson(), specJson);
+                && earlier.getGpus() == spec.gpus() && Objects.equals(earlier.getSpecJson(), asStarted);
         if (!same) {
             throw new IdempotencyKeyReusedException(earlier.getId());
         }

@@ -18,7 +18,7 @@ class JobLogLifecycleLines {
     @TransactionalEventListener(fallbackExecution = true)
     void onSubmitted(JobEvents.Submitted submitted) {
         log.append(submitted.jobId(), "queued: " + submitted.kind() + ", priority " + submitted.priority() + ", "
-                + (submitted.gpus() == 0 ? "CPU backend" : submitted.gpus() + " GPU(s)"));
+                + (submitted.gpus() == 0 ? "CPU backend" : submitted.gpus() + " GPU(s), assigned when it starts"));
     }
 
     @TransactionalEventListener(fallbackExecution = true)

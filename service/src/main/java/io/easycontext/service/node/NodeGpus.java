@@ -1,6 +1,7 @@
 package io.easycontext.service.node;
 
 import java.util.List;
+import java.util.OptionalLong;
 import java.util.stream.IntStream;
 
 import io.easycontext.runtime.cuda.Cuda;
@@ -8,23 +9,33 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 import org.springframework.stereotype.Component;
 
-/** The GPUs this node schedules jobs on, by CUDA ordinal: as the driver reports them, or as configured. */
+/**
+ * The GPUs this node schedules jobs on, by CUDA ordinal: as the driver reports them, or as configured; and how much
+ * memory each has.
+ */
 @Component
 public class NodeGpus {
 
     private static final Logger log = LoggerFactory.getLogger(NodeGpus.class);
+    private static final double GIB = 1L << 30;
 
     private final List<Integer> ordinals;
     private final boolean physical;
+    private final OptionalLong memoryBytes;
 
     NodeGpus(NodeProperties properties) {
-        Cuda.Availability cuda = properties.gpus() == null ? Cuda.availability() : null;
+        Cuda.Availability cuda = Cuda.availability();
         int count = properties.gpus() != null ? properties.gpus() : cuda.available() ? cuda.deviceCount() : 0;
         this.ordinals = IntStream.range(0, count).boxed().toList();
-        // A configured count may exceed what the driver has (tests); only a detected one is read for memory.
-        this.physical = cuda != null && cuda.available();
+        // A configured count may exceed what the driver has (tests); only GPUs the driver has are read for memory.
+        this.physical = cuda.available() && count > 0 && count <= cuda.deviceCount();
+        this.memoryBytes = properties.gpuMemoryGib() != null
+                ? OptionalLong.of((long) (properties.gpuMemoryGib() * GIB))
+                : physical ? OptionalLong.of(smallestTotalMemory(ordinals)) : OptionalLong.empty();
         if (properties.gpus() != null) {
-            log.info("Scheduling on {} GPU(s), as easycontext.node.gpus says", count);
+            log.info("Scheduling on {} GPU(s), as easycontext.node.gpus says{}", count, physical || count == 0 ? ""
+                    : cuda.available() ? " (more than the " + cuda.deviceCount() + " the driver reports)"
+                    : " (none here: " + cuda.reason() + ")");
         } else if (physical) {
             log.info("Scheduling on the {} GPU(s) the CUDA driver reports", count);
         } else {
@@ -43,5 +54,17 @@ public class NodeGpus {
     /** Whether these are real devices whose memory can be read. */
     public boolean physical() {
         return physical;
+    }
+
+    /**
+     * Each GPU's memory as the driver's total: {@code easycontext.node.gpu-memory-gib}, else the smallest the driver
+     * reports of these GPUs, a job's GPUs being any of them; empty when neither is known.
+     */
+    public OptionalLong memoryBytes() {
+        return memoryBytes;
+    }
+
+    private static long smallestTotalMemory(List<Integer> ordinals) {
+        return ordinals.stream().mapToLong(gpu -> Cuda.device(gpu).totalMemory()).min().orElseThrow();
     }
 }

@@ -10,15 +10,21 @@ import org.springframework.boot.context.properties.ConfigurationProperties;
  * @param cpuSlots how many CPU-backend jobs run at once; they share the machine's cores, so more rarely helps
  * @param gpuPeakFlops the peak FLOP/s of one GPU at the training precision (e.g. 989e12 for an H100's dense bf16),
  *     for MFU; null leaves MFU unknown
+ * @param gpuMemoryGib each GPU's memory in GiB, as the driver's total (e.g. 79.6 for an 80 GB H100), against which
+ *     a training's planned peak is checked at submission; null (the default) reads it from the driver, and where
+ *     the GPUs are not there to read (configured ones, in tests) leaves only a spec's own cap to check against
  */
 @ConfigurationProperties("easycontext.node")
-public record NodeProperties(Integer gpus, Integer cpuSlots, Double gpuPeakFlops) {
+public record NodeProperties(Integer gpus, Integer cpuSlots, Double gpuPeakFlops, Double gpuMemoryGib) {
 
     public NodeProperties {
         cpuSlots = cpuSlots == null ? 1 : cpuSlots;
         if (cpuSlots < 1 || (gpus != null && gpus < 0)) {
             throw new IllegalArgumentException("easycontext.node.cpu-slots must be at least 1 and "
                     + "easycontext.node.gpus not negative, not " + cpuSlots + " and " + gpus);
+        }
+        if (gpuMemoryGib != null && !(gpuMemoryGib > 0)) {
+            throw new IllegalArgumentException("easycontext.node.gpu-memory-gib must be positive, not " + gpuMemoryGib);
         }
     }
 }

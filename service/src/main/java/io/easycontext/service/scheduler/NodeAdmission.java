@@ -6,14 +6,15 @@ import java.util.List;
 import io.easycontext.runtime.spec.Violation;
 import io.easycontext.service.execution.JobExecutors;
 import io.easycontext.service.job.JobAdmission;
+import io.easycontext.service.job.JobKind;
 import io.easycontext.service.job.spec.JobSpec;
 import io.easycontext.service.node.NodeGpus;
 import org.springframework.stereotype.Component;
 
 /**
  * Refuses at submission what this node could never run: more GPUs than it has, a kind it has no runner for, GPUs
- * for a runner that only uses the CPU. The memory planner's check (does the model fit the GPUs asked for at this
- * sequence length?) belongs here too, as one more violation on {@code gpus}.
+ * for a runner that only uses the CPU, a training whose planned memory does not fit the node's GPUs
+ * ({@link TrainingMemory}). Which GPUs a job names does not matter: the scheduler assigns them.
  */
 @Component
 class NodeAdmission implements JobAdmission {
@@ -32,6 +33,9 @@ class NodeAdmission implements JobAdmission {
         if (spec.gpus() > gpus.count()) {
             violations.add(new Violation("gpus",
                     "must be less than or equal to " + gpus.count() + ", the GPUs of this node"));
+        }
+        if (spec.kind() == JobKind.TRAIN && spec.gpus() > 0 && spec.gpus() <= gpus.count()) {
+            violations.addAll(TrainingMemory.check(spec.train(), gpus.memoryBytes()));
         }
         executors.find(spec.kind()).ifPresentOrElse(
                 executor -> {

@@ -1,10 +1,14 @@
 package io.easycontext.service.execution;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.mockito.BDDMockito.given;
+import static org.mockito.Mockito.mock;
 
 import java.util.List;
 import java.util.UUID;
 
+import io.easycontext.runtime.cuda.CudaDevice;
+import io.easycontext.runtime.cuda.OutOfDeviceMemoryException;
 import io.easycontext.runtime.model.LlamaConfig;
 import io.easycontext.runtime.train.TrainingCancelledException;
 import io.easycontext.service.job.JobReason;
@@ -41,6 +45,20 @@ class OutcomeTest {
                 .isEqualTo(new Outcome(JobState.FAILED, JobReason.INVALID_MODEL, "no config.json"));
         assertThat(Outcome.of(new IllegalStateException("boom"), job))
                 .isEqualTo(new Outcome(JobState.FAILED, JobReason.INTERNAL, "IllegalStateException: boom"));
+    }
+
+    @Test
+    void aGpuOutOfMemoryOnAnyRankIsOutOfMemoryNamingTheGpuAndTheBytes() {
+        // The exception's message is the runtime's; only the device it names is made up, as there is none here.
+        CudaDevice gpu = mock(CudaDevice.class);
+        given(gpu.toString()).willReturn("cuda:3 NVIDIA H100 80GB HBM3 (sm_90)");
+        given(gpu.totalMemory()).willReturn(80L << 30);
+        OutOfDeviceMemoryException oom = new OutOfDeviceMemoryException(2L << 30, 77L << 30, 77L << 30, 78L << 30, gpu);
+
+        assertThat(Outcome.of(new IllegalStateException("rank 1 failed", oom), job)).isEqualTo(new Outcome(
+                JobState.FAILED, JobReason.OUT_OF_MEMORY, "OutOfDeviceMemoryException: out of GPU memory on cuda:3 "
+                        + "NVIDIA H100 80GB HBM3 (sm_90): asked for 2.00 GiB with 77.00 GiB in use, 77.00 GiB "
+                        + "reserved of a 78.00 GiB pool (device total 80.00 GiB)"));
     }
 
     @Test

@@ -175,12 +175,11 @@ class JobControllerTest {
                         {"kind": "EVAL_PERPLEXITY",
                          "evalPerplexity": {"model": "small", "minTokens": 16, "maxTokens": 8, "tokensStep": 8}}""",
                         "evalPerplexity.maxTokens", "must be greater than or equal to minTokens"),
+                // In a stage, whose few fields are those a stage may override, not every field a training has.
                 invalid("unknown field", """
-                        {"kind": "TRAIN", "train": {"model": "tiny", "seqLen": 64}}""",
-                        "train.seqLen", "unknown property; known properties are [activationCheckpointing, "
-                                + "batchSize, checkpointEvery, dataset, devices, dpDegree, dtype, gradientAccumulateEvery, learningRate, "
-                                + "maxGradNorm, maxTrainSteps, model, parallelMode, ringDegree, ropeTheta, seed, "
-                                + "seqLength, stages, ulyssesDegree, warmupSteps, weightDecay]"),
+                        {"kind": "TRAIN", "train": {"model": "tiny", "stages": [{"seqLen": 64}]}}""",
+                        "train.stages[0].seqLen", "unknown property; known properties are [checkpointEvery, dataset, "
+                                + "learningRate, maxTrainSteps, parallelMode, ropeTheta, seqLength]"),
                 invalid("unknown parallel mode", """
                         {"kind": "TRAIN", "train": {"model": "tiny", "parallelMode": "ring"}}""",
                         "train.parallelMode", "must be one of [data_parallel, ring_attn, zigzag_ring_attn, "

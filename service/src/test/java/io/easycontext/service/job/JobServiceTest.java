@@ -18,6 +18,7 @@ import java.util.UUID;
 import io.easycontext.runtime.spec.NeedleEvalSpec;
 import io.easycontext.runtime.spec.TrainSpec;
 import io.easycontext.runtime.spec.Violation;
+import io.easycontext.service.job.spec.JobDevices;
 import io.easycontext.service.job.spec.JobSpec;
 import org.junit.jupiter.api.Test;
 import org.springframework.context.ApplicationEventPublisher;
@@ -52,12 +53,13 @@ class JobServiceTest {
         assertThat(job.getSpecJson()).isEqualTo("{\"model\":\"/models/llama\",\"minContextLength\":4000,"
                 + "\"maxContextLength\":8000,\"contextInterval\":2000,\"depthInterval\":0.1,\"numSamples\":2,"
                 + "\"rndNumberDigits\":7,\"numDistractor\":3,\"haystackDir\":null,\"template\":\"magic-number\","
-                + "\"tokenizer\":null,\"ropeTheta\":null,\"devices\":\"cpu:1\",\"parallelMode\":\"data_parallel\","
+                + "\"tokenizer\":null,\"ropeTheta\":null,\"devices\":\"cuda:0,1\",\"parallelMode\":\"zigzag_ring_attn\","
                 + "\"ulyssesDegree\":null,\"ringDegree\":null,\"dtype\":\"f32\",\"seed\":2022,\"plot\":true}");
+        // Its devices, left out, are its two GPUs; the ordinals hold until the scheduler gives it its own.
         assertThat(job.getCommandLines()).containsExactly("java -jar gpu-runtime/target/gpu-runtime.jar eval-needle "
                 + "--model /models/llama --min-context-length 4000 --max-context-length 8000 --context-interval 2000 "
                 + "--depth-interval 0.1 --num-samples 2 --rnd-number-digits 7 --num-distractor 3 --template magic-number "
-                + "--devices cpu:1 --parallel-mode data_parallel --dtype f32 --seed 2022 --plot true");
+                + "--devices cuda:0,1 --parallel-mode zigzag_ring_attn --dtype f32 --seed 2022 --plot true");
         assertThat(job.getCreatedAt()).isEqualTo(Instant.parse("2026-01-02T03:04:05.123456Z"));
         verify(events).publishEvent(new JobEvents.Submitted(job.getId(), JobKind.EVAL_NEEDLE, 7, 2));
     }
@@ -79,6 +81,22 @@ class JobServiceTest {
         JobService.Submission again = service.submit(needle, "key-1");
 
         assertThat(again.created()).isFalse();
+        assertThat(again.job()).isSameAs(first);
+    }
+
+    @Test
+    void aRepeatedIdempotencyKeyFindsAGpuJobThatStartedOnOtherGpusThanItsPlaceholders() {
+        given(repository.saveAndFlush(any())).willAnswer(invocation -> invocation.getArgument(0));
+        Job first = service.submit(needle, "key-1").job();
+        first.start(List.of(3, 5), Instant.EPOCH);
+        NeedleEvalSpec placed = (NeedleEvalSpec) JobDevices.onGpus(needle.spec(), first.getGpuIds());
+        first.placeOn(new JsonMapper().writeValueAsString(placed), RuntimeCommandLines.of(placed));
+        given(repository.findByIdempotencyKey("key-1")).willReturn(Optional.of(first));
+
+        JobService.Submission again = service.submit(needle, "key-1");
+
+        assertThat(first.getSpecJson()).contains("\"devices\":\"cuda:3,5\"");
+        assertThat(first.getCommandLines()).singleElement().asString().contains("--devices cuda:3,5 ");
         assertThat(again.job()).isSameAs(first);
     }
 

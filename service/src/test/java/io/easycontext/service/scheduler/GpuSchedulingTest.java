@@ -34,7 +34,8 @@ import tools.jackson.databind.JsonNode;
 /**
  * The scheduler on a node configured with two GPUs, with an executor that holds its GPUs until the test lets it
  * finish: which jobs start, in what order, on which GPUs. It replaces the needle evaluation's, which stands in for
- * any GPU job (the runtime has no GPU executor of its own yet); {@code numSamples} names the job in the test.
+ * any GPU job (the real one would look for the GPUs, which are not here); {@code numSamples} names the job in the
+ * test.
  */
 @SpringBootTest(webEnvironment = WebEnvironment.RANDOM_PORT,
         // Overriding lets @TestBean put the holding executor in the place of the needle evaluation's.

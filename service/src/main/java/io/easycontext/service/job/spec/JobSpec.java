@@ -17,21 +17,28 @@ import jakarta.validation.constraints.PositiveOrZero;
  * runtime's spec records, the ones its CLI builds from flags.
  *
  * @param priority higher runs first; 0 when left out
- * @param gpus how many GPUs the job needs, held exclusively while it runs; 0, the default, runs it on the CPU backend
+ * @param gpus how many GPUs the job needs, held exclusively while it runs; 0, the default, runs it on the CPU backend.
+ *     The section's devices follow it: see {@link JobDevices} for how the two go together
  */
 @SpecMatchesKind
 @SectionIsValid
 public record JobSpec(
         @NotNull JobKind kind,
         @Min(-1000) @Max(1000) Integer priority,
-        @PositiveOrZero @Max(64) Integer gpus,
+        @PositiveOrZero @Max(MAX_GPUS) Integer gpus,
         TrainSpec train,
         NeedleEvalSpec evalNeedle,
         PerplexityEvalSpec evalPerplexity) {
 
+    /** More than any node has. */
+    public static final int MAX_GPUS = 64;
+
     public JobSpec {
         priority = priority == null ? 0 : priority;
         gpus = gpus == null ? 0 : gpus;
+        train = (TrainSpec) JobDevices.defaultedToGpus(train, gpus);
+        evalNeedle = (NeedleEvalSpec) JobDevices.defaultedToGpus(evalNeedle, gpus);
+        evalPerplexity = (PerplexityEvalSpec) JobDevices.defaultedToGpus(evalPerplexity, gpus);
     }
 
     /** The section that {@link #kind} reads; null only where the request left it out, which validation rejects. */

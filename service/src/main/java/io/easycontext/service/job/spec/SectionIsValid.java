@@ -10,8 +10,9 @@ import jakarta.validation.Payload;
 
 /**
  * On {@link JobSpec}: the section of its kind passes the runtime's own validation, the same the CLI runs, which
- * includes the parallel layout's constraints. Each violation is reported on its field inside the section, e.g.
- * {@code train.stages[1].seqLength}.
+ * includes the parallel layout's constraints, and its devices go with {@code gpus} ({@link JobDevices}). Each
+ * violation is reported on its field inside the section, e.g. {@code train.stages[1].seqLength}, or on {@code gpus}.
+ * GPUs are checked for their number only: which GPUs, and whether the node has them, is the scheduler's business.
  */
 @Target(ElementType.TYPE)
 @Retention(RetentionPolicy.RUNTIME)

@@ -1,5 +1,6 @@
 package io.easycontext.service.job.spec;
 
+import java.util.ArrayList;
 import java.util.List;
 
 import io.easycontext.runtime.spec.RunSpec;
@@ -16,16 +17,17 @@ public class SectionIsValidValidator implements ConstraintValidator<SectionIsVal
         if (section == null) {
             return true;
         }
-        List<Violation> violations = section.validate();
+        List<Violation> violations = new ArrayList<>(JobDevices.check(job));
+        String sectionName = JobSpec.sectionName(job.kind());
+        JobDevices.withoutGpus(section).validate().forEach(v -> violations.add(v.under(sectionName)));
         if (violations.isEmpty()) {
             return true;
         }
         context.disableDefaultConstraintViolation();
-        String sectionName = JobSpec.sectionName(job.kind());
         for (Violation v : violations) {
             // The path is one node: Spring reports it as the field as it is, e.g. train.stages[1].seqLength.
             context.buildConstraintViolationWithTemplate(escape(v.message()))
-                    .addPropertyNode(v.under(sectionName).field())
+                    .addPropertyNode(v.field())
                     .addConstraintViolation();
         }
         return false;

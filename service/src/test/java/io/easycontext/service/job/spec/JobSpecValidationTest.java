@@ -97,6 +97,59 @@ class JobSpecValidationTest {
     }
 
     @Test
+    void aGpuJobsDevicesLeftOutAreItsGpusAndItsLayoutIsCheckedOverThemWithoutTheGpusBeingHere() {
+        TrainSpec train = TrainSpec.builder().parallelMode(ParallelMode.ZIGZAG_RING_ATTN).seqLength(64).build();
+        JobSpec job = new JobSpec(JobKind.TRAIN, null, 4, train, null, null);
+
+        assertThat(job.train().devices()).isEqualTo("cuda:0,1,2,3");
+        assertThat(violations(job)).isEmpty();
+
+        TrainSpec indivisible = TrainSpec.builder().parallelMode(ParallelMode.ZIGZAG_RING_ATTN).seqLength(60).build();
+        assertThat(violations(new JobSpec(JobKind.TRAIN, null, 4, indivisible, null, null))).containsOnly(
+                Map.entry("train.parallelMode",
+                        "zigzag_ring_attn needs seq_length divisible by 2 × ring size (2×4=8): 60 is not"));
+    }
+
+    @Test
+    void namedGpusAreCountedAgainstGpusWhateverTheirOrdinals() {
+        TrainSpec named = TrainSpec.builder().devices("cuda:6,7").build();
+
+        assertThat(violations(new JobSpec(JobKind.TRAIN, null, 2, named, null, null))).isEmpty();
+        assertThat(violations(new JobSpec(JobKind.TRAIN, null, 3, named, null, null))).containsOnly(
+                Map.entry("train.devices", "must name 3 GPU(s), as gpus asks, not 2 (cuda:6,7); the scheduler "
+                        + "replaces the ordinals with the GPUs it assigns"));
+    }
+
+    @Test
+    void cpuRanksNeedGpus0AndGpusNeedGpusToSayHowMany() {
+        TrainSpec cpu = TrainSpec.builder().devices("cpu:4").build();
+        NeedleEvalSpec cuda = NeedleEvalSpec.builder().model("small").minContextLength(64).maxContextLength(64)
+                .devices("cuda:0-1").build();
+
+        assertThat(violations(new JobSpec(JobKind.TRAIN, null, 2, cpu, null, null))).containsOnly(
+                Map.entry("train.devices", "must be left out or cuda:… with 2 GPU(s) for a job with gpus 2, not cpu:4"));
+        assertThat(violations(new JobSpec(JobKind.EVAL_NEEDLE, null, null, null, cuda, null))).containsOnly(
+                Map.entry("gpus", "must be 2 to run on cuda:0,1: a job holds GPUs through gpus, and the scheduler "
+                        + "picks which"));
+    }
+
+    @Test
+    void anEvaluationOnGpusLeftToDefaultsSharesEachSequenceAmongThemAsTheCliDoes() {
+        NeedleEvalSpec.Builder needle = NeedleEvalSpec.builder().model("small").minContextLength(64)
+                .maxContextLength(64);
+
+        JobSpec defaults = new JobSpec(JobKind.EVAL_NEEDLE, null, 2, null, needle.build(), null);
+        JobSpec ulysses = new JobSpec(JobKind.EVAL_NEEDLE, null, 2, null,
+                needle.parallelMode(ParallelMode.ULYSSES_ATTN).build(), null);
+
+        assertThat(defaults.evalNeedle().devices()).isEqualTo("cuda:0,1");
+        assertThat(defaults.evalNeedle().parallelMode()).isEqualTo(ParallelMode.ZIGZAG_RING_ATTN);
+        assertThat(violations(defaults)).isEmpty();
+        assertThat(ulysses.evalNeedle().parallelMode()).isEqualTo(ParallelMode.ULYSSES_ATTN);
+        assertThat(violations(ulysses)).isEmpty();
+    }
+
+    @Test
     void everySectionButTheKindsOwnIsRejected() {
         TrainSpec train = TrainSpec.builder().build();
         PerplexityEvalSpec perplexity = PerplexityEvalSpec.builder().model("small").build();

@@ -1,0 +1,87 @@
+package io.easycontext.service.scheduler;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import java.util.List;
+import java.util.Locale;
+import java.util.OptionalLong;
+
+import io.easycontext.runtime.model.LlamaConfig;
+import io.easycontext.runtime.model.LlamaModel;
+import io.easycontext.runtime.parallel.ParallelMode;
+import io.easycontext.runtime.plan.MemoryEstimate;
+import io.easycontext.runtime.plan.MemoryPlanner;
+import io.easycontext.runtime.spec.TrainSpec;
+import io.easycontext.runtime.spec.TrainStage;
+import io.easycontext.runtime.spec.Violation;
+import org.junit.jupiter.api.Test;
+
+/** The memory planner's verdict on a training, against the node's GPUs and the spec's own cap. */
+class TrainingMemoryTest {
+
+    private static final OptionalLong H100 = OptionalLong.of(80L << 30);
+    private static final double GIB = 1L << 30;
+
+    @Test
+    void aTrainingThatFitsItsGpusIsAccepted() {
+        TrainSpec tiny = TrainSpec.builder().devices("cuda:0,1").parallelMode(ParallelMode.ZIGZAG_RING_ATTN)
+                .seqLength(4096).build();
+
+        assertThat(TrainingMemory.check(tiny, H100)).isEmpty();
+    }
+
+    @Test
+    void aModelWhoseStateAloneCannotFitIsRefusedWithThePlannersPeakAndThePoolOfARank() {
+        TrainSpec llama = TrainSpec.builder().model("llama2-7b").devices("cuda:0").seqLength(4096).build();
+        LlamaModel.Options chunks = LlamaModel.Options.DEFAULTS;
+        MemoryEstimate peak = MemoryPlanner.estimate(LlamaConfig.preset("llama2-7b"), 4096,
+                ParallelMode.DATA_PARALLEL, 1, chunks.lossChunkTokens(), chunks.mlpChunkTokens());
+        long state = peak.parameters() + peak.gradients() + peak.masterWeights() + peak.optimizerMoments();
+
+        assertThat(TrainingMemory.check(llama, H100)).containsExactly(new Violation("train", String.format(Locale.ROOT,
+                "does not fit the GPUs: needs %.2f GiB per GPU at seqLength 4096 with data_parallel (world 1 = dp 1 "
+                        + "× ulysses 1 × ring 1), 78.00 GiB available (80.00 GiB per GPU less 2 GiB for CUDA, cuBLAS "
+                        + "and NCCL); the weights, gradients and optimizer state alone take %.2f GiB",
+                peak.total() / GIB, state / GIB)));
+    }
+
+    @Test
+    void theStageThatDoesNotFitIsNamed() {
+        // 2^25 tokens over a ring of 2: each rank holds 2^24, whose checkpoints and activations outgrow 78 GiB.
+        TrainSpec staged = TrainSpec.builder().model("small").devices("cuda:0,1")
+                .parallelMode(ParallelMode.ZIGZAG_RING_ATTN)
+                .stages(List.of(new TrainStage(4096, null, null, null, null, null, null),
+                        new TrainStage(1 << 25, 1e7, null, null, null, null, null)))
+                .build();
+
+        assertThat(TrainingMemory.check(staged, H100)).singleElement().satisfies(v -> {
+            assertThat(v.field()).isEqualTo("train.stages[1]");
+            assertThat(v.message()).startsWith("does not fit the GPUs: needs ")
+                    .contains(" at seqLength 33554432 with zigzag_ring_attn (world 2 = dp 1 × ulysses 1 × ring 2), "
+                            + "78.00 GiB available (")
+                    .endsWith(" GiB of it grows with the 16,777,216 tokens per rank, which more GPUs sharing each "
+                            + "sequence or a shorter seqLength would reduce");
+        });
+    }
+
+    @Test
+    void theSpecsCapIsThePoolWhereSmallerAndAllThereIsWhereTheGpusMemoryIsUnknown() {
+        TrainSpec capped = TrainSpec.builder().model("small").devices("cuda:0,1")
+                .parallelMode(ParallelMode.ZIGZAG_RING_ATTN).seqLength(1 << 20).gpuMemoryGib(1).build();
+        TrainSpec uncapped = TrainSpec.builder().model("llama2-7b").devices("cuda:0").build();
+
+        assertThat(TrainingMemory.check(capped, H100)).singleElement().satisfies(v ->
+                assertThat(v.message()).contains(", 1.00 GiB available (the spec's gpuMemoryGib); "));
+        assertThat(TrainingMemory.check(capped, OptionalLong.empty())).singleElement().satisfies(v ->
+                assertThat(v.message()).contains(", 1.00 GiB available (the spec's gpuMemoryGib); "));
+        assertThat(TrainingMemory.check(uncapped, OptionalLong.empty())).isEmpty();
+    }
+
+    @Test
+    void aCapAboveTheGpusMemoryIsRefusedAsTheRuntimeWouldRefuseIt() {
+        TrainSpec capped = TrainSpec.builder().devices("cuda:0").gpuMemoryGib(90).build();
+
+        assertThat(TrainingMemory.check(capped, H100)).containsExactly(new Violation("train.gpuMemoryGib",
+                "must be at most 80.00, the memory of this node's GPUs in GiB, not 90"));
+    }
+}

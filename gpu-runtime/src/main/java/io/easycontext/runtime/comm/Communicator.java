@@ -29,6 +29,28 @@ public interface Communicator extends AutoCloseable {
      */
     void sendRecv(List<P2POp> ops);
 
+    /** Work started by {@link #sendRecvAsync}, to be waited for before its buffers are used again. */
+    @FunctionalInterface
+    interface Pending {
+        Pending DONE = () -> { };
+
+        /**
+         * Orders what this rank does next after the transfers: on a GPU, work queued after this call waits for them
+         * (the host does not); once it returns, receive buffers may be read and send buffers overwritten.
+         */
+        void await();
+    }
+
+    /**
+     * {@link #sendRecv} that lets this rank go on with other work while the transfers run: what it queues next may
+     * neither write a send buffer nor touch a receive buffer until {@link Pending#await()}. A ring sends the next
+     * key/value block this way while it computes on the one in hand. This default transfers at once.
+     */
+    default Pending sendRecvAsync(List<P2POp> ops) {
+        sendRecv(ops);
+        return Pending.DONE;
+    }
+
     /** In place: every rank's {@code tensor} becomes the reduction of all ranks' tensors. */
     void allReduce(Tensor tensor, ReduceOp op);
 

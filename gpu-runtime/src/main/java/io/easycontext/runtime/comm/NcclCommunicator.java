@@ -102,18 +102,42 @@ public final class NcclCommunicator implements Communicator {
 
     @Override
     public void sendRecv(List<P2POp> ops) {
-        ordered(() -> {
-            Nccl.check(ncclGroupStart(), "ncclGroupStart");
-            for (P2POp op : ops) {
-                CudaTensor t = CudaTensor.of(op.tensor());
-                if (op.kind() == P2POp.Kind.SEND) {
-                    Nccl.check(ncclSend(JavaCpp.pointer(t.ptr()), t.numel(), type(t), op.peer(), comm, ncclStream), "ncclSend");
-                } else {
-                    Nccl.check(ncclRecv(JavaCpp.pointer(t.ptr()), t.numel(), type(t), op.peer(), comm, ncclStream), "ncclRecv");
-                }
+        ordered(() -> p2p(ops));
+    }
+
+    /**
+     * The transfers start after the compute queued so far, like every call here, but later compute waits for them
+     * only from {@link Pending#await()}: the communication stream runs beside the compute stream until then. Each
+     * owning buffer is declared used on the communication stream, so that the pool never hands its memory on while
+     * a transfer may still touch it.
+     */
+    @Override
+    public Pending sendRecvAsync(List<P2POp> ops) {
+        world.checkAlive();
+        computeReady.record(backend.stream());
+        stream.waitFor(computeReady);
+        p2p(ops);
+        for (P2POp op : ops) {
+            CudaTensor.of(op.tensor()).usedOn(stream);
+        }
+        CudaEvent done = CudaEvent.forOrdering().record(stream);
+        return () -> {
+            backend.stream().waitFor(done);
+            done.close();
+        };
+    }
+
+    private void p2p(List<P2POp> ops) {
+        Nccl.check(ncclGroupStart(), "ncclGroupStart");
+        for (P2POp op : ops) {
+            CudaTensor t = CudaTensor.of(op.tensor());
+            if (op.kind() == P2POp.Kind.SEND) {
+                Nccl.check(ncclSend(JavaCpp.pointer(t.ptr()), t.numel(), type(t), op.peer(), comm, ncclStream), "ncclSend");
+            } else {
+                Nccl.check(ncclRecv(JavaCpp.pointer(t.ptr()), t.numel(), type(t), op.peer(), comm, ncclStream), "ncclRecv");
             }
-            Nccl.check(ncclGroupEnd(), "ncclGroupEnd");
-        });
+        }
+        Nccl.check(ncclGroupEnd(), "ncclGroupEnd");
     }
 
     @Override

@@ -59,11 +59,8 @@ public final class RingAttention implements AttentionOp {
             BlockAttention blocks = new BlockAttention(temp, scale);
             Traveller kvInHand = new Traveller(temp, concat(kc, vc));
             for (int s = 0; s < ring.size(); s++) {
-                // The next block is requested before this one is computed, so that an asynchronous transport
-                // overlaps the transfer with the attention.
-                if (s < ring.size() - 1) {
-                    kvInHand.shift(ring);
-                }
+                // The next block travels while this one is computed; it is waited for only before its own step.
+                Communicator.Pending next = s < ring.size() - 1 ? kvInHand.shiftAsync(ring) : Communicator.Pending.DONE;
                 int[] theirs = layout.ringChunks(source(s));
                 Tensor[] held = kvInHand.held(s);
                 for (int i = 0; i < n; i++) {
@@ -74,6 +71,7 @@ public final class RingAttention implements AttentionOp {
                         }
                     }
                 }
+                next.await();
             }
         }
         TokenChunks.join(backend, outc, out);
@@ -98,9 +96,7 @@ public final class RingAttention implements AttentionOp {
             Traveller dkvInHand = new Traveller(temp, dkvOwn);
             BlockAttention blocks = new BlockAttention(temp, st.scale);
             for (int s = 0; s < ring.size(); s++) {
-                if (s < ring.size() - 1) {
-                    kvInHand.shift(ring);
-                }
+                Communicator.Pending next = s < ring.size() - 1 ? kvInHand.shiftAsync(ring) : Communicator.Pending.DONE;
                 int[] theirs = layout.ringChunks(source(s));
                 Tensor[] held = kvInHand.held(s);
                 Tensor[] dHeld = dkvInHand.held(s);
@@ -113,6 +109,7 @@ public final class RingAttention implements AttentionOp {
                         }
                     }
                 }
+                next.await();
                 // The accumulator moves on only once this rank has added to it; the last shift takes it home.
                 dkvInHand.shift(ring);
             }
@@ -149,6 +146,14 @@ public final class RingAttention implements AttentionOp {
         }
 
         void shift(Communicator ring) {
+            shiftAsync(ring).await();
+        }
+
+        /**
+         * Sends what is in hand and receives into the other buffer, which held the block before last: the caller
+         * awaits each shift before the next, so that buffer is free, and the compute queued on it came first.
+         */
+        Communicator.Pending shiftAsync(Communicator ring) {
             int slot = shifts % 2;
             if (buffers[slot] == null) {
                 buffers[slot] = new Tensor[own.length];
@@ -156,8 +161,9 @@ public final class RingAttention implements AttentionOp {
                     buffers[slot][i] = scratch.like(own[i]);
                 }
             }
-            RingShift.shift(ring, scratch.backend, held(shifts), buffers[slot]);
+            Communicator.Pending pending = RingShift.shiftAsync(ring, scratch.backend, held(shifts), buffers[slot]);
             shifts++;
+            return pending;
         }
     }
 

@@ -15,11 +15,16 @@ final class RingShift {
     }
 
     static void shift(Communicator ring, Backend backend, Tensor[] send, Tensor[] recv) {
+        shiftAsync(ring, backend, send, recv).await();
+    }
+
+    /** {@link #shift} that runs beside this rank's next work until the returned handle is awaited. */
+    static Communicator.Pending shiftAsync(Communicator ring, Backend backend, Tensor[] send, Tensor[] recv) {
         if (ring.size() == 1) {
             for (int i = 0; i < send.length; i++) {
                 backend.copy(send[i], recv[i]);
             }
-            return;
+            return Communicator.Pending.DONE;
         }
         int next = (ring.rank() + 1) % ring.size();
         int prev = (ring.rank() - 1 + ring.size()) % ring.size();
@@ -30,6 +35,6 @@ final class RingShift {
         for (Tensor t : recv) {
             ops.add(P2POp.recv(t, prev));
         }
-        ring.sendRecv(ops);
+        return ring.sendRecvAsync(ops);
     }
 }

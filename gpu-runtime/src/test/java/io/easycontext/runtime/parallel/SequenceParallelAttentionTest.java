@@ -3,6 +3,7 @@ package io.easycontext.runtime.parallel;
 import io.easycontext.runtime.backend.AttentionMask;
 import io.easycontext.runtime.backend.Backend;
 import io.easycontext.runtime.backend.cpu.CpuBackend;
+import io.easycontext.runtime.comm.Communicator;
 import io.easycontext.runtime.comm.InProcessRanks;
 import io.easycontext.runtime.model.AttentionState;
 import io.easycontext.runtime.tensor.DType;
@@ -77,7 +78,20 @@ class SequenceParallelAttentionTest {
         check(c, new CpuBackend(DType.F32), 2e-6);
     }
 
+    /** The ring modes read a transferred block only after awaiting it, and never overwrite one in flight. */
+    @ParameterizedTest(name = "{0}")
+    @MethodSource("cases")
+    void matchesSingleDeviceWhenTransfersCompleteOnlyOnceAwaited(Case c) {
+        Backend backend = new CpuBackend(DType.F64);
+        check(c, backend, 1e-12, comm -> new DeferredTransfers(comm, backend));
+    }
+
     private static void check(Case c, Backend backend, double tolerance) {
+        check(c, backend, tolerance, comm -> comm);
+    }
+
+    private static void check(Case c, Backend backend, double tolerance,
+                              java.util.function.UnaryOperator<Communicator> transport) {
         ParallelConfig config = c.config();
         config.validate(T, HQ, HKV);
         Random random = new Random(42);
@@ -100,7 +114,7 @@ class SequenceParallelAttentionTest {
         double[][] expected = {backend.download(out), backend.download(dq), backend.download(dk), backend.download(dv)};
 
         List<double[][]> ranks = InProcessRanks.run(config.worldSize(), Duration.ofSeconds(60), comm -> {
-            ParallelRank rank = ParallelRank.create(comm, config, T);
+            ParallelRank rank = ParallelRank.create(transport.apply(comm), config, T);
             int[] positions = rank.positionIds(1);
             int t = positions.length;
             Tensor lq = tensor(backend, take(q, positions, HQ), B, t, HQ, D);
@@ -150,7 +164,8 @@ class SequenceParallelAttentionTest {
         }
         for (int i = 0; i < got.length; i++) {
             double err = Math.abs(got[i] - want[i]);
-            if (err > tolerance * Math.max(scale, 1e-30)) {
+            // Written so that a NaN fails too: every comparison with NaN is false.
+            if (!(err <= tolerance * Math.max(scale, 1e-30))) {
                 throw new AssertionError(what + "[" + i + "] = " + got[i] + " but expected " + want[i]
                         + " (relative to max |x| " + scale + ": " + err / scale + " > " + tolerance + ")");
             }

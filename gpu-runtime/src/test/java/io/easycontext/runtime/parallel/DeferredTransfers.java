@@ -1,0 +1,101 @@
+package io.easycontext.runtime.parallel;
+
+import io.easycontext.runtime.backend.Backend;
+import io.easycontext.runtime.backend.cpu.CpuTensor;
+import io.easycontext.runtime.comm.Communicator;
+import io.easycontext.runtime.comm.P2POp;
+import io.easycontext.runtime.comm.ReduceOp;
+import io.easycontext.runtime.tensor.Tensor;
+
+import java.util.Arrays;
+import java.util.List;
+
+/**
+ * A communicator whose asynchronous transfers happen only when awaited, with every receive buffer poisoned (NaN)
+ * until then: the worst a GPU's communication stream may do. An attention that reads a block before awaiting it,
+ * or overwrites one in flight, then gives wrong answers on the CPU too.
+ */
+final class DeferredTransfers implements Communicator {
+    private final Communicator inner;
+    private final Backend backend;
+
+    DeferredTransfers(Communicator inner, Backend backend) {
+        this.inner = inner;
+        this.backend = backend;
+    }
+
+    @Override
+    public Pending sendRecvAsync(List<P2POp> ops) {
+        // What a send buffer holds now is what must arrive: a later overwrite before the await is the caller's bug.
+        List<P2POp> snapshot = ops.stream().map(op -> op.kind() == P2POp.Kind.SEND
+                ? P2POp.send(copy(op.tensor()), op.peer()) : op).toList();
+        for (P2POp op : ops) {
+            if (op.kind() == P2POp.Kind.RECV) {
+                CpuTensor t = CpuTensor.of(op.tensor());
+                Arrays.fill(t.data, t.offset, t.offset + Math.toIntExact(t.numel()), Double.NaN);
+            }
+        }
+        return () -> inner.sendRecv(snapshot);
+    }
+
+    private Tensor copy(Tensor t) {
+        Tensor c = backend.allocate(t.dtype(), t.shape());
+        backend.copy(t, c);
+        return c;
+    }
+
+    @Override
+    public int rank() {
+        return inner.rank();
+    }
+
+    @Override
+    public int size() {
+        return inner.size();
+    }
+
+    @Override
+    public void sendRecv(List<P2POp> ops) {
+        inner.sendRecv(ops);
+    }
+
+    @Override
+    public void allReduce(Tensor tensor, ReduceOp op) {
+        inner.allReduce(tensor, op);
+    }
+
+    @Override
+    public double[] allReduce(double[] values, ReduceOp op) {
+        return inner.allReduce(values, op);
+    }
+
+    @Override
+    public void allGather(Tensor send, Tensor recv) {
+        inner.allGather(send, recv);
+    }
+
+    @Override
+    public void reduceScatter(Tensor send, Tensor recv, ReduceOp op) {
+        inner.reduceScatter(send, recv, op);
+    }
+
+    @Override
+    public void allToAll(Tensor send, Tensor recv, int scatterDim, int gatherDim) {
+        inner.allToAll(send, recv, scatterDim, gatherDim);
+    }
+
+    @Override
+    public void broadcast(Tensor tensor, int root) {
+        inner.broadcast(tensor, root);
+    }
+
+    @Override
+    public void barrier() {
+        inner.barrier();
+    }
+
+    @Override
+    public Communicator split(int color, int key) {
+        return new DeferredTransfers(inner.split(color, key), backend);
+    }
+}

@@ -189,4 +189,46 @@ class NcclCommunicatorGpuTest {
             }
         });
     }
+
+    /**
+     * Two "processes" (threads here) join one world through a unique id, each with its GPU as one rank, as nodes
+     * of a multi-node run do; the world then reduces like one from {@code ncclCommInitAll}.
+     */
+    @Test
+    void aWorldJoinedByUniqueIdReducesAcrossItsParts() throws Exception {
+        Gpus.assumeGpu();
+        int gpus = Cuda.devices().size();
+        Assumptions.assumeTrue(gpus >= 2, "needs 2 or more GPUs, this node has " + gpus);
+        byte[] id = NcclWorld.newUniqueId();
+        ExecutorService pool = Executors.newFixedThreadPool(gpus);
+        try {
+            List<Future<double[]>> parts = new ArrayList<>();
+            for (int r = 0; r < gpus; r++) {
+                int rank = r;
+                parts.add(pool.submit(() -> {
+                    NcclWorld part = NcclWorld.ofUniqueId(id, gpus, rank, List.of(rank));
+                    try (CudaBackend backend = new CudaBackend(rank, 1L << 30);
+                         NcclCommunicator comm = part.communicator(0, backend)) {
+                        assertThat(comm.rank()).isEqualTo(rank);
+                        assertThat(comm.size()).isEqualTo(gpus);
+                        Tensor t = upload(backend, DType.F32, values(rank, 64), 64);
+                        comm.allReduce(t, ReduceOp.SUM);
+                        return backend.download(t);
+                    }
+                }));
+            }
+            for (Future<double[]> f : parts) {
+                double[] got = f.get();
+                for (int i = 0; i < 64; i++) {
+                    double want = 0;
+                    for (int r = 0; r < gpus; r++) {
+                        want += value(r, i);
+                    }
+                    assertThat(got[i]).isEqualTo(want);
+                }
+            }
+        } finally {
+            pool.shutdownNow();
+        }
+    }
 }

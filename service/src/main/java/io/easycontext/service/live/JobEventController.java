@@ -2,7 +2,6 @@ package io.easycontext.service.live;
 
 import java.util.UUID;
 
-import io.easycontext.service.job.JobService;
 import io.swagger.v3.oas.annotations.Operation;
 import io.swagger.v3.oas.annotations.Parameter;
 import org.springframework.http.MediaType;
@@ -16,11 +15,9 @@ import org.springframework.web.servlet.mvc.method.annotation.SseEmitter;
 @RestController
 class JobEventController {
 
-    private final JobService jobs;
     private final JobEventTailer tailer;
 
-    JobEventController(JobService jobs, JobEventTailer tailer) {
-        this.jobs = jobs;
+    JobEventController(JobEventTailer tailer) {
         this.tailer = tailer;
     }
 
@@ -33,7 +30,6 @@ class JobEventController {
             @RequestHeader(name = "Last-Event-ID", required = false) Long lastEventId,
             @Parameter(description = "Start after this step; 0, the default, replays every step")
             @RequestParam(defaultValue = "0") long after) {
-        jobs.get(id); // a 404 problem before the stream starts, rather than an empty stream
         return tailer.follow(id, lastEventId != null ? lastEventId : after);
     }
 }

@@ -2,7 +2,6 @@ package io.easycontext.service.log;
 
 import java.util.UUID;
 
-import io.easycontext.service.job.JobService;
 import io.swagger.v3.oas.annotations.Operation;
 import io.swagger.v3.oas.annotations.Parameter;
 import org.springframework.http.MediaType;
@@ -16,11 +15,9 @@ import org.springframework.web.servlet.mvc.method.annotation.SseEmitter;
 @RestController
 class JobLogController {
 
-    private final JobService jobs;
     private final JobLogTailer tailer;
 
-    JobLogController(JobService jobs, JobLogTailer tailer) {
-        this.jobs = jobs;
+    JobLogController(JobLogTailer tailer) {
         this.tailer = tailer;
     }
 
@@ -32,7 +29,6 @@ class JobLogController {
             @RequestHeader(name = "Last-Event-ID", required = false) Long lastEventId,
             @Parameter(description = "Start after this line id; 0, the default, replays the whole log")
             @RequestParam(defaultValue = "0") long after) {
-        jobs.get(id); // a 404 problem before the stream starts, rather than an empty stream
         return tailer.follow(id, lastEventId != null ? lastEventId : after);
     }
 }

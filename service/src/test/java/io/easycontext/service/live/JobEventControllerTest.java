@@ -4,14 +4,12 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.mockito.BDDMockito.given;
 
 import java.io.IOException;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
 import java.nio.file.StandardOpenOption;
 import java.time.Duration;
 import java.time.Instant;
-import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
 import java.util.UUID;
@@ -28,6 +26,8 @@ import io.easycontext.service.job.JobService;
 import io.easycontext.service.job.JobState;
 import io.easycontext.service.security.ApiSecurityTestConfiguration;
 import io.easycontext.service.security.TestTokens;
+import io.easycontext.service.testsupport.ServerSentEvent;
+import io.easycontext.service.web.JobStreams;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -43,14 +43,12 @@ import org.springframework.test.context.bean.override.mockito.MockitoBean;
 import org.springframework.test.web.servlet.assertj.MockMvcTester;
 import org.springframework.test.web.servlet.assertj.MvcTestResult;
 import tools.jackson.databind.JsonNode;
-import tools.jackson.databind.json.JsonMapper;
 
 @WebMvcTest(JobEventController.class)
-@Import({ApiSecurityTestConfiguration.class, JobEventTailer.class, ArtifactStore.class})
+@Import({ApiSecurityTestConfiguration.class, JobEventTailer.class, JobStreams.class, ArtifactStore.class})
 @TestPropertySource(properties = TestTokens.ADMIN_PROPERTY)
 class JobEventControllerTest {
 
-    private static final JsonMapper JSON = new JsonMapper();
     private static final Instant T0 = Instant.parse("2026-01-02T03:04:05Z");
     /** Two stages of two steps each: the second stage's steps are 3 and 4 over the training. */
     private static final String TWO_STAGES = """
@@ -88,12 +86,13 @@ class JobEventControllerTest {
         writeSteps(0, 1, 2);
         writeSteps(1, 1, 2);
 
-        List<Event> events = stream(null);
+        List<ServerSentEvent> events = stream(null);
 
-        assertThat(events).extracting(Event::name).containsExactly("job", "step", "step", "step", "step", "end");
+        assertThat(events).extracting(ServerSentEvent::name)
+                .containsExactly("job", "step", "step", "step", "step", "end");
         assertThat(events.get(0).json().get("state").asString()).isEqualTo("SUCCEEDED");
         assertThat(events.get(0).json().get("progress").get("step").asLong()).isEqualTo(4);
-        assertThat(events.subList(1, 5)).extracting(Event::id).containsExactly("1", "2", "3", "4");
+        assertThat(events.subList(1, 5)).extracting(ServerSentEvent::id).containsExactly("1", "2", "3", "4");
         JsonNode third = events.get(3).json();
         assertThat(third.get("step").asLong()).isEqualTo(3);
         assertThat(third.get("stage").asInt()).isEqualTo(1);
@@ -112,9 +111,9 @@ class JobEventControllerTest {
         writeSteps(0, 1, 2);
         writeSteps(1, 1, 2);
 
-        List<Event> events = stream("3");
+        List<ServerSentEvent> events = stream("3");
 
-        assertThat(events).extracting(Event::name).containsExactly("job", "step", "end");
+        assertThat(events).extracting(ServerSentEvent::name).containsExactly("job", "step", "end");
         assertThat(events.get(1).id()).isEqualTo("4");
         assertThat(events.get(1).json().get("stageStep").asLong()).isEqualTo(2);
     }
@@ -122,8 +121,8 @@ class JobEventControllerTest {
     @Test
     void aRunningTrainingStreamsEachStepOnceAsItsLineIsCompletedAndTheJobAsItChanges() {
         AtomicInteger reads = new AtomicInteger();
-        // The controller reads the job once, then each poll reads it before the steps: the answers stand for what the
-        // runner did between two polls.
+        // The stream reads the job once to answer a 404 before it starts, then each poll reads it before the steps:
+        // the answers stand for what the runner did between two polls.
         given(jobs.get(id)).willAnswer(call -> switch (reads.incrementAndGet()) {
             case 1, 2 -> jobAfterSteps(JobState.RUNNING, 0, "");
             case 3 -> jobAfterSteps(JobState.RUNNING, 1, line(0, 1) + "\n");
@@ -132,11 +131,11 @@ class JobEventControllerTest {
             default -> job(JobKind.TRAIN, ONE_STAGE, JobState.SUCCEEDED, 3);
         });
 
-        List<Event> events = stream(null);
+        List<ServerSentEvent> events = stream(null);
 
-        assertThat(events).extracting(Event::name)
+        assertThat(events).extracting(ServerSentEvent::name)
                 .containsExactly("job", "job", "step", "step", "job", "step", "job", "end");
-        assertThat(events).filteredOn(e -> e.name().equals("step")).extracting(Event::id)
+        assertThat(events).filteredOn(e -> e.name().equals("step")).extracting(ServerSentEvent::id)
                 .containsExactly("1", "2", "3");
         assertThat(events).filteredOn(e -> e.name().equals("job"))
                 .extracting(e -> e.json().get("state").asString())
@@ -160,9 +159,9 @@ class JobEventControllerTest {
             default -> job(JobKind.TRAIN, ONE_STAGE, JobState.SUCCEEDED, 4);
         });
 
-        List<Event> events = stream(null);
+        List<ServerSentEvent> events = stream(null);
 
-        assertThat(events).filteredOn(e -> e.name().equals("step")).extracting(Event::id)
+        assertThat(events).filteredOn(e -> e.name().equals("step")).extracting(ServerSentEvent::id)
                 .containsExactly("1", "2", "3", "4");
         assertThat(events.get(events.size() - 1).name()).isEqualTo("end");
     }
@@ -171,9 +170,9 @@ class JobEventControllerTest {
     void anEvaluationStreamsTheJobAndTheEndButNoSteps() {
         given(jobs.get(id)).willReturn(job(JobKind.EVAL_NEEDLE, "{\"model\":\"small\"}", JobState.FAILED, 0));
 
-        List<Event> events = stream(null);
+        List<ServerSentEvent> events = stream(null);
 
-        assertThat(events).extracting(Event::name).containsExactly("job", "end");
+        assertThat(events).extracting(ServerSentEvent::name).containsExactly("job", "end");
         assertThat(events.get(0).json().get("kind").asString()).isEqualTo("EVAL_NEEDLE");
         assertThat(events.get(1).data()).isEqualTo("FAILED");
     }
@@ -188,15 +187,12 @@ class JobEventControllerTest {
         assertThat(result).hasStatus(HttpStatus.NOT_FOUND).hasContentType(MediaType.APPLICATION_PROBLEM_JSON);
     }
 
-    private List<Event> stream(String lastEventId) {
+    private List<ServerSentEvent> stream(String lastEventId) {
         var request = mvc.get().uri("/api/jobs/{id}/events", id).accept(MediaType.TEXT_EVENT_STREAM);
         if (lastEventId != null) {
             request = request.header("Last-Event-ID", lastEventId);
         }
-        MvcTestResult result = request.exchange(Duration.ofSeconds(10));
-        assertThat(result).hasStatusOk();
-        assertThat(result.getResponse().getContentType()).startsWith(MediaType.TEXT_EVENT_STREAM_VALUE);
-        return Event.parse(new String(result.getResponse().getContentAsByteArray(), StandardCharsets.UTF_8));
+        return ServerSentEvent.in(request.exchange(Duration.ofSeconds(10)));
     }
 
     /** A job in this state; {@code steps} of progress, as the runner records it. */
@@ -265,35 +261,5 @@ class JobEventControllerTest {
 
     private static double lossOf(int stage, int step) {
         return 5.0 - stage - step / 10.0;
-    }
-
-    /** One Server-Sent Event as it came over the wire. */
-    private record Event(String name, String id, String data) {
-
-        JsonNode json() {
-            return JSON.readTree(data);
-        }
-
-        static List<Event> parse(String stream) {
-            List<Event> events = new ArrayList<>();
-            for (String block : stream.split("\n\n")) {
-                String name = "message";
-                String id = null;
-                StringBuilder data = new StringBuilder();
-                for (String line : block.split("\n")) {
-                    if (line.startsWith("event:")) {
-                        name = line.substring(6);
-                    } else if (line.startsWith("id:")) {
-                        id = line.substring(3);
-                    } else if (line.startsWith("data:")) {
-                        data.append(line.substring(5));
-                    }
-                }
-                if (!data.isEmpty()) {
-                    events.add(new Event(name, id, data.toString()));
-                }
-            }
-            return events;
-        }
     }
 }

@@ -96,12 +96,13 @@ final class TrainingMemory {
             return null;
         }
         // As the plan command: a sequence-parallel group splits each sequence, and a rank holds its share of the
-        // per-group batch; a sharded optimizer state is cut over the whole world.
+        // per-group batch; a sharded optimizer state is cut over the whole world; parked checkpoints leave the device.
         ParallelConfig parallel = config.parallel();
         long localTokens = (long) config.seqLength() / parallel.spDegree() * config.batchSize();
         LlamaModel.Options model = LlamaModel.Options.DEFAULTS;
         return new Peak(MemoryPlanner.estimate(config.model(), localTokens, parallel.mode(), parallel.ulyssesDegree(),
-                model.lossChunkTokens(), model.mlpChunkTokens(), config.sharding(), parallel.worldSize()),
+                model.lossChunkTokens(), model.mlpChunkTokens(), config.sharding(), parallel.worldSize(),
+                config.offloadedCheckpoints()),
                 localTokens, config);
     }
 }

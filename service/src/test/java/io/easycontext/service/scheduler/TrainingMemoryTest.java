@@ -45,6 +45,17 @@ class TrainingMemoryTest {
                 peak.total() / GIB, state / GIB)));
     }
 
+    /** The runtime's headline for one 80 GB GPU: 7B at 256K tokens, its state and its checkpoints in host memory. */
+    @Test
+    void parkedCheckpointsAndOffloadedStateMakeRoomFor256KTokensOfSevenBOnOneGpu() {
+        TrainSpec.Builder longContext = TrainSpec.builder().model("llama2-7b").devices("cuda:0").seqLength(262144)
+                .zeroStage(1).optimizerOffload("gpu_stream");
+
+        assertThat(TrainingMemory.check(longContext.build(), H100)).singleElement()
+                .satisfies(v -> assertThat(v.message()).startsWith("does not fit the GPUs: needs 121.40 GiB per GPU"));
+        assertThat(TrainingMemory.check(longContext.offloadCheckpoints(32).build(), H100)).isEmpty();
+    }
+
     @Test
     void theStageThatDoesNotFitIsNamed() {
         // 2^25 tokens over a ring of 2: each rank holds 2^24, whose checkpoints and activations outgrow 78 GiB.

@@ -8,13 +8,16 @@ import io.easycontext.runtime.optim.zero.Sharding;
 import io.easycontext.runtime.parallel.ParallelConfig;
 import io.easycontext.runtime.parallel.ParallelMode;
 import io.easycontext.runtime.plan.MemoryEstimate;
+import io.easycontext.runtime.plan.MemoryOptions;
 import io.easycontext.runtime.plan.MemoryPlanner;
+import io.easycontext.runtime.plan.NodeMemory;
 import io.easycontext.runtime.spec.Models;
 
 import java.io.PrintStream;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
+import java.util.Optional;
 
 /**
  * Predicts the peak GPU memory per rank of a training run before any work, by component, and says whether it
@@ -50,8 +53,14 @@ public final class PlanCommand implements Command {
         int zeroStage = flags.integer("zero-stage", 0);
         String offload = flags.string("optimizer-offload", OffloadMode.NONE.flag());
         int offloadedCheckpoints = flags.integer("offload-checkpoints", 0);
+        boolean auto = flags.bool("auto", false);
+        double hostGib = flags.number("host-memory-gib", 0);
         flags.finish();
         Sharding sharding = Flags.usage(() -> new Sharding(zeroStage, OffloadMode.parse(offload)));
+        if (auto && (flags.has("zero-stage") || flags.has("optimizer-offload") || flags.has("offload-checkpoints"))) {
+            throw new Flags.UsageException("--auto chooses --zero-stage, --optimizer-offload and --offload-checkpoints;"
+                    + " give either it or them");
+        }
         LlamaConfig model;
         try {
             model = Models.resolve(modelValue);
@@ -67,6 +76,24 @@ public final class PlanCommand implements Command {
         long available = gib > 0 ? (long) (gib * GIB) : detectedMemory();
 
         long localTokens = (long) seq / parallel.spDegree() * batch;
+        if (auto) {
+            if (available <= 0) {
+                throw new Flags.UsageException("--auto needs a GPU here or --gpu-memory-gib");
+            }
+            long host = hostGib > 0 ? (long) (hostGib * GIB) : NodeMemory.host().orElse(Long.MAX_VALUE);
+            Optional<MemoryPlanner.Choice> choice = MemoryPlanner.choose(model, localTokens, mode,
+                    parallel.ulyssesDegree(), lossChunk, mlpChunk, parallel.worldSize(), true, available, host);
+            if (choice.isEmpty()) {
+                out.printf(Locale.ROOT, "no sharding or offload fits %.2f GiB per rank and %s of host memory: more GPUs"
+                        + " sharing each sequence, or a shorter --seq-length%n", available / GIB,
+                        host == Long.MAX_VALUE ? "any amount" : String.format(Locale.ROOT, "%.2f GiB", host / GIB));
+                return 3;
+            }
+            MemoryOptions o = choice.get().options();
+            out.println("choose: " + o.flags());
+            sharding = o.sharding();
+            offloadedCheckpoints = o.offloadedCheckpoints();
+        }
         MemoryEstimate e = MemoryPlanner.estimate(model, localTokens, mode, parallel.ulyssesDegree(), lossChunk, mlpChunk,
                 sharding, parallel.worldSize(), offloadedCheckpoints);
         out.printf(Locale.ROOT, "plan: %s, %,d parameters, %,d tokens per sequence, %,d per rank; %s; %s%n",

@@ -2,10 +2,15 @@ package io.easycontext.runtime.cli;
 
 import io.easycontext.runtime.backend.cpu.CpuBackend;
 import io.easycontext.runtime.checkpoint.CheckpointManager;
+import io.easycontext.runtime.cuda.Cuda;
 import io.easycontext.runtime.io.SafetensorsDType;
 import io.easycontext.runtime.model.LlamaConfig;
 import io.easycontext.runtime.model.LlamaWeights;
 import io.easycontext.runtime.parallel.ParallelMode;
+import io.easycontext.runtime.plan.MemoryEstimate;
+import io.easycontext.runtime.plan.MemoryOptions;
+import io.easycontext.runtime.plan.MemoryPlanner;
+import io.easycontext.runtime.plan.NodeMemory;
 import io.easycontext.runtime.spec.CommandLine;
 import io.easycontext.runtime.spec.TrainSpec;
 import io.easycontext.runtime.spec.Violation;
@@ -24,6 +29,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
 import java.util.Locale;
+import java.util.Optional;
 import java.util.stream.Collectors;
 
 /**
@@ -35,6 +41,7 @@ import java.util.stream.Collectors;
  * optimizer step on stdout; logs on stderr.
  */
 public final class TrainCommand implements Command {
+    private static final double GIB = 1L << 30;
 
     @Override
     public String name() {
@@ -50,6 +57,7 @@ public final class TrainCommand implements Command {
     public int run(List<String> args, PrintStream out, PrintStream err) {
         Flags flags = new Flags(args);
         TrainSpec spec = spec(flags);
+        boolean autoMemory = flags.bool("auto-memory", false);
         String tokenizerSpec = flags.string("tokenizer", null);
         CheckpointManager.Options checkpoints = checkpoints(flags, spec.checkpointEvery());
         flags.finish();
@@ -60,6 +68,16 @@ public final class TrainCommand implements Command {
                     .collect(Collectors.joining("; ")));
         }
         TrainConfig config = spec.toTrainConfig();
+        if (config.devices().cuda()) {
+            Cuda.require();
+            config = fitMemory(config, autoMemory, err);
+            if (config == null) {
+                return 3;
+            }
+        } else if (autoMemory) {
+            throw new Flags.UsageException("--auto-memory chooses how GPU ranks hold their state; --devices "
+                    + config.devices() + " has none");
+        }
         LlamaConfig model = config.model();
         ModelArgument source = Files.isDirectory(Path.of(spec.model())) ? ModelArgument.parse(spec.model()) : null;
         DataSource data;
@@ -80,6 +98,34 @@ public final class TrainCommand implements Command {
                 new CheckpointManager(checkpoints.withBaseConfig(source == null ? null : source.rawConfig())));
         err.printf(Locale.ROOT, "train: %d steps in %.2f s%n", steps, (System.nanoTime() - start) / 1e9);
         return 0;
+    }
+
+    /**
+     * Before any work, the memory planner's verdict on GPU ranks: with {@code --auto-memory} the cheapest options
+     * that fit (sharding, offloads) replace the given ones; without, a run that cannot fit is refused with the
+     * numbers and the options that would fit. Null when refused.
+     */
+    private static TrainConfig fitMemory(TrainConfig config, boolean auto, PrintStream err) {
+        long device = NodeMemory.devicePerRank(config.devices());
+        long host = NodeMemory.host().orElse(Long.MAX_VALUE);
+        MemoryEstimate asGiven = MemoryPlanner.estimate(config);
+        Optional<MemoryPlanner.Choice> choice = MemoryPlanner.choose(config, device, host);
+        if (auto && choice.isPresent()) {
+            MemoryOptions o = choice.get().options();
+            err.printf(Locale.ROOT, "train: --auto-memory chose %s: %.2f GiB per rank of %.2f GiB, %.2f GiB of host "
+                    + "memory per rank%n", o.flags(), choice.get().estimate().total() / GIB, device / GIB,
+                    choice.get().estimate().hostMemory() / GIB);
+            return config.withMemory(o.sharding(), o.offloadedCheckpoints());
+        }
+        if (!auto && asGiven.total() <= device) {
+            return config;
+        }
+        err.printf(Locale.ROOT, "train: does not fit: needs %.2f GiB per rank, %.2f GiB available on %s%s%n",
+                asGiven.total() / GIB, device / GIB, config.devices(), choice
+                        .map(c -> "; these options fit: " + c.options().flags() + " (or --auto-memory)")
+                        .orElse("; no sharding or offload makes it fit: more GPUs sharing each sequence, or a shorter"
+                                + " --seq-length"));
+        return null;
     }
 
     /**

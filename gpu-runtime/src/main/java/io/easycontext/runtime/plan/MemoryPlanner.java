@@ -2,10 +2,15 @@ package io.easycontext.runtime.plan;
 
 import io.easycontext.runtime.model.FlatLayout;
 import io.easycontext.runtime.model.LlamaConfig;
+import io.easycontext.runtime.model.LlamaModel;
 import io.easycontext.runtime.model.LlamaWeights;
 import io.easycontext.runtime.optim.zero.ShardedOptimizer;
 import io.easycontext.runtime.optim.zero.Sharding;
+import io.easycontext.runtime.parallel.ParallelConfig;
 import io.easycontext.runtime.parallel.ParallelMode;
+import io.easycontext.runtime.train.TrainConfig;
+
+import java.util.Optional;
 
 /**
  * Predicts the peak GPU memory of one rank of a training step from the model, the tokens a rank holds and the
@@ -83,6 +88,58 @@ public final class MemoryPlanner {
         return new MemoryEstimate(params * BF16, params * BF16, state.master(), state.moments(), checkpoints,
                 working, attentionScratch, communication(c, n, mode, ulyssesDegree), other,
                 state.host() + parked * checkpoint);
+    }
+
+    /** The estimate of a training run as the trainer runs it: its layout, tokens per rank and memory options. */
+    public static MemoryEstimate estimate(TrainConfig config) {
+        return estimate(config, new MemoryOptions(config.sharding(), config.offloadedCheckpoints()));
+    }
+
+    /** {@link #estimate(TrainConfig)} with other memory options. */
+    public static MemoryEstimate estimate(TrainConfig config, MemoryOptions options) {
+        ParallelConfig parallel = config.parallel();
+        long localTokens = (long) config.seqLength() / parallel.spDegree() * config.batchSize();
+        LlamaModel.Options chunks = LlamaModel.Options.DEFAULTS;
+        return estimate(config.model(), localTokens, parallel.mode(), parallel.ulyssesDegree(),
+                chunks.lossChunkTokens(), chunks.mlpChunkTokens(), options.sharding(), parallel.worldSize(),
+                config.activationCheckpointing() ? options.offloadedCheckpoints() : 0);
+    }
+
+    /** Options that fit, with their estimate. */
+    public record Choice(MemoryOptions options, MemoryEstimate estimate) {
+    }
+
+    /**
+     * The share of a rank's memory a chosen configuration may be predicted to fill: measured peaks came out up to
+     * 2.3% above the prediction (benchmarks.md), and a run that fails at its first step costs more than a slower one.
+     */
+    public static final double CHOICE_HEADROOM = 0.97;
+
+    /**
+     * The cheapest memory options (see {@link MemoryOptions#byCost}) under which a rank's predicted peak fits
+     * {@link #CHOICE_HEADROOM} of {@code deviceBytes} and the node's ranks together hold at most {@code hostBytes} of
+     * host memory; empty where none does. Without activation checkpointing only the optimizer state can move.
+     */
+    public static Optional<Choice> choose(TrainConfig config, long deviceBytes, long hostBytes) {
+        ParallelConfig parallel = config.parallel();
+        LlamaModel.Options chunks = LlamaModel.Options.DEFAULTS;
+        return choose(config.model(), (long) config.seqLength() / parallel.spDegree() * config.batchSize(),
+                parallel.mode(), parallel.ulyssesDegree(), chunks.lossChunkTokens(), chunks.mlpChunkTokens(),
+                parallel.worldSize(), config.activationCheckpointing(), deviceBytes, hostBytes);
+    }
+
+    /** {@link #choose(TrainConfig, long, long)} from the planner's own inputs (see {@link #estimate}). */
+    public static Optional<Choice> choose(LlamaConfig c, long localTokens, ParallelMode mode, int ulyssesDegree,
+                                          int lossChunkTokens, int mlpChunkTokens, int worldSize,
+                                          boolean checkpointing, long deviceBytes, long hostBytes) {
+        for (MemoryOptions o : MemoryOptions.byCost(worldSize, checkpointing ? c.numHiddenLayers() : 0)) {
+            MemoryEstimate e = estimate(c, localTokens, mode, ulyssesDegree, lossChunkTokens, mlpChunkTokens,
+                    o.sharding(), worldSize, o.offloadedCheckpoints());
+            if (e.total() <= deviceBytes * CHOICE_HEADROOM && e.hostMemory() * worldSize <= hostBytes) {
+                return Optional.of(new Choice(o, e));
+            }
+        }
+        return Optional.empty();
     }
 
     /** Device bytes of master weights and of moments, and host bytes, of one rank's AdamW state. */

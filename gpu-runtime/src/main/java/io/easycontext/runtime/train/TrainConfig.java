@@ -76,6 +76,13 @@ public record TrainConfig(
                 weightDecay, maxGradNorm, seed, devices, activationCheckpointing, sharding, 0);
     }
 
+    /** This run with other memory options: where the AdamW state lives, how many checkpoints are parked. */
+    public TrainConfig withMemory(Sharding sharding, int offloadedCheckpoints) {
+        return new TrainConfig(model, parallel, seqLength, batchSize, gradientAccumulation, maxTrainSteps, learningRate,
+                warmupSteps, weightDecay, maxGradNorm, seed, devices, activationCheckpointing, sharding,
+                offloadedCheckpoints);
+    }
+
     /** The CPU backend's precision; GPU ranks store bf16 whatever this says. */
     public DType dtype() {
         return devices.cpuType();

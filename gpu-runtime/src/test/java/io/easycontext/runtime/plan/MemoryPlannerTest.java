@@ -57,6 +57,36 @@ class MemoryPlannerTest {
     }
 
     @Test
+    void theCheapestOptionsThatFitAreChosenAndNoneWhereNothingFits() {
+        long device = 78L << 30;
+        long host = 200L << 30;
+        // Small: nothing to move.
+        assertThat(MemoryPlanner.choose(LLAMA2_7B, 4096, ParallelMode.DATA_PARALLEL, 1, 1024, 4096, 1, true, 200L << 30,
+                host)).get().extracting(MemoryPlanner.Choice::options).isEqualTo(MemoryOptions.NONE);
+        // 64K over two 100 GiB pools fits once the state is sharded (77 GiB); in 78 GiB, with 8 layers parked too.
+        assertThat(MemoryPlanner.choose(LLAMA2_7B, 32768, ParallelMode.ZIGZAG_RING_ATTN, 1, 1024, 4096, 2, true,
+                100L << 30, host)).get().extracting(c -> c.options().flags())
+                .isEqualTo("--zero-stage 1 --optimizer-offload none --offload-checkpoints 0");
+        assertThat(MemoryPlanner.choose(LLAMA2_7B, 32768, ParallelMode.ZIGZAG_RING_ATTN, 1, 1024, 4096, 2, true,
+                device, host)).get().extracting(c -> c.options().flags())
+                .isEqualTo("--zero-stage 1 --optimizer-offload none --offload-checkpoints 8");
+        // 256K on one GPU: the state streamed from host memory, and the fewest checkpoints parked that make room.
+        MemoryPlanner.Choice longest = MemoryPlanner.choose(LLAMA2_7B, 262144, ParallelMode.DATA_PARALLEL, 1, 1024,
+                4096, 1, true, device, host).orElseThrow();
+        MemoryOptions o = longest.options();
+        assertThat(o.sharding()).isEqualTo(new Sharding(1, OffloadMode.GPU_STREAM));
+        assertThat(longest.estimate().total()).isLessThanOrEqualTo((long) (device * MemoryPlanner.CHOICE_HEADROOM));
+        MemoryEstimate oneFewer = MemoryPlanner.estimate(LLAMA2_7B, 262144, ParallelMode.DATA_PARALLEL, 1, 1024, 4096,
+                o.sharding(), 1, o.offloadedCheckpoints() - 1);
+        assertThat(oneFewer.total()).isGreaterThan((long) (device * MemoryPlanner.CHOICE_HEADROOM));
+        // Without the host memory for what must move, or without checkpointing to park, nothing fits.
+        assertThat(MemoryPlanner.choose(LLAMA2_7B, 262144, ParallelMode.DATA_PARALLEL, 1, 1024, 4096, 1, true, device,
+                100L << 30)).isEmpty();
+        assertThat(MemoryPlanner.choose(LLAMA2_7B, 262144, ParallelMode.DATA_PARALLEL, 1, 1024, 4096, 1, false, device,
+                host)).isEmpty();
+    }
+
+    @Test
     void parkedCheckpointsMoveToHostMemoryButTwoInFlight() {
         long n = 131072;
         long one = n * LLAMA2_7B.hiddenSize() * 2;

@@ -6,7 +6,6 @@ import java.util.Locale;
 import java.util.OptionalLong;
 
 import io.easycontext.runtime.comm.RankDevices;
-import io.easycontext.runtime.model.LlamaModel;
 import io.easycontext.runtime.parallel.ParallelConfig;
 import io.easycontext.runtime.plan.MemoryEstimate;
 import io.easycontext.runtime.plan.MemoryPlanner;
@@ -95,14 +94,10 @@ final class TrainingMemory {
         } catch (InvalidSpecException e) {
             return null;
         }
-        // As the plan command: a sequence-parallel group splits each sequence, and a rank holds its share of the
-        // per-group batch; a sharded optimizer state is cut over the whole world; parked checkpoints leave the device.
+        // As the trainer runs it: a sequence-parallel group splits each sequence, a rank holds its share of the
+        // per-group batch, a sharded optimizer state is cut over the whole world, parked checkpoints leave the device.
         ParallelConfig parallel = config.parallel();
         long localTokens = (long) config.seqLength() / parallel.spDegree() * config.batchSize();
-        LlamaModel.Options model = LlamaModel.Options.DEFAULTS;
-        return new Peak(MemoryPlanner.estimate(config.model(), localTokens, parallel.mode(), parallel.ulyssesDegree(),
-                model.lossChunkTokens(), model.mlpChunkTokens(), config.sharding(), parallel.worldSize(),
-                config.offloadedCheckpoints()),
-                localTokens, config);
+        return new Peak(MemoryPlanner.estimate(config), localTokens, config);
     }
 }

@@ -16,7 +16,9 @@ import java.util.List;
  * is two batches of point-to-point transfers: a fetch (key/value chunks to owners, query chunks to helpers), the
  * block, then a return (a helper's partial result to the query's owner; in backward also an owner's partial
  * {@code dk, dv} to the key/value's owner). Results are merged and gradients summed in step order on the rank that
- * owns them, so the reduction order is fixed.
+ * owns them, so the reduction order is fixed. The fetch of step {@code t + 1} is issued before step {@code t}
+ * computes, into the other of two sets of receive buffers, so that it travels while the block computes (LightSeq's
+ * overlap); the diagonal block covers step 1's fetch.
  */
 public final class DistFlashAttention implements AttentionOp {
 
@@ -40,18 +42,24 @@ public final class DistFlashAttention implements AttentionOp {
         int w = group.size();
         Tensor lse = backend.allocate(backend.statsType(), q.dim(0), q.dim(2), q.dim(1));
         try (Scratch temp = new Scratch(backend)) {
+            int steps = DistFlashSchedule.steps(w);
+            Tensor[][] fetched = new Tensor[2][];
+            for (int i = 0; i < 2; i++) {
+                fetched[i] = new Tensor[]{temp.like(k), temp.like(v), temp.like(q)};
+            }
+            Communicator.Pending fetch = fetchForward(r, w, 1, steps, k, v, q, fetched[1]);
             // Step 0: every rank's diagonal block, written straight into the results.
             backend.attentionForward(q, k, v, AttentionMask.CAUSAL_DIAGONAL, scale, out, lse);
             BlockAttention blocks = new BlockAttention(temp, scale);
-            Tensor kIn = temp.like(k);
-            Tensor vIn = temp.like(v);
-            Tensor qIn = temp.like(q);
             Tensor partialOut = temp.like(out);
             Tensor partialLse = temp.like(lse);
-            for (int t = 1; t <= DistFlashSchedule.steps(w); t++) {
+            for (int t = 1; t <= steps; t++) {
                 DistFlashSchedule step = DistFlashSchedule.of(r, w, t);
-                new Transfers().send(step.kvTo(), k, v).send(step.qTo(), q)
-                        .recv(step.kvFrom(), kIn, vIn).recv(step.qFrom(), qIn).run(group);
+                fetch.await();
+                Tensor kIn = fetched[t % 2][0];
+                Tensor vIn = fetched[t % 2][1];
+                Tensor qIn = fetched[t % 2][2];
+                fetch = fetchForward(r, w, t + 1, steps, k, v, q, fetched[(t + 1) % 2]);
 
                 Transfers back = new Transfers();
                 if (step.kvFrom() >= 0) {
@@ -79,19 +87,30 @@ public final class DistFlashAttention implements AttentionOp {
             backend.attentionBackward(dOut, st.out, st.lse, st.q, st.k, st.v, AttentionMask.CAUSAL_DIAGONAL, st.scale,
                     dq, dk, dv);
             BlockAttention blocks = new BlockAttention(temp, st.scale);
-            Tensor kIn = temp.like(st.k);
-            Tensor vIn = temp.like(st.v);
-            Tensor qIn = temp.like(st.q);
-            Tensor dOutIn = temp.like(dOut);
-            Tensor outIn = temp.like(st.out);
-            Tensor lseIn = temp.like(st.lse);
+            int steps = DistFlashSchedule.steps(w);
+            Tensor[] mine = {st.k, st.v, st.q, dOut, st.out, st.lse};
+            Tensor[][] fetched = new Tensor[2][];
+            for (int i = 0; i < 2; i++) {
+                fetched[i] = new Tensor[mine.length];
+                for (int j = 0; j < mine.length; j++) {
+                    fetched[i][j] = temp.like(mine[j]);
+                }
+            }
             Tensor dqPartial = temp.like(dq);
             Tensor dkPartial = temp.like(dk);
             Tensor dvPartial = temp.like(dv);
-            for (int t = 1; t <= DistFlashSchedule.steps(w); t++) {
+            Communicator.Pending fetch = fetchBackward(r, w, 1, steps, mine, fetched[1]);
+            for (int t = 1; t <= steps; t++) {
                 DistFlashSchedule step = DistFlashSchedule.of(r, w, t);
-                new Transfers().send(step.kvTo(), st.k, st.v).send(step.qTo(), st.q, dOut, st.out, st.lse)
-                        .recv(step.kvFrom(), kIn, vIn).recv(step.qFrom(), qIn, dOutIn, outIn, lseIn).run(group);
+                fetch.await();
+                Tensor[] in = fetched[t % 2];
+                Tensor kIn = in[0];
+                Tensor vIn = in[1];
+                Tensor qIn = in[2];
+                Tensor dOutIn = in[3];
+                Tensor outIn = in[4];
+                Tensor lseIn = in[5];
+                fetch = fetchBackward(r, w, t + 1, steps, mine, fetched[(t + 1) % 2]);
 
                 Transfers back = new Transfers();
                 if (step.kvFrom() >= 0) {
@@ -117,6 +136,31 @@ public final class DistFlashAttention implements AttentionOp {
         }
     }
 
+    /**
+     * Starts step {@code t}'s forward fetch into {@code into} (k, v, q); nothing past the last step. The caller awaits
+     * it before step {@code t} reads {@code into}.
+     */
+    private Communicator.Pending fetchForward(int r, int w, int t, int steps, Tensor k, Tensor v, Tensor q,
+                                              Tensor[] into) {
+        if (t > steps) {
+            return Communicator.Pending.DONE;
+        }
+        DistFlashSchedule step = DistFlashSchedule.of(r, w, t);
+        return new Transfers().send(step.kvTo(), k, v).send(step.qTo(), q)
+                .recv(step.kvFrom(), into[0], into[1]).recv(step.qFrom(), into[2]).start(group);
+    }
+
+    /** The backward's fetch: k, v to their helper; q, dOut, out and lse to the owner of the keys. */
+    private Communicator.Pending fetchBackward(int r, int w, int t, int steps, Tensor[] mine, Tensor[] into) {
+        if (t > steps) {
+            return Communicator.Pending.DONE;
+        }
+        DistFlashSchedule step = DistFlashSchedule.of(r, w, t);
+        return new Transfers().send(step.kvTo(), mine[0], mine[1]).send(step.qTo(), mine[2], mine[3], mine[4], mine[5])
+                .recv(step.kvFrom(), into[0], into[1]).recv(step.qFrom(), into[2], into[3], into[4], into[5])
+                .start(group);
+    }
+
     /** One batch of point-to-point transfers; a peer of −1 means "nobody this step". */
     private static final class Transfers {
         private final List<P2POp> ops = new ArrayList<>();
@@ -140,9 +184,11 @@ public final class DistFlashAttention implements AttentionOp {
         }
 
         void run(Communicator group) {
-            if (!ops.isEmpty()) {
-                group.sendRecv(ops);
-            }
+            start(group).await();
+        }
+
+        Communicator.Pending start(Communicator group) {
+            return ops.isEmpty() ? Communicator.Pending.DONE : group.sendRecvAsync(ops);
         }
     }
 }

@@ -169,7 +169,7 @@ public final class MemoryPlanner {
     /**
      * Buffers the sequence-parallel ops hold beside the layer's own tensors: a ring keeps the key/value block in
      * flight and the next one (and in the backward their dK/dV accumulators); Ulysses holds the head-sharded
-     * copies of q, k, v and the output; DistFlashAttn holds a helper's query block and its partial output.
+     * copies of q, k, v and the output; DistFlashAttn holds two sets of fetched blocks (one in flight) and partials.
      */
     static long communication(LlamaConfig c, long n, ParallelMode mode, int ulyssesDegree) {
         long kv = 2 * n * c.kvDim() * BF16;
@@ -179,7 +179,8 @@ public final class MemoryPlanner {
             case DATA_PARALLEL -> 0;
             case RING_ATTN, ZIGZAG_RING_ATTN -> 2 * kv + 2 * kv + partial;
             case ULYSSES_ATTN -> 2 * q + kv;
-            case DIST_FLASH_ATTN -> kv + 2 * partial + q;
+            // Two sets of fetch buffers (one in flight), in the backward q, dOut and out beside k and v; the partials.
+            case DIST_FLASH_ATTN -> 2 * (kv + 3 * q) + kv + q + 2 * partial;
             case USP_ATTN -> (2 * q + kv) + (2 * kv + 2 * kv + partial) / Math.max(1, ulyssesDegree);
         };
     }

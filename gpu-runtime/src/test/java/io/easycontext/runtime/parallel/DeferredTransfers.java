@@ -1,6 +1,5 @@
 package io.easycontext.runtime.parallel;
 
-import io.easycontext.runtime.backend.Backend;
 import io.easycontext.runtime.backend.cpu.CpuTensor;
 import io.easycontext.runtime.comm.Communicator;
 import io.easycontext.runtime.comm.P2POp;
@@ -11,37 +10,28 @@ import java.util.Arrays;
 import java.util.List;
 
 /**
- * A communicator whose asynchronous transfers happen only when awaited, with every receive buffer poisoned (NaN)
- * until then: the worst a GPU's communication stream may do. An attention that reads a block before awaiting it,
- * or overwrites one in flight, then gives wrong answers on the CPU too.
+ * A communicator whose asynchronous transfers happen only when awaited: receive buffers are poisoned (NaN) until
+ * then, and send buffers are read only then — the worst a GPU's communication stream may do. An attention that
+ * reads a block before awaiting it, or overwrites one in flight, then gives wrong answers on the CPU too.
  */
 final class DeferredTransfers implements Communicator {
     private final Communicator inner;
-    private final Backend backend;
 
-    DeferredTransfers(Communicator inner, Backend backend) {
+    DeferredTransfers(Communicator inner) {
         this.inner = inner;
-        this.backend = backend;
     }
 
     @Override
     public Pending sendRecvAsync(List<P2POp> ops) {
-        // What a send buffer holds now is what must arrive: a later overwrite before the await is the caller's bug.
-        List<P2POp> snapshot = ops.stream().map(op -> op.kind() == P2POp.Kind.SEND
-                ? P2POp.send(copy(op.tensor()), op.peer()) : op).toList();
         for (P2POp op : ops) {
             if (op.kind() == P2POp.Kind.RECV) {
                 CpuTensor t = CpuTensor.of(op.tensor());
                 Arrays.fill(t.data, t.offset, t.offset + Math.toIntExact(t.numel()), Double.NaN);
             }
         }
-        return () -> inner.sendRecv(snapshot);
-    }
-
-    private Tensor copy(Tensor t) {
-        Tensor c = backend.allocate(t.dtype(), t.shape());
-        backend.copy(t, c);
-        return c;
+        // The sends read their buffers only now, as late as a GPU's transfer may: an overwrite before the await
+        // sends the wrong values, and the attention's result shows it.
+        return () -> inner.sendRecv(ops);
     }
 
     @Override
@@ -96,6 +86,6 @@ final class DeferredTransfers implements Communicator {
 
     @Override
     public Communicator split(int color, int key) {
-        return new DeferredTransfers(inner.split(color, key), backend);
+        return new DeferredTransfers(inner.split(color, key));
     }
 }

@@ -82,8 +82,7 @@ class SequenceParallelAttentionTest {
     @ParameterizedTest(name = "{0}")
     @MethodSource("cases")
     void matchesSingleDeviceWhenTransfersCompleteOnlyOnceAwaited(Case c) {
-        Backend backend = new CpuBackend(DType.F64);
-        check(c, backend, 1e-12, comm -> new DeferredTransfers(comm, backend));
+        check(c, new CpuBackend(DType.F64), 1e-12, DeferredTransfers::new);
     }
 
     private static void check(Case c, Backend backend, double tolerance) {

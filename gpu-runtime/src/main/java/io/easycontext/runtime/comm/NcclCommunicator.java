@@ -92,9 +92,7 @@ public final class NcclCommunicator implements Communicator {
 
     /** Runs {@code work} on the communication stream, ordered after queued compute and before later compute. */
     private void ordered(Runnable work) {
-        world.checkAlive();
-        computeReady.record(backend.stream());
-        stream.waitFor(computeReady);
+        afterQueuedCompute();
         work.run();
         commDone.record(stream);
         backend.stream().waitFor(commDone);
@@ -113,9 +111,7 @@ public final class NcclCommunicator implements Communicator {
      */
     @Override
     public Pending sendRecvAsync(List<P2POp> ops) {
-        world.checkAlive();
-        computeReady.record(backend.stream());
-        stream.waitFor(computeReady);
+        afterQueuedCompute();
         p2p(ops);
         for (P2POp op : ops) {
             CudaTensor.of(op.tensor()).usedOn(stream);
@@ -125,6 +121,13 @@ public final class NcclCommunicator implements Communicator {
             backend.stream().waitFor(done);
             done.close();
         };
+    }
+
+    /** Orders what this rank queues next on the communication stream after the compute queued so far. */
+    private void afterQueuedCompute() {
+        world.checkAlive();
+        computeReady.record(backend.stream());
+        stream.waitFor(computeReady);
     }
 
     private void p2p(List<P2POp> ops) {

@@ -75,18 +75,23 @@ public record RankDevices(Devices devices, DType cpuType, long poolBytes) {
         }, (rank, cause) -> nccl.abort(cause));
     }
 
-    /** The pool cap of a GPU rank: {@link #poolBytes()}, or the device's memory less the reserve. */
-    private long poolBytesOf(int gpu) {
+    /** The pool cap of a GPU rank on GPU {@code gpu}; a cap above the GPU's memory is refused, naming both. */
+    public long poolBytesOf(int gpu) {
         long total = Cuda.device(gpu).totalMemory();
-        long available = total - RESERVE_BYTES;
-        if (poolBytes > 0) {
-            if (poolBytes > total) {
-                throw new IllegalArgumentException(String.format("a device memory cap of %.1f GiB exceeds GPU %d's %.1f GiB",
-                        poolBytes / (double) (1L << 30), gpu, total / (double) (1L << 30)));
-            }
-            return Math.min(poolBytes, available);
+        if (poolBytes > total) {
+            throw new IllegalArgumentException(String.format("a device memory cap of %.1f GiB exceeds GPU %d's %.1f GiB",
+                    poolBytes / (double) (1L << 30), gpu, total / (double) (1L << 30)));
         }
-        return available;
+        return pool(total, poolBytes);
+    }
+
+    /**
+     * What a rank may fill on a GPU of {@code totalBytes}: the GPU's memory less {@link #RESERVE_BYTES}, or
+     * {@code capBytes} where set (above 0) and smaller.
+     */
+    public static long pool(long totalBytes, long capBytes) {
+        long available = Math.max(0, totalBytes - RESERVE_BYTES);
+        return capBytes > 0 ? Math.min(capBytes, available) : available;
     }
 
     @Override

@@ -9,6 +9,7 @@ import io.easycontext.runtime.model.AttentionState;
 import io.easycontext.runtime.tensor.Tensor;
 
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.List;
 
 /**
@@ -43,11 +44,9 @@ public final class DistFlashAttention implements AttentionOp {
         Tensor lse = backend.allocate(backend.statsType(), q.dim(0), q.dim(2), q.dim(1));
         try (Scratch temp = new Scratch(backend)) {
             int steps = DistFlashSchedule.steps(w);
-            Tensor[][] fetched = new Tensor[2][];
-            for (int i = 0; i < 2; i++) {
-                fetched[i] = new Tensor[]{temp.like(k), temp.like(v), temp.like(q)};
-            }
-            Communicator.Pending fetch = fetchForward(r, w, 1, steps, k, v, q, fetched[1]);
+            Tensor[] mine = {k, v, q};
+            Tensor[][] fetched = {likeAll(temp, mine), likeAll(temp, mine)};
+            Communicator.Pending inFlight = fetch(r, w, 1, steps, mine, fetched[1]);
             // Step 0: every rank's diagonal block, written straight into the results.
             backend.attentionForward(q, k, v, AttentionMask.CAUSAL_DIAGONAL, scale, out, lse);
             BlockAttention blocks = new BlockAttention(temp, scale);
@@ -55,11 +54,11 @@ public final class DistFlashAttention implements AttentionOp {
             Tensor partialLse = temp.like(lse);
             for (int t = 1; t <= steps; t++) {
                 DistFlashSchedule step = DistFlashSchedule.of(r, w, t);
-                fetch.await();
+                inFlight.await();
                 Tensor kIn = fetched[t % 2][0];
                 Tensor vIn = fetched[t % 2][1];
                 Tensor qIn = fetched[t % 2][2];
-                fetch = fetchForward(r, w, t + 1, steps, k, v, q, fetched[(t + 1) % 2]);
+                inFlight = fetch(r, w, t + 1, steps, mine, fetched[(t + 1) % 2]);
 
                 Transfers back = new Transfers();
                 if (step.kvFrom() >= 0) {
@@ -89,20 +88,14 @@ public final class DistFlashAttention implements AttentionOp {
             BlockAttention blocks = new BlockAttention(temp, st.scale);
             int steps = DistFlashSchedule.steps(w);
             Tensor[] mine = {st.k, st.v, st.q, dOut, st.out, st.lse};
-            Tensor[][] fetched = new Tensor[2][];
-            for (int i = 0; i < 2; i++) {
-                fetched[i] = new Tensor[mine.length];
-                for (int j = 0; j < mine.length; j++) {
-                    fetched[i][j] = temp.like(mine[j]);
-                }
-            }
+            Tensor[][] fetched = {likeAll(temp, mine), likeAll(temp, mine)};
             Tensor dqPartial = temp.like(dq);
             Tensor dkPartial = temp.like(dk);
             Tensor dvPartial = temp.like(dv);
-            Communicator.Pending fetch = fetchBackward(r, w, 1, steps, mine, fetched[1]);
+            Communicator.Pending inFlight = fetch(r, w, 1, steps, mine, fetched[1]);
             for (int t = 1; t <= steps; t++) {
                 DistFlashSchedule step = DistFlashSchedule.of(r, w, t);
-                fetch.await();
+                inFlight.await();
                 Tensor[] in = fetched[t % 2];
                 Tensor kIn = in[0];
                 Tensor vIn = in[1];
@@ -110,7 +103,7 @@ public final class DistFlashAttention implements AttentionOp {
                 Tensor dOutIn = in[3];
                 Tensor outIn = in[4];
                 Tensor lseIn = in[5];
-                fetch = fetchBackward(r, w, t + 1, steps, mine, fetched[(t + 1) % 2]);
+                inFlight = fetch(r, w, t + 1, steps, mine, fetched[(t + 1) % 2]);
 
                 Transfers back = new Transfers();
                 if (step.kvFrom() >= 0) {
@@ -137,28 +130,27 @@ public final class DistFlashAttention implements AttentionOp {
     }
 
     /**
-     * Starts step {@code t}'s forward fetch into {@code into} (k, v, q); nothing past the last step. The caller awaits
-     * it before step {@code t} reads {@code into}.
+     * Starts step {@code t}'s fetch into {@code into}; nothing past the last step. {@code mine} is k, v, then the
+     * query side: q in the forward; q, dOut, out and lse in the backward. k and v go to the rank this one helps, the
+     * query side to the rank that helps it. The caller awaits it before step {@code t} reads {@code into}.
      */
-    private Communicator.Pending fetchForward(int r, int w, int t, int steps, Tensor k, Tensor v, Tensor q,
-                                              Tensor[] into) {
+    private Communicator.Pending fetch(int r, int w, int t, int steps, Tensor[] mine, Tensor[] into) {
         if (t > steps) {
             return Communicator.Pending.DONE;
         }
         DistFlashSchedule step = DistFlashSchedule.of(r, w, t);
-        return new Transfers().send(step.kvTo(), k, v).send(step.qTo(), q)
-                .recv(step.kvFrom(), into[0], into[1]).recv(step.qFrom(), into[2]).start(group);
+        int n = mine.length;
+        return new Transfers().send(step.kvTo(), mine[0], mine[1]).send(step.qTo(), Arrays.copyOfRange(mine, 2, n))
+                .recv(step.kvFrom(), into[0], into[1]).recv(step.qFrom(), Arrays.copyOfRange(into, 2, n))
+                .start(group);
     }
 
-    /** The backward's fetch: k, v to their helper; q, dOut, out and lse to the owner of the keys. */
-    private Communicator.Pending fetchBackward(int r, int w, int t, int steps, Tensor[] mine, Tensor[] into) {
-        if (t > steps) {
-            return Communicator.Pending.DONE;
+    private static Tensor[] likeAll(Scratch temp, Tensor[] tensors) {
+        Tensor[] out = new Tensor[tensors.length];
+        for (int i = 0; i < tensors.length; i++) {
+            out[i] = temp.like(tensors[i]);
         }
-        DistFlashSchedule step = DistFlashSchedule.of(r, w, t);
-        return new Transfers().send(step.kvTo(), mine[0], mine[1]).send(step.qTo(), mine[2], mine[3], mine[4], mine[5])
-                .recv(step.kvFrom(), into[0], into[1]).recv(step.qFrom(), into[2], into[3], into[4], into[5])
-                .start(group);
+        return out;
     }
 
     /** One batch of point-to-point transfers; a peer of −1 means "nobody this step". */

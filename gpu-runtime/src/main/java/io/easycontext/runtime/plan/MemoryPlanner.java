@@ -98,11 +98,18 @@ public final class MemoryPlanner {
     /** {@link #estimate(TrainConfig)} with other memory options. */
     public static MemoryEstimate estimate(TrainConfig config, MemoryOptions options) {
         ParallelConfig parallel = config.parallel();
-        long localTokens = (long) config.seqLength() / parallel.spDegree() * config.batchSize();
         LlamaModel.Options chunks = LlamaModel.Options.DEFAULTS;
-        return estimate(config.model(), localTokens, parallel.mode(), parallel.ulyssesDegree(),
+        return estimate(config.model(), localTokens(config), parallel.mode(), parallel.ulyssesDegree(),
                 chunks.lossChunkTokens(), chunks.mlpChunkTokens(), options.sharding(), parallel.worldSize(),
                 config.activationCheckpointing() ? options.offloadedCheckpoints() : 0);
+    }
+
+    /**
+     * The tokens one rank processes in a micro-step: a sequence-parallel group splits each sequence, and a rank
+     * holds its share of the per-group batch.
+     */
+    public static long localTokens(TrainConfig config) {
+        return (long) config.seqLength() / config.parallel().spDegree() * config.batchSize();
     }
 
     /** Options that fit, with their estimate. */
@@ -123,8 +130,7 @@ public final class MemoryPlanner {
     public static Optional<Choice> choose(TrainConfig config, long deviceBytes, long hostBytes) {
         ParallelConfig parallel = config.parallel();
         LlamaModel.Options chunks = LlamaModel.Options.DEFAULTS;
-        return choose(config.model(), (long) config.seqLength() / parallel.spDegree() * config.batchSize(),
-                parallel.mode(), parallel.ulyssesDegree(), chunks.lossChunkTokens(), chunks.mlpChunkTokens(),
+        return choose(config.model(), localTokens(config), parallel.mode(), parallel.ulyssesDegree(), chunks.lossChunkTokens(), chunks.mlpChunkTokens(),
                 parallel.worldSize(), config.activationCheckpointing(), deviceBytes, hostBytes);
     }
 

@@ -1,7 +1,6 @@
 package io.easycontext.runtime.plan;
 
 import io.easycontext.runtime.comm.RankDevices;
-import io.easycontext.runtime.cuda.Cuda;
 
 import java.io.IOException;
 import java.nio.file.Files;
@@ -17,17 +16,9 @@ public final class NodeMemory {
     private NodeMemory() {
     }
 
-    /**
-     * The pool a GPU rank of {@code devices} may fill: the cap where one is set (and the GPU holds it), else the
-     * smallest listed GPU's memory less {@link RankDevices#RESERVE_BYTES}.
-     */
+    /** The pool every GPU rank of {@code devices} may fill: the smallest of their pools. */
     public static long devicePerRank(RankDevices devices) {
-        long smallest = Long.MAX_VALUE;
-        for (int gpu : devices.devices().gpus()) {
-            smallest = Math.min(smallest, Cuda.device(gpu).totalMemory());
-        }
-        long available = smallest - RankDevices.RESERVE_BYTES;
-        return devices.poolBytes() > 0 ? Math.min(devices.poolBytes(), available) : available;
+        return devices.devices().gpus().stream().mapToLong(devices::poolBytesOf).min().orElseThrow();
     }
 
     /** Host memory for offloaded state and checkpoints: the machine's ({@code /proc/meminfo}) less a reserve. */

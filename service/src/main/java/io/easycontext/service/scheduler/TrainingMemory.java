@@ -6,7 +6,6 @@ import java.util.Locale;
 import java.util.OptionalLong;
 
 import io.easycontext.runtime.comm.RankDevices;
-import io.easycontext.runtime.parallel.ParallelConfig;
 import io.easycontext.runtime.plan.MemoryEstimate;
 import io.easycontext.runtime.plan.MemoryPlanner;
 import io.easycontext.runtime.spec.InvalidSpecException;
@@ -44,7 +43,7 @@ final class TrainingMemory {
                     gpuMemoryBytes.getAsLong() / GIB, train.gpuMemoryGib())));
         }
         OptionalLong pool = gpuMemoryBytes.isPresent()
-                ? OptionalLong.of(Math.max(0, gpuMemoryBytes.getAsLong() - RankDevices.RESERVE_BYTES))
+                ? OptionalLong.of(RankDevices.pool(gpuMemoryBytes.getAsLong(), 0))
                 : OptionalLong.empty();
         boolean capped = cap > 0 && (pool.isEmpty() || cap <= pool.getAsLong());
         if (!capped && pool.isEmpty()) {
@@ -94,10 +93,6 @@ final class TrainingMemory {
         } catch (InvalidSpecException e) {
             return null;
         }
-        // As the trainer runs it: a sequence-parallel group splits each sequence, a rank holds its share of the
-        // per-group batch, a sharded optimizer state is cut over the whole world, parked checkpoints leave the device.
-        ParallelConfig parallel = config.parallel();
-        long localTokens = (long) config.seqLength() / parallel.spDegree() * config.batchSize();
-        return new Peak(MemoryPlanner.estimate(config), localTokens, config);
+        return new Peak(MemoryPlanner.estimate(config), MemoryPlanner.localTokens(config), config);
     }
 }

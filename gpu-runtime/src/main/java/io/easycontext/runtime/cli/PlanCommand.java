@@ -1,5 +1,6 @@
 package io.easycontext.runtime.cli;
 
+import io.easycontext.runtime.comm.RankDevices;
 import io.easycontext.runtime.cuda.Cuda;
 import io.easycontext.runtime.model.LlamaConfig;
 import io.easycontext.runtime.model.LlamaModel;
@@ -125,7 +126,8 @@ public final class PlanCommand implements Command {
                 c.hiddenSize(), c.intermediateSize(), c.numAttentionHeads(), c.numKeyValueHeads(), c.vocabSize());
     }
 
+    /** GPU 0's pool as a rank would size it (its memory less the reserve); 0 without a GPU. */
     private static long detectedMemory() {
-        return Cuda.availability().available() ? Cuda.device(0).totalMemory() : 0;
+        return Cuda.availability().available() ? RankDevices.pool(Cuda.device(0).totalMemory(), 0) : 0;
     }
 }

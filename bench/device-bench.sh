@@ -25,7 +25,7 @@ for part in "${parts[@]}"; do
       peer train --layers 8 --seq 32768
       ours --what train --layers 4 --seq 131072
       peer train --layers 4 --seq 131072 ;;
-    attention-ours) ours --what attention --seq 4096,16384,65536 --kv-heads 32,8 ;;
+    attention-ours) ours --what attention --seq 4096,16384,65536 --kv-heads 32,8 --attention-kernels both ;;
     *) echo "unknown part $part" >&2 ;;
   esac
 done
@@ -37,8 +37,8 @@ for r in rows:
         print(f"gemm {r['n']}^3 {r.get('impl', r.get('peer', 'ours')):>22}: {r['tflops']} TFLOP/s")
 att = [r for r in rows if r.get("what") == "attention_causal" and "error" not in r]
 for r in att:
-    impl = r.get("impl")
-    print(f"attention S={r['S']:>6} kv={r['kv_heads']:>2} {impl:>11}: fwd {r['fwd_tflops']:>6} bwd {r['bwd_tflops']:>6} TFLOP/s")
+    impl = r.get("impl") + ("-" + r["kernels"] if "kernels" in r else "")
+    print(f"attention S={r['S']:>6} kv={r['kv_heads']:>2} {impl:>22}: fwd {r['fwd_tflops']:>6} bwd {r['bwd_tflops']:>6} TFLOP/s")
 for r in rows:
     if r.get("what") == "train_step":
         if "error" in r:

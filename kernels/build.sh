@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Compiles kernels/*.cu to PTX resources: kernels/<name>.sm_80.ptx and <name>.sm_90.ptx for every file, and
-# <name>.sm_90a.ptx for files that ask for Hopper-only instructions with a line "// arch: sm_90a".
+# <name>.sm_90a.ptx for files that ask for Hopper-only instructions with a line "// arch: sm_90a" (or only that,
+# for files written for Hopper alone: "// arch: sm_90a only").
 # Without nvcc the build still succeeds: manifest.properties then says no kernels were built, and the
 # CUDA backend reports that at run time.
 #   kernels/build.sh OUTPUT_DIR
@@ -24,7 +25,8 @@ for cu in "$src"/*.cu; do
   [ -e "$cu" ] || continue
   name=$(basename "$cu" .cu)
   archs="sm_80 sm_90"
-  grep -q '^// arch: sm_90a' "$cu" && archs="$archs sm_90a"
+  grep -q '^// arch: sm_90a$' "$cu" && archs="$archs sm_90a"
+  grep -q '^// arch: sm_90a only$' "$cu" && archs="sm_90a"
   for arch in $archs; do
     target="$out/$name.$arch.ptx"
     # Skip up-to-date outputs so incremental builds stay fast.

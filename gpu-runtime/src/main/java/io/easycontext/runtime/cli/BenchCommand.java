@@ -1,6 +1,7 @@
 package io.easycontext.runtime.cli;
 
 import io.easycontext.runtime.backend.AttentionMask;
+import io.easycontext.runtime.backend.cuda.AttentionKernels;
 import io.easycontext.runtime.backend.cuda.CudaBackend;
 import io.easycontext.runtime.cuda.Cuda;
 import io.easycontext.runtime.cuda.CudaEvent;
@@ -57,12 +58,23 @@ public final class BenchCommand implements Command {
                 int heads = flags.integer("heads", 32);
                 int[] kvHeads = ints(flags.string("kv-heads", "32,8"));
                 int headDim = flags.integer("head-dim", 128);
+                String kernels = flags.string("attention-kernels", "auto");
+                List<AttentionKernels> sets = switch (kernels) {
+                    case "auto" -> List.of(AttentionKernels.AUTO);
+                    case "portable" -> List.of(AttentionKernels.PORTABLE);
+                    case "both" -> List.of(AttentionKernels.AUTO, AttentionKernels.PORTABLE);
+                    default -> throw new Flags.UsageException("--attention-kernels must be auto, portable or both, not '"
+                            + kernels + "'");
+                };
                 flags.finish();
                 long largest = Arrays.stream(seqs).max().orElse(0);
                 try (CudaBackend backend = backend(gpu, 10L * largest * heads * headDim * 2 + (1L << 30))) {
-                    for (int kv : kvHeads) {
-                        for (int s : seqs) {
-                            attention(backend, s, heads, kv, headDim, iters, out);
+                    for (AttentionKernels set : sets) {
+                        backend.useAttentionKernels(set);
+                        for (int kv : kvHeads) {
+                            for (int s : seqs) {
+                                attention(backend, s, heads, kv, headDim, iters, out);
+                            }
                         }
                     }
                 }
@@ -127,9 +139,10 @@ public final class BenchCommand implements Command {
         double bwd = medianMillis(b, iters, () -> b.attentionBackward(dout, o, lse, q, k, v,
                 AttentionMask.CAUSAL_DIAGONAL, scale, dq, dk, dv));
         double flops = 2.0 * s * (double) s * h * d;
-        emit(out, "\"what\":\"attention_causal\",\"impl\":\"ours\",\"S\":%d,\"heads\":%d,\"kv_heads\":%d,\"head_dim\":%d,"
-                        + "\"fwd_ms\":%.3f,\"fwd_tflops\":%.1f,\"bwd_ms\":%.3f,\"bwd_tflops\":%.1f",
-                s, h, kv, d, fwd, flops / fwd / 1e9, bwd, 2.5 * flops / bwd / 1e9);
+        emit(out, "\"what\":\"attention_causal\",\"impl\":\"ours\",\"kernels\":\"%s/%s\",\"S\":%d,\"heads\":%d,"
+                        + "\"kv_heads\":%d,\"head_dim\":%d,\"fwd_ms\":%.3f,\"fwd_tflops\":%.1f,\"bwd_ms\":%.3f,\"bwd_tflops\":%.1f",
+                b.attentionKernelsFor(d, false), b.attentionKernelsFor(d, true), s, h, kv, d, fwd, flops / fwd / 1e9,
+                bwd, 2.5 * flops / bwd / 1e9);
         for (Tensor t : List.of(q, k, v, o, lse, dout, dq, dk, dv)) {
             t.close();
         }

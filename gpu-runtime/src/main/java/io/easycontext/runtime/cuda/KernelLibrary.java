@@ -75,6 +75,11 @@ public final class KernelLibrary {
         return cc >= 90 ? "sm_90" : "sm_80";
     }
 
+    /** Whether this jar holds code of {@code module} that {@code device} can load. */
+    public static boolean builtFor(CudaDevice device, String module) {
+        return built() && resourceExists(module, architecture(device, module));
+    }
+
     private static boolean resourceExists(String module, String arch) {
         return KernelLibrary.class.getClassLoader().getResource(DIR + module + "." + arch + ".ptx") != null;
     }

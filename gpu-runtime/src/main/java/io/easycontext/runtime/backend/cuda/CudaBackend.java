@@ -38,6 +38,8 @@ public final class CudaBackend implements Backend {
     private final DeviceMemoryPool pool;
     private final Cublas blas;
     private final HostParking parking;
+    private final boolean hopperBuilt;
+    private AttentionKernels attentionKernels = AttentionKernels.fromSystemProperty();
 
     /**
      * @param ordinal       the GPU
@@ -50,6 +52,17 @@ public final class CudaBackend implements Backend {
         this.pool = new DeviceMemoryPool(device, stream, poolCapacity);
         this.blas = new Cublas(device, pool);
         this.parking = new HostParking(this);
+        this.hopperBuilt = KernelLibrary.builtFor(device, HOPPER_ATTENTION);
+    }
+
+    /** Chooses the attention kernels from now on (see {@link AttentionKernels}). */
+    public void useAttentionKernels(AttentionKernels kernels) {
+        this.attentionKernels = kernels;
+    }
+
+    /** {@code hopper} or {@code portable}: the kernels an attention forward or backward of this head size runs. */
+    public String attentionKernelsFor(int headDim, boolean backward) {
+        return hopperAttention(headDim, backward) ? "hopper" : "portable";
     }
 
     public void bindToCurrentThread() {
@@ -333,15 +346,33 @@ public final class CudaBackend implements Backend {
 
     // ---- attention in blocks ------------------------------------------------------------------------------
 
+    private static final String HOPPER_ATTENTION = "attention_hopper";
+
+    private boolean hopperAttention(int headDim, boolean backward) {
+        return attentionKernels == AttentionKernels.AUTO && hopperBuilt
+                && (headDim == 128 || (headDim == 64 && !backward));
+    }
+
     @Override
     public void attentionForward(Tensor q, Tensor k, Tensor v, AttentionMask mask, double scale, Tensor out, Tensor lse) {
         AttentionShape s = AttentionShape.of(q, k, mask);
+        int d = s.headDim();
+        int causal = mask == AttentionMask.CAUSAL_DIAGONAL ? 1 : 0;
+        if (hopperAttention(d, false)) {
+            // 128 query rows and two stages of 128 keys and values, in 1024-byte aligned swizzled tiles.
+            int smem = 1024 + (128 + 4 * 128) * d * 2;
+            kernel(HOPPER_ATTENTION, "attention_forward_hopper_d" + d).maxDynamicSharedMemory(smem)
+                    .launchGrid(stream, (s.tq() + 127) / 128, s.hq(), s.batch(), 256, 1, 1, smem,
+                            ptr(q), ptr(k), ptr(v), ptr(out), ptr(lse), s.tq(), s.tk(), s.hq(), s.hkv(), causal,
+                            (float) scale);
+            return;
+        }
         // 128 query rows, and two stages of 64 keys and values; rows padded by 8 elements (see attention.cu).
-        int smem = (128 + 4 * 64) * (s.headDim() + 8) * 2;
-        kernel("attention", "attention_forward_d" + s.headDim()).maxDynamicSharedMemory(smem)
+        int smem = (128 + 4 * 64) * (d + 8) * 2;
+        kernel("attention", "attention_forward_d" + d).maxDynamicSharedMemory(smem)
                 .launchGrid(stream, (s.tq() + 127) / 128, s.hq(), s.batch(), 128, 1, 1, smem,
-                        ptr(q), ptr(k), ptr(v), ptr(out), ptr(lse), s.tq(), s.tk(), s.hq(), s.hkv(),
-                        mask == AttentionMask.CAUSAL_DIAGONAL ? 1 : 0, (float) scale);
+                        ptr(q), ptr(k), ptr(v), ptr(out), ptr(lse), s.tq(), s.tk(), s.hq(), s.hkv(), causal,
+                        (float) scale);
     }
 
     @Override
@@ -354,12 +385,22 @@ public final class CudaBackend implements Backend {
             kernel("attention", "attention_backward_delta").launch(stream, Kernel.blocks(rows * 32, THREADS), THREADS,
                     ptr(dOut), ptr(out), delta.ptr(), rows, s.tq(), s.hq(), s.headDim());
             int d = s.headDim();
-            // K and V (64 keys), two stages of Q and dO (32 queries), dSᵀ, two stages of lse and delta.
-            int smem = (2 * 64 * (d + 8) + 2 * 2 * 32 * (d + 8) + 64 * (32 + 8)) * 2 + 2 * 2 * 32 * 4;
-            kernel("attention", "attention_backward_d" + d).maxDynamicSharedMemory(smem)
-                    .launchGrid(stream, (s.tk() + 63) / 64, s.hkv(), s.batch(), 128, 1, 1, smem,
-                            ptr(q), ptr(k), ptr(v), ptr(dOut), ptr(lse), delta.ptr(), dqAcc.ptr(), ptr(dk), ptr(dv),
-                            s.tq(), s.tk(), s.hq(), s.hkv(), mask == AttentionMask.CAUSAL_DIAGONAL ? 1 : 0, (float) scale);
+            int causal = mask == AttentionMask.CAUSAL_DIAGONAL ? 1 : 0;
+            if (hopperAttention(d, true)) {
+                // K and V (128 keys), two stages of Q and dO (64 queries), dSᵀ, two stages of lse and delta.
+                int smem = 1024 + (2 * 128 * d + 4 * 64 * d + 128 * 64) * 2 + 4 * 64 * 4;
+                kernel(HOPPER_ATTENTION, "attention_backward_hopper_d" + d).maxDynamicSharedMemory(smem)
+                        .launchGrid(stream, (s.tk() + 127) / 128, s.hkv(), s.batch(), 256, 1, 1, smem,
+                                ptr(q), ptr(k), ptr(v), ptr(dOut), ptr(lse), delta.ptr(), dqAcc.ptr(), ptr(dk),
+                                ptr(dv), s.tq(), s.tk(), s.hq(), s.hkv(), causal, (float) scale);
+            } else {
+                // K and V (64 keys), two stages of Q and dO (32 queries), dSᵀ, two stages of lse and delta.
+                int smem = (2 * 64 * (d + 8) + 2 * 2 * 32 * (d + 8) + 64 * (32 + 8)) * 2 + 2 * 2 * 32 * 4;
+                kernel("attention", "attention_backward_d" + d).maxDynamicSharedMemory(smem)
+                        .launchGrid(stream, (s.tk() + 63) / 64, s.hkv(), s.batch(), 128, 1, 1, smem,
+                                ptr(q), ptr(k), ptr(v), ptr(dOut), ptr(lse), delta.ptr(), dqAcc.ptr(), ptr(dk),
+                                ptr(dv), s.tq(), s.tk(), s.hq(), s.hkv(), causal, (float) scale);
+            }
             elementwise("attention", "attention_backward_dq", dqAcc.numel(), dqAcc.ptr(), ptr(dq), dqAcc.numel());
         }
     }

@@ -16,6 +16,7 @@ import org.junit.jupiter.api.TestInstance;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.CsvSource;
 
+import java.util.List;
 import java.util.Random;
 
 import static org.assertj.core.api.Assertions.assertThat;
@@ -230,7 +231,9 @@ class CudaBackendOpsGpuTest {
             "CAUSAL_DIAGONAL, 2, 200, 200, 8, 2, 128",
             "CAUSAL_DIAGONAL, 1, 129, 129, 4, 4, 64",
             "CAUSAL_DIAGONAL, 1, 1000, 1000, 4, 1, 128",
+            "CAUSAL_DIAGONAL, 1, 2048, 2048, 2, 2, 64",
             "FULL, 2, 130, 77, 8, 2, 128",
+            "FULL, 1, 300, 700, 4, 2, 128",
             "FULL, 1, 33, 250, 6, 3, 64",
             "FULL, 1, 64, 64, 2, 2, 128",
             "CAUSAL_DIAGONAL, 2, 97, 97, 4, 2, 16",
@@ -240,22 +243,40 @@ class CudaBackendOpsGpuTest {
         Pair q = random(DType.BF16, 1, b, tq, hq, d);
         Pair k = random(DType.BF16, 1, b, tk, hkv, d);
         Pair v = random(DType.BF16, 1, b, tk, hkv, d);
+        Pair dout = random(DType.BF16, 1, b, tq, hq, d);
         Pair out = empty(DType.BF16, b, tq, hq, d);
         Pair lse = empty(DType.F32, b, hq, tq);
-        cpu.attentionForward(q.cpu, k.cpu, v.cpu, mask, scale, out.cpu, lse.cpu);
-        gpu.attentionForward(q.gpu, k.gpu, v.gpu, mask, scale, out.gpu, lse.gpu);
-        assertThat(error(out)).as("out").isLessThan(BF16);
-        assertThat(error(lse)).as("lse").isLessThan(1e-4);
-
-        Pair dout = random(DType.BF16, 1, b, tq, hq, d);
         Pair dq = empty(DType.BF16, b, tq, hq, d);
         Pair dk = empty(DType.BF16, b, tk, hkv, d);
         Pair dv = empty(DType.BF16, b, tk, hkv, d);
+        cpu.attentionForward(q.cpu, k.cpu, v.cpu, mask, scale, out.cpu, lse.cpu);
         cpu.attentionBackward(dout.cpu, out.cpu, lse.cpu, q.cpu, k.cpu, v.cpu, mask, scale, dq.cpu, dk.cpu, dv.cpu);
-        gpu.attentionBackward(dout.gpu, out.gpu, lse.gpu, q.gpu, k.gpu, v.gpu, mask, scale, dq.gpu, dk.gpu, dv.gpu);
-        assertThat(error(dq)).as("dq").isLessThan(BF16);
-        assertThat(error(dk)).as("dk").isLessThan(BF16);
-        assertThat(error(dv)).as("dv").isLessThan(BF16);
+        // Both sets of kernels where the device has the Hopper ones: each must hold to the reference on its own.
+        for (AttentionKernels kernels : AttentionKernels.values()) {
+            gpu.useAttentionKernels(kernels);
+            try {
+                String which = gpu.attentionKernelsFor(d, false) + "/" + gpu.attentionKernelsFor(d, true) + " ";
+                for (Pair written : List.of(out, lse, dq, dk, dv)) {
+                    gpu.fill(written.gpu, Double.NaN);
+                }
+                gpu.attentionForward(q.gpu, k.gpu, v.gpu, mask, scale, out.gpu, lse.gpu);
+                assertThat(error(out)).as(which + "out").isLessThan(BF16);
+                assertThat(error(lse)).as(which + "lse").isLessThan(1e-4);
+                // The backward reads the reference's output and lse, so that it is checked on its own.
+                Tensor gpuOut = gpu.allocate(DType.BF16, b, tq, hq, d);
+                Tensor gpuLse = gpu.allocate(DType.F32, b, hq, tq);
+                gpu.uploadDoubles(gpuOut, cpu.download(out.cpu));
+                gpu.uploadDoubles(gpuLse, cpu.download(lse.cpu));
+                gpu.attentionBackward(dout.gpu, gpuOut, gpuLse, q.gpu, k.gpu, v.gpu, mask, scale, dq.gpu, dk.gpu, dv.gpu);
+                gpuOut.close();
+                gpuLse.close();
+                assertThat(error(dq)).as(which + "dq").isLessThan(BF16);
+                assertThat(error(dk)).as(which + "dk").isLessThan(BF16);
+                assertThat(error(dv)).as(which + "dv").isLessThan(BF16);
+            } finally {
+                gpu.useAttentionKernels(AttentionKernels.AUTO);
+            }
+        }
     }
 
     @Test

@@ -1,0 +1,376 @@
+// arch: sm_90a only
+// Hopper versions of the attention block kernels of attention.cu (same arguments, layouts, masks and results),
+// on warpgroup MMAs (wgmma) that read their operands from swizzled shared-memory tiles (wgmma.cuh). Two
+// warpgroups a block: while one works through its softmax the other keeps the tensor cores busy. Built for
+// sm_90a only; the CUDA backend uses these where a device loads this module's sm_90a code and falls back to
+// attention.cu elsewhere.
+//
+// Layouts: q, out [b, tq, hq, d]; k, v [b, tk, hkv, d]; lse, delta [b, hq, tq] fp32 (natural log).
+#include "wgmma.cuh"
+
+namespace {
+
+constexpr float LOG2E = 1.4426950408889634f;
+constexpr float LN2 = 0.6931471805599453f;
+
+__device__ __forceinline__ unsigned pack(float lo, float hi) {
+  __nv_bfloat162 v = __floats2bfloat162_rn(lo, hi);
+  return *reinterpret_cast<unsigned*>(&v);
+}
+
+__device__ __forceinline__ float fast_exp2(float x) {
+  float y;
+  asm("ex2.approx.ftz.f32 %0, %1;" : "=f"(y) : "f"(x));
+  return y;
+}
+
+__device__ __forceinline__ void cp_async_commit() { asm volatile("cp.async.commit_group;\n" ::: "memory"); }
+template <int N>
+__device__ __forceinline__ void cp_async_wait() { asm volatile("cp.async.wait_group %0;\n" ::"n"(N) : "memory"); }
+
+// Accumulator fragments with `cols` columns as A operands over k-steps of 16 columns (see wgmma.cuh).
+template <int COLS>
+__device__ __forceinline__ void to_a_fragments(const float* s, unsigned (*a)[4]) {
+#pragma unroll
+  for (int kk = 0; kk < COLS / 16; kk++) {
+    a[kk][0] = pack(s[8 * kk + 0], s[8 * kk + 1]);
+    a[kk][1] = pack(s[8 * kk + 2], s[8 * kk + 3]);
+    a[kk][2] = pack(s[8 * kk + 4], s[8 * kk + 5]);
+    a[kk][3] = pack(s[8 * kk + 6], s[8 * kk + 7]);
+  }
+}
+
+__device__ __forceinline__ unsigned char* align1024(unsigned char* p) {
+  return reinterpret_cast<unsigned char*>((reinterpret_cast<uintptr_t>(p) + 1023) & ~static_cast<uintptr_t>(1023));
+}
+
+}  // namespace
+
+// ---------------------------------------------------------------------------------------------------------------
+// Forward: grid (ceil(tq/128), hq, b), 256 threads. Warpgroup w owns query rows 64w..64w+63 of the block's 128;
+// key/value tiles of 128 rows are double-buffered through cp.async. Per tile: S = Q·Kᵀ (wgmma, both from shared
+// memory), the online softmax in registers, O += P·V (P from registers, V MN-major).
+template <int D>
+__device__ void hopper_forward(const bf16* __restrict__ q, const bf16* __restrict__ k, const bf16* __restrict__ v,
+                               bf16* __restrict__ out, float* __restrict__ lse, int tq, int tk, int hq, int hkv,
+                               int causal, float scale) {
+  constexpr int BQ = 128, BK = 128, TILE = BK * D * 2;
+  extern __shared__ unsigned char smem_raw[];
+  unsigned char* Qs = align1024(smem_raw);
+  unsigned char* Ks = Qs + BQ * D * 2;  // two stages, then two of V
+  unsigned char* Vs = Ks + 2 * TILE;
+
+  const int b = blockIdx.z, h = blockIdx.y, q0 = blockIdx.x * BQ;
+  const int hk = h / (hq / hkv);
+  const int tid = threadIdx.x, wgi = tid >> 7, warp = (tid >> 5) & 3, lane = tid & 31, g = lane >> 2, t = lane & 3;
+  const bf16* qb = q + (long long)b * tq * hq * D;
+  const bf16* kb = k + (long long)b * tk * hkv * D;
+  const bf16* vb = v + (long long)b * tk * hkv * D;
+
+  int kt_end = (tk + BK - 1) / BK;
+  if (causal) kt_end = min(kt_end, (q0 + BQ - 1) / BK + 1);
+
+  wg::load_tile_async<D>(Qs, qb, q0, BQ, tq, hq, h, tid, 256);
+  wg::load_tile_async<D>(Ks, kb, 0, BK, tk, hkv, hk, tid, 256);
+  wg::load_tile_async<D>(Vs, vb, 0, BK, tk, hkv, hk, tid, 256);
+  cp_async_commit();
+
+  const int wq0 = q0 + 64 * wgi;  // this warpgroup's first query row
+  const int qi[2] = {wq0 + 16 * warp + g, wq0 + 16 * warp + g + 8};
+
+  float o[D / 2];
+#pragma unroll
+  for (int i = 0; i < D / 2; i++) o[i] = 0.f;
+  float m[2] = {-INFINITY, -INFINITY}, l[2] = {0.f, 0.f};
+  const float scale2 = scale * LOG2E;
+
+  for (int kt = 0; kt < kt_end; kt++) {
+    const int k0 = kt * BK, stage = kt & 1;
+    if (kt + 1 < kt_end) {
+      wg::load_tile_async<D>(Ks + (stage ^ 1) * TILE, kb, k0 + BK, BK, tk, hkv, hk, tid, 256);
+      wg::load_tile_async<D>(Vs + (stage ^ 1) * TILE, vb, k0 + BK, BK, tk, hkv, hk, tid, 256);
+      cp_async_commit();
+      cp_async_wait<1>();
+    } else {
+      cp_async_wait<0>();
+    }
+    wg::fence_shared();
+    __syncthreads();
+    if (!causal || k0 <= wq0 + 63) {
+      float s[BK / 2];
+      wg::fence();
+#pragma unroll
+      for (int kk = 0; kk < D / 16; kk++) {
+        wg::mma_ss<BK, 0, 0>(s, wg::desc_k_major(Qs, BQ, 64 * wgi, kk), wg::desc_k_major(Ks + stage * TILE, BK, 0, kk),
+                             kk > 0);
+      }
+      wg::commit();
+      wg::wait<0>();
+      wg::hold<BK / 2>(s);
+
+      const bool needs_mask = k0 + BK > tk || (causal && k0 + BK - 1 > wq0);
+      float rowmax[2] = {-INFINITY, -INFINITY};
+#pragma unroll
+      for (int j = 0; j < BK / 8; j++) {
+#pragma unroll
+        for (int e = 0; e < 4; e++) {
+          const int row = e >> 1;
+          if (needs_mask) {
+            const int kj = k0 + 8 * j + 2 * t + (e & 1);
+            if (kj >= tk || (causal && kj > qi[row])) s[4 * j + e] = -INFINITY;
+          }
+          rowmax[row] = fmaxf(rowmax[row], s[4 * j + e]);
+        }
+      }
+      float alpha[2], mscaled[2], rowsum[2] = {0.f, 0.f};
+#pragma unroll
+      for (int row = 0; row < 2; row++) {
+        rowmax[row] = fmaxf(rowmax[row], __shfl_xor_sync(0xffffffffu, rowmax[row], 1));
+        rowmax[row] = fmaxf(rowmax[row], __shfl_xor_sync(0xffffffffu, rowmax[row], 2));
+        const float mnew = fmaxf(m[row], rowmax[row] * scale2);
+        // A row with no visible key yet keeps m = −∞; exp2 of (−∞ − −∞) must not become NaN.
+        alpha[row] = mnew == -INFINITY ? 1.f : fast_exp2(m[row] - mnew);
+        mscaled[row] = mnew == -INFINITY ? 0.f : mnew;
+        m[row] = mnew;
+      }
+#pragma unroll
+      for (int j = 0; j < BK / 8; j++) {
+#pragma unroll
+        for (int e = 0; e < 4; e++) {
+          const float p = fast_exp2(fmaf(s[4 * j + e], scale2, -mscaled[e >> 1]));
+          s[4 * j + e] = p;
+          rowsum[e >> 1] += p;
+        }
+      }
+#pragma unroll
+      for (int row = 0; row < 2; row++) {
+        rowsum[row] += __shfl_xor_sync(0xffffffffu, rowsum[row], 1);
+        rowsum[row] += __shfl_xor_sync(0xffffffffu, rowsum[row], 2);
+        l[row] = l[row] * alpha[row] + rowsum[row];
+      }
+#pragma unroll
+      for (int j = 0; j < D / 8; j++) {
+        o[4 * j + 0] *= alpha[0];
+        o[4 * j + 1] *= alpha[0];
+        o[4 * j + 2] *= alpha[1];
+        o[4 * j + 3] *= alpha[1];
+      }
+      unsigned pa[BK / 16][4];
+      to_a_fragments<BK>(s, pa);
+      wg::fence();
+#pragma unroll
+      for (int kk = 0; kk < BK / 16; kk++) {
+        wg::mma_rs<D, 1>(o, pa[kk], wg::desc_mn_major(Vs + stage * TILE, BK, 0, kk), 1);
+      }
+      wg::commit();
+      wg::wait<0>();
+      wg::hold<D / 2>(o);
+    }
+    __syncthreads();  // the next iteration's copy overwrites the stage read here
+  }
+
+  bf16* ob = out + (long long)b * tq * hq * D;
+#pragma unroll
+  for (int row = 0; row < 2; row++) {
+    const int i = qi[row];
+    if (i >= tq) continue;
+    const float inv = l[row] > 0.f ? 1.f / l[row] : 0.f;
+    bf16* orow = ob + ((long long)i * hq + h) * D;
+#pragma unroll
+    for (int j = 0; j < D / 8; j++) {
+      *reinterpret_cast<__nv_bfloat162*>(orow + 8 * j + 2 * t) =
+          __floats2bfloat162_rn(o[4 * j + 2 * row] * inv, o[4 * j + 2 * row + 1] * inv);
+    }
+    if (t == 0) {
+      lse[((long long)b * hq + h) * tq + i] = l[row] > 0.f ? (m[row] + log2f(l[row])) * LN2 : -INFINITY;
+    }
+  }
+}
+
+#define FORWARD(D)                                                                                              \
+  extern "C" __global__ void __launch_bounds__(256, 1)                                                          \
+      attention_forward_hopper_d##D(const bf16* q, const bf16* k, const bf16* v, bf16* out, float* lse, int tq,  \
+                                    int tk, int hq, int hkv, int causal, float scale) {                          \
+    hopper_forward<D>(q, k, v, out, lse, tq, tk, hq, hkv, causal, scale);                                        \
+  }
+FORWARD(64)
+FORWARD(128)
+
+// ---------------------------------------------------------------------------------------------------------------
+// Backward: grid (ceil(tk/128), hkv, b), 256 threads. Warpgroup w owns keys 64w..64w+63 of the block's 128 and
+// keeps their dK and dV in registers while the block walks over the query heads of its kv head and over query
+// tiles of 64 (Q, dO, lse and delta double-buffered through cp.async). Per tile:
+//   Sᵀ = K_w·Qᵀ and dPᵀ = V_w·dOᵀ (shared memory both); Pᵀ = exp(Sᵀ·scale − lse); dSᵀ = Pᵀ ⊙ (dPᵀ − delta);
+//   dV_w += Pᵀ·dO and dK_w += dSᵀ·Q (Pᵀ, dSᵀ from registers; dO, Q MN-major);
+//   dQ += dS·K over the block's 128 keys, warpgroup w taking dQ's columns D/2·w.. (dSᵀ through shared memory,
+//   read MN-major), added into the fp32 accumulator with vector atomics, since every key block adds to it.
+template <int D>
+__device__ void hopper_backward(const bf16* __restrict__ q, const bf16* __restrict__ k, const bf16* __restrict__ v,
+                                const bf16* __restrict__ dout, const float* __restrict__ lse,
+                                const float* __restrict__ delta, float* __restrict__ dq_acc, bf16* __restrict__ dk,
+                                bf16* __restrict__ dv, int tq, int tk, int hq, int hkv, int causal, float scale) {
+  constexpr int BK = 128, BQ = 64, KV_TILE = BK * D * 2, Q_TILE = BQ * D * 2;
+  extern __shared__ unsigned char smem_raw[];
+  unsigned char* Ks = align1024(smem_raw);
+  unsigned char* Vs = Ks + KV_TILE;
+  unsigned char* Qs = Vs + KV_TILE;        // two stages, then two of dO
+  unsigned char* dOs = Qs + 2 * Q_TILE;
+  unsigned char* dSt = dOs + 2 * Q_TILE;                                    // dSᵀ: 128 keys × 64 queries
+  float(*lse_s)[BQ] = reinterpret_cast<float(*)[BQ]>(dSt + BK * BQ * 2);  // two stages
+  float(*delta_s)[BQ] = lse_s + 2;
+
+  const int b = blockIdx.z, hk = blockIdx.y, k0 = blockIdx.x * BK;
+  const int group = hq / hkv;
+  const int tid = threadIdx.x, wgi = tid >> 7, warp = (tid >> 5) & 3, lane = tid & 31, g = lane >> 2, t = lane & 3;
+  const int r0 = 64 * wgi + 16 * warp + g;  // this thread's key rows in the block: r0 and r0 + 8
+  const int kj[2] = {k0 + r0, k0 + r0 + 8};
+  const bf16* qb = q + (long long)b * tq * hq * D;
+  const bf16* dob = dout + (long long)b * tq * hq * D;
+
+  const int qt_begin = causal ? k0 / BQ : 0;
+  const int qt_count = max(0, (tq + BQ - 1) / BQ - qt_begin);
+  const int steps = group * qt_count;
+
+  // Step i covers query head hk·group + i / qt_count and query tile qt_begin + i % qt_count.
+  auto prefetch = [&](int i, int stage) {
+    const int h = hk * group + i / qt_count, q0 = (qt_begin + i % qt_count) * BQ;
+    wg::load_tile_async<D>((Qs + stage * Q_TILE), qb, q0, BQ, tq, hq, h, tid, 256);
+    wg::load_tile_async<D>((dOs + stage * Q_TILE), dob, q0, BQ, tq, hq, h, tid, 256);
+    if (tid < BQ) {
+      const bool in = q0 + tid < tq;
+      const long long at = ((long long)b * hq + h) * tq + q0 + tid;
+      lse_s[stage][tid] = in ? lse[at] * LOG2E : 0.f;
+      delta_s[stage][tid] = in ? delta[at] : 0.f;
+    }
+  };
+
+  wg::load_tile_async<D>(Ks, k + (long long)b * tk * hkv * D, k0, BK, tk, hkv, hk, tid, 256);
+  wg::load_tile_async<D>(Vs, v + (long long)b * tk * hkv * D, k0, BK, tk, hkv, hk, tid, 256);
+  if (steps > 0) prefetch(0, 0);
+  cp_async_commit();
+
+  float dkacc[D / 2], dvacc[D / 2];
+#pragma unroll
+  for (int i = 0; i < D / 2; i++) dkacc[i] = dvacc[i] = 0.f;
+  const float scale2 = scale * LOG2E;
+
+  for (int i = 0; i < steps; i++) {
+    const int stage = i & 1;
+    const int h = hk * group + i / qt_count, q0 = (qt_begin + i % qt_count) * BQ;
+    if (i + 1 < steps) {
+      prefetch(i + 1, stage ^ 1);
+      cp_async_commit();
+      cp_async_wait<1>();
+    } else {
+      cp_async_wait<0>();
+    }
+    wg::fence_shared();
+    __syncthreads();
+
+    float st[BQ / 2], dpt[BQ / 2];
+    wg::fence();
+#pragma unroll
+    for (int kk = 0; kk < D / 16; kk++) {
+      wg::mma_ss<BQ, 0, 0>(st, wg::desc_k_major(Ks, BK, 64 * wgi, kk), wg::desc_k_major((Qs + stage * Q_TILE), BQ, 0, kk), kk > 0);
+    }
+#pragma unroll
+    for (int kk = 0; kk < D / 16; kk++) {
+      wg::mma_ss<BQ, 0, 0>(dpt, wg::desc_k_major(Vs, BK, 64 * wgi, kk), wg::desc_k_major((dOs + stage * Q_TILE), BQ, 0, kk),
+                           kk > 0);
+    }
+    wg::commit();
+    wg::wait<0>();
+    wg::hold<BQ / 2>(st);
+    wg::hold<BQ / 2>(dpt);
+
+    const bool needs_mask = q0 + BQ > tq || k0 + BK > tk || (causal && k0 + BK - 1 > q0);
+#pragma unroll
+    for (int j = 0; j < BQ / 8; j++) {
+#pragma unroll
+      for (int e = 0; e < 4; e++) {
+        const int col = 8 * j + 2 * t + (e & 1);
+        float pv = fast_exp2(fmaf(st[4 * j + e], scale2, -lse_s[stage][col]));
+        if (needs_mask) {
+          const int qi = q0 + col, row = e >> 1;
+          if (qi >= tq || kj[row] >= tk || (causal && kj[row] > qi)) pv = 0.f;
+        }
+        st[4 * j + e] = pv;
+        dpt[4 * j + e] = pv * (dpt[4 * j + e] - delta_s[stage][col]);
+      }
+    }
+    unsigned pa[BQ / 16][4], sa[BQ / 16][4];
+    to_a_fragments<BQ>(st, pa);
+    to_a_fragments<BQ>(dpt, sa);
+    wg::fence();
+#pragma unroll
+    for (int kk = 0; kk < BQ / 16; kk++) {
+      wg::mma_rs<D, 1>(dvacc, pa[kk], wg::desc_mn_major((dOs + stage * Q_TILE), BQ, 0, kk), 1);
+    }
+#pragma unroll
+    for (int kk = 0; kk < BQ / 16; kk++) {
+      wg::mma_rs<D, 1>(dkacc, sa[kk], wg::desc_mn_major((Qs + stage * Q_TILE), BQ, 0, kk), 1);
+    }
+    wg::commit();
+    // dSᵀ into shared memory (rows r0 and r0 + 8, the tile's 64 query columns) for the dQ product.
+#pragma unroll
+    for (int kk = 0; kk < BQ / 16; kk++) {
+      const int c = 16 * kk + 2 * t;
+      *reinterpret_cast<unsigned*>(dSt + wg::offset(BK, r0, c)) = sa[kk][0];
+      *reinterpret_cast<unsigned*>(dSt + wg::offset(BK, r0 + 8, c)) = sa[kk][1];
+      *reinterpret_cast<unsigned*>(dSt + wg::offset(BK, r0, c + 8)) = sa[kk][2];
+      *reinterpret_cast<unsigned*>(dSt + wg::offset(BK, r0 + 8, c + 8)) = sa[kk][3];
+    }
+    wg::fence_shared();
+    __syncthreads();
+
+    constexpr int DN = D / 2;  // dQ columns of this warpgroup
+    float dq[DN / 2];
+    wg::fence();
+#pragma unroll
+    for (int kk = 0; kk < BK / 16; kk++) {
+      wg::mma_ss<DN, 1, 1>(dq, wg::desc_mn_major(dSt, BK, 0, kk), wg::desc_mn_major(Ks, BK, DN * wgi, kk), kk > 0);
+    }
+    wg::commit();
+    wg::wait<0>();
+    wg::hold<DN / 2>(dq);
+    wg::hold<D / 2>(dkacc);
+    wg::hold<D / 2>(dvacc);
+#pragma unroll
+    for (int row = 0; row < 2; row++) {
+      const int qi = q0 + 16 * warp + g + 8 * row;
+      if (qi >= tq) continue;
+      float* dst = dq_acc + (((long long)b * tq + qi) * hq + h) * D + DN * wgi + 2 * t;
+#pragma unroll
+      for (int j = 0; j < DN / 8; j++) {
+        asm volatile("red.global.add.v2.f32 [%0], {%1, %2};\n" ::"l"(dst + 8 * j), "f"(dq[4 * j + 2 * row] * scale),
+                     "f"(dq[4 * j + 2 * row + 1] * scale)
+                     : "memory");
+      }
+    }
+    __syncthreads();  // the next prefetch overwrites this stage, and the next step rewrites dSᵀ
+  }
+  cp_async_wait<0>();  // with no query tile to visit, the K/V copies are still outstanding
+
+  // This block alone owns its keys for kv head hk: plain stores.
+#pragma unroll
+  for (int row = 0; row < 2; row++) {
+    if (kj[row] >= tk) continue;
+    const long long base = (((long long)b * tk + kj[row]) * hkv + hk) * D;
+#pragma unroll
+    for (int j = 0; j < D / 8; j++) {
+      *reinterpret_cast<__nv_bfloat162*>(dk + base + 8 * j + 2 * t) =
+          __floats2bfloat162_rn(dkacc[4 * j + 2 * row] * scale, dkacc[4 * j + 2 * row + 1] * scale);
+      *reinterpret_cast<__nv_bfloat162*>(dv + base + 8 * j + 2 * t) =
+          __floats2bfloat162_rn(dvacc[4 * j + 2 * row], dvacc[4 * j + 2 * row + 1]);
+    }
+  }
+}
+
+#define BACKWARD(D)                                                                                             \
+  extern "C" __global__ void __launch_bounds__(256, 1)                                                          \
+      attention_backward_hopper_d##D(const bf16* q, const bf16* k, const bf16* v, const bf16* dout,              \
+                                     const float* lse, const float* delta, float* dq_acc, bf16* dk, bf16* dv,     \
+                                     int tq, int tk, int hq, int hkv, int causal, float scale) {                  \
+    hopper_backward<D>(q, k, v, dout, lse, delta, dq_acc, dk, dv, tq, tk, hq, hkv, causal, scale);               \
+  }
+BACKWARD(128)

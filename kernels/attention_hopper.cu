@@ -24,10 +24,6 @@ __device__ __forceinline__ float fast_exp2(float x) {
   return y;
 }
 
-__device__ __forceinline__ void cp_async_commit() { asm volatile("cp.async.commit_group;\n" ::: "memory"); }
-template <int N>
-__device__ __forceinline__ void cp_async_wait() { asm volatile("cp.async.wait_group %0;\n" ::"n"(N) : "memory"); }
-
 // Accumulator fragments with `cols` columns as A operands over k-steps of 16 columns (see wgmma.cuh).
 template <int COLS>
 __device__ __forceinline__ void to_a_fragments(const float* s, unsigned (*a)[4]) {
@@ -48,10 +44,11 @@ __device__ __forceinline__ unsigned char* align1024(unsigned char* p) {
 
 // ---------------------------------------------------------------------------------------------------------------
 // Forward: grid (ceil(tq/128), hq, b), 256 threads. Warpgroup w owns query rows 64w..64w+63 of the block's 128;
-// key/value tiles of 128 rows are double-buffered through cp.async. Per tile: S = Q·Kᵀ (wgmma, both from shared
+// key/value tiles of 128 rows are double-buffered, loaded by the tensor memory accelerator (one thread issues a
+// tile; a barrier counts its bytes), which leaves the warps' issue slots to the MMAs and the softmax. Per tile: S = Q·Kᵀ (wgmma, both from shared
 // memory), the online softmax in registers, O += P·V (P from registers, V MN-major).
 template <int D>
-__device__ void hopper_forward(const bf16* __restrict__ q, const bf16* __restrict__ k, const bf16* __restrict__ v,
+__device__ void hopper_forward(const CUtensorMap* qmap, const CUtensorMap* kmap, const CUtensorMap* vmap,
                                bf16* __restrict__ out, float* __restrict__ lse, int tq, int tk, int hq, int hkv,
                                int causal, float scale) {
   constexpr int BQ = 128, BK = 128, TILE = BK * D * 2;
@@ -59,21 +56,30 @@ __device__ void hopper_forward(const bf16* __restrict__ q, const bf16* __restric
   unsigned char* Qs = align1024(smem_raw);
   unsigned char* Ks = Qs + BQ * D * 2;  // two stages, then two of V
   unsigned char* Vs = Ks + 2 * TILE;
+  uint64_t* bars = reinterpret_cast<uint64_t*>(Vs + 2 * TILE);  // Q, then K/V of each stage
 
   const int b = blockIdx.z, h = blockIdx.y, q0 = blockIdx.x * BQ;
   const int hk = h / (hq / hkv);
   const int tid = threadIdx.x, wgi = tid >> 7, warp = (tid >> 5) & 3, lane = tid & 31, g = lane >> 2, t = lane & 3;
-  const bf16* qb = q + (long long)b * tq * hq * D;
-  const bf16* kb = k + (long long)b * tk * hkv * D;
-  const bf16* vb = v + (long long)b * tk * hkv * D;
-
   int kt_end = (tk + BK - 1) / BK;
   if (causal) kt_end = min(kt_end, (q0 + BQ - 1) / BK + 1);
 
-  wg::load_tile_async<D>(Qs, qb, q0, BQ, tq, hq, h, tid, 256);
-  wg::load_tile_async<D>(Ks, kb, 0, BK, tk, hkv, hk, tid, 256);
-  wg::load_tile_async<D>(Vs, vb, 0, BK, tk, hkv, hk, tid, 256);
-  cp_async_commit();
+  auto load_kv = [&](int kt) {
+    const int stage = kt & 1;
+    wg::barrier_expect(&bars[1 + stage], 2 * TILE);
+    wg::tma_tile<D>(Ks + stage * TILE, kmap, BK, kt * BK, hk, b, &bars[1 + stage]);
+    wg::tma_tile<D>(Vs + stage * TILE, vmap, BK, kt * BK, hk, b, &bars[1 + stage]);
+  };
+  if (tid == 0) {
+    for (int i = 0; i < 3; i++) wg::barrier_init(&bars[i], 1);
+    asm volatile("fence.mbarrier_init.release.cluster;\n" ::: "memory");
+  }
+  __syncthreads();
+  if (tid == 0) {
+    wg::barrier_expect(&bars[0], BQ * D * 2);
+    wg::tma_tile<D>(Qs, qmap, BQ, q0, h, b, &bars[0]);
+    if (kt_end > 0) load_kv(0);
+  }
 
   const int wq0 = q0 + 64 * wgi;  // this warpgroup's first query row
   const int qi[2] = {wq0 + 16 * warp + g, wq0 + 16 * warp + g + 8};
@@ -86,16 +92,10 @@ __device__ void hopper_forward(const bf16* __restrict__ q, const bf16* __restric
 
   for (int kt = 0; kt < kt_end; kt++) {
     const int k0 = kt * BK, stage = kt & 1;
-    if (kt + 1 < kt_end) {
-      wg::load_tile_async<D>(Ks + (stage ^ 1) * TILE, kb, k0 + BK, BK, tk, hkv, hk, tid, 256);
-      wg::load_tile_async<D>(Vs + (stage ^ 1) * TILE, vb, k0 + BK, BK, tk, hkv, hk, tid, 256);
-      cp_async_commit();
-      cp_async_wait<1>();
-    } else {
-      cp_async_wait<0>();
-    }
-    wg::fence_shared();
-    __syncthreads();
+    // The other stage was last read in the previous iteration, which every warp has left (its closing barrier).
+    if (tid == 0 && kt + 1 < kt_end) load_kv(kt + 1);
+    if (kt == 0) wg::barrier_wait(&bars[0], 0);
+    wg::barrier_wait(&bars[1 + stage], (kt >> 1) & 1);
     if (!causal || k0 <= wq0 + 63) {
       float s[BK / 2];
       wg::fence();
@@ -166,8 +166,9 @@ __device__ void hopper_forward(const bf16* __restrict__ q, const bf16* __restric
       wg::wait<0>();
       wg::hold<D / 2>(o);
     }
-    __syncthreads();  // the next iteration's copy overwrites the stage read here
+    __syncthreads();  // the next iteration's load overwrites the stage read here
   }
+  if (kt_end == 0 && tid == 0) wg::barrier_wait(&bars[0], 0);  // nothing to attend to: let the Q load land
 
   bf16* ob = out + (long long)b * tq * hq * D;
 #pragma unroll
@@ -189,9 +190,11 @@ __device__ void hopper_forward(const bf16* __restrict__ q, const bf16* __restric
 
 #define FORWARD(D)                                                                                              \
   extern "C" __global__ void __launch_bounds__(256, 1)                                                          \
-      attention_forward_hopper_d##D(const bf16* q, const bf16* k, const bf16* v, bf16* out, float* lse, int tq,  \
+      attention_forward_hopper_d##D(const __grid_constant__ CUtensorMap qmap,                                   \
+                                    const __grid_constant__ CUtensorMap kmap,                                   \
+                                    const __grid_constant__ CUtensorMap vmap, bf16* out, float* lse, int tq,     \
                                     int tk, int hq, int hkv, int causal, float scale) {                          \
-    hopper_forward<D>(q, k, v, out, lse, tq, tk, hq, hkv, causal, scale);                                        \
+    hopper_forward<D>(&qmap, &kmap, &vmap, out, lse, tq, tk, hq, hkv, causal, scale);                            \
   }
 FORWARD(64)
 FORWARD(128)
@@ -199,14 +202,15 @@ FORWARD(128)
 // ---------------------------------------------------------------------------------------------------------------
 // Backward: grid (ceil(tk/128), hkv, b), 256 threads. Warpgroup w owns keys 64w..64w+63 of the block's 128 and
 // keeps their dK and dV in registers while the block walks over the query heads of its kv head and over query
-// tiles of 64 (Q, dO, lse and delta double-buffered through cp.async). Per tile:
+// tiles of 64 (Q and dO double-buffered through the tensor memory accelerator, lse and delta beside them). Per
+// tile:
 //   Sᵀ = K_w·Qᵀ and dPᵀ = V_w·dOᵀ (shared memory both); Pᵀ = exp(Sᵀ·scale − lse); dSᵀ = Pᵀ ⊙ (dPᵀ − delta);
 //   dV_w += Pᵀ·dO and dK_w += dSᵀ·Q (Pᵀ, dSᵀ from registers; dO, Q MN-major);
 //   dQ += dS·K over the block's 128 keys, warpgroup w taking dQ's columns D/2·w.. (dSᵀ through shared memory,
 //   read MN-major), added into the fp32 accumulator with vector atomics, since every key block adds to it.
 template <int D>
-__device__ void hopper_backward(const bf16* __restrict__ q, const bf16* __restrict__ k, const bf16* __restrict__ v,
-                                const bf16* __restrict__ dout, const float* __restrict__ lse,
+__device__ void hopper_backward(const CUtensorMap* qmap, const CUtensorMap* kmap, const CUtensorMap* vmap,
+                                const CUtensorMap* dmap, const float* __restrict__ lse,
                                 const float* __restrict__ delta, float* __restrict__ dq_acc, bf16* __restrict__ dk,
                                 bf16* __restrict__ dv, int tq, int tk, int hq, int hkv, int causal, float scale) {
   constexpr int BK = 128, BQ = 64, KV_TILE = BK * D * 2, Q_TILE = BQ * D * 2;
@@ -218,14 +222,13 @@ __device__ void hopper_backward(const bf16* __restrict__ q, const bf16* __restri
   unsigned char* dSt = dOs + 2 * Q_TILE;                                    // dSᵀ: 128 keys × 64 queries
   float(*lse_s)[BQ] = reinterpret_cast<float(*)[BQ]>(dSt + BK * BQ * 2);  // two stages
   float(*delta_s)[BQ] = lse_s + 2;
+  uint64_t* bars = reinterpret_cast<uint64_t*>(delta_s + 2);  // K/V, then Q/dO of each stage
 
   const int b = blockIdx.z, hk = blockIdx.y, k0 = blockIdx.x * BK;
   const int group = hq / hkv;
   const int tid = threadIdx.x, wgi = tid >> 7, warp = (tid >> 5) & 3, lane = tid & 31, g = lane >> 2, t = lane & 3;
   const int r0 = 64 * wgi + 16 * warp + g;  // this thread's key rows in the block: r0 and r0 + 8
   const int kj[2] = {k0 + r0, k0 + r0 + 8};
-  const bf16* qb = q + (long long)b * tq * hq * D;
-  const bf16* dob = dout + (long long)b * tq * hq * D;
 
   const int qt_begin = causal ? k0 / BQ : 0;
   const int qt_count = max(0, (tq + BQ - 1) / BQ - qt_begin);
@@ -234,8 +237,11 @@ __device__ void hopper_backward(const bf16* __restrict__ q, const bf16* __restri
   // Step i covers query head hk·group + i / qt_count and query tile qt_begin + i % qt_count.
   auto prefetch = [&](int i, int stage) {
     const int h = hk * group + i / qt_count, q0 = (qt_begin + i % qt_count) * BQ;
-    wg::load_tile_async<D>((Qs + stage * Q_TILE), qb, q0, BQ, tq, hq, h, tid, 256);
-    wg::load_tile_async<D>((dOs + stage * Q_TILE), dob, q0, BQ, tq, hq, h, tid, 256);
+    if (tid == 0) {
+      wg::barrier_expect(&bars[1 + stage], 2 * Q_TILE);
+      wg::tma_tile<D>(Qs + stage * Q_TILE, qmap, BQ, q0, h, b, &bars[1 + stage]);
+      wg::tma_tile<D>(dOs + stage * Q_TILE, dmap, BQ, q0, h, b, &bars[1 + stage]);
+    }
     if (tid < BQ) {
       const bool in = q0 + tid < tq;
       const long long at = ((long long)b * hq + h) * tq + q0 + tid;
@@ -244,10 +250,17 @@ __device__ void hopper_backward(const bf16* __restrict__ q, const bf16* __restri
     }
   };
 
-  wg::load_tile_async<D>(Ks, k + (long long)b * tk * hkv * D, k0, BK, tk, hkv, hk, tid, 256);
-  wg::load_tile_async<D>(Vs, v + (long long)b * tk * hkv * D, k0, BK, tk, hkv, hk, tid, 256);
+  if (tid == 0) {
+    for (int i = 0; i < 3; i++) wg::barrier_init(&bars[i], 1);
+    asm volatile("fence.mbarrier_init.release.cluster;\n" ::: "memory");
+  }
+  __syncthreads();
+  if (tid == 0) {
+    wg::barrier_expect(&bars[0], 2 * KV_TILE);
+    wg::tma_tile<D>(Ks, kmap, BK, k0, hk, b, &bars[0]);
+    wg::tma_tile<D>(Vs, vmap, BK, k0, hk, b, &bars[0]);
+  }
   if (steps > 0) prefetch(0, 0);
-  cp_async_commit();
 
   float dkacc[D / 2], dvacc[D / 2];
 #pragma unroll
@@ -257,15 +270,11 @@ __device__ void hopper_backward(const bf16* __restrict__ q, const bf16* __restri
   for (int i = 0; i < steps; i++) {
     const int stage = i & 1;
     const int h = hk * group + i / qt_count, q0 = (qt_begin + i % qt_count) * BQ;
-    if (i + 1 < steps) {
-      prefetch(i + 1, stage ^ 1);
-      cp_async_commit();
-      cp_async_wait<1>();
-    } else {
-      cp_async_wait<0>();
-    }
-    wg::fence_shared();
-    __syncthreads();
+    if (i == 0) wg::barrier_wait(&bars[0], 0);
+    wg::barrier_wait(&bars[1 + stage], (i >> 1) & 1);
+    __syncthreads();  // lse and delta of this step are in; every warp has left the previous step
+    // The other stage (and lse, delta of it) was last read in the previous step.
+    if (i + 1 < steps) prefetch(i + 1, stage ^ 1);
 
     float st[BQ / 2], dpt[BQ / 2];
     wg::fence();
@@ -347,9 +356,8 @@ __device__ void hopper_backward(const bf16* __restrict__ q, const bf16* __restri
                      : "memory");
       }
     }
-    __syncthreads();  // the next prefetch overwrites this stage, and the next step rewrites dSᵀ
   }
-  cp_async_wait<0>();  // with no query tile to visit, the K/V copies are still outstanding
+  if (steps == 0) wg::barrier_wait(&bars[0], 0);  // no query tile to visit: let the K/V loads land
 
   // This block alone owns its keys for kv head hk: plain stores.
 #pragma unroll
@@ -368,9 +376,11 @@ __device__ void hopper_backward(const bf16* __restrict__ q, const bf16* __restri
 
 #define BACKWARD(D)                                                                                             \
   extern "C" __global__ void __launch_bounds__(256, 1)                                                          \
-      attention_backward_hopper_d##D(const bf16* q, const bf16* k, const bf16* v, const bf16* dout,              \
-                                     const float* lse, const float* delta, float* dq_acc, bf16* dk, bf16* dv,     \
-                                     int tq, int tk, int hq, int hkv, int causal, float scale) {                  \
-    hopper_backward<D>(q, k, v, dout, lse, delta, dq_acc, dk, dv, tq, tk, hq, hkv, causal, scale);               \
+      attention_backward_hopper_d##D(                                                                           \
+          const __grid_constant__ CUtensorMap qmap, const __grid_constant__ CUtensorMap kmap,                    \
+          const __grid_constant__ CUtensorMap vmap, const __grid_constant__ CUtensorMap dmap, const float* lse,  \
+          const float* delta, float* dq_acc, bf16* dk, bf16* dv, int tq, int tk, int hq, int hkv, int causal,    \
+          float scale) {                                                                                         \
+    hopper_backward<D>(&qmap, &kmap, &vmap, &dmap, lse, delta, dq_acc, dk, dv, tq, tk, hq, hkv, causal, scale);  \
   }
 BACKWARD(128)

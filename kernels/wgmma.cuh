@@ -10,6 +10,7 @@
 // 4g+t holds (row 16w + g + 8·(e>>1), column 8j + 2t + (e&1)) — the mma.sync m16n8 layout, once per 8 columns.
 // A fragments from registers (m64k16, bf16 pairs) follow the mma.sync m16n8k16 A layout per warp.
 #pragma once
+#include <cuda.h>
 #include <cstdint>
 #include "common.cuh"
 
@@ -136,5 +137,49 @@ __device__ __forceinline__ void mma_rs(float* d, const unsigned* a, uint64_t db,
   if constexpr (N == 32) wgmma_rs_n32<TB>(d, a, db, accumulate);
   else if constexpr (N == 64) wgmma_rs_n64<TB>(d, a, db, accumulate);
   else wgmma_rs_n128<TB>(d, a, db, accumulate);
+}
+
+// ---- tensor-memory-accelerator loads and the barriers that count their bytes ------------------------------------
+
+__device__ __forceinline__ uint32_t smem_addr(const void* p) {
+  return static_cast<uint32_t>(__cvta_generic_to_shared(p));
+}
+
+__device__ __forceinline__ void barrier_init(uint64_t* bar, int count) {
+  asm volatile("mbarrier.init.shared::cta.b64 [%0], %1;\n" ::"r"(smem_addr(bar)), "r"(count) : "memory");
+}
+
+// One arrival that also tells the barrier how many bytes of loads to wait for.
+__device__ __forceinline__ void barrier_expect(uint64_t* bar, uint32_t bytes) {
+  asm volatile("mbarrier.arrive.expect_tx.shared::cta.b64 _, [%0], %1;\n" ::"r"(smem_addr(bar)), "r"(bytes) : "memory");
+}
+
+// Waits for the barrier's phase `parity` (0, 1, 0, … on successive uses) to complete.
+__device__ __forceinline__ void barrier_wait(uint64_t* bar, uint32_t parity) {
+  asm volatile(
+      "{\n.reg .pred done;\nWAIT:\n"
+      "mbarrier.try_wait.parity.shared::cta.b64 done, [%0], %1;\n"
+      "@!done bra WAIT;\n}\n" ::"r"(smem_addr(bar)),
+      "r"(parity)
+      : "memory");
+}
+
+// A box of a 4-d tensor map (d, heads, rows, batch) into shared memory, counted by `bar` when it lands.
+__device__ __forceinline__ void tma_load(void* dst, const CUtensorMap* map, int c0, int c1, int c2, int c3,
+                                         uint64_t* bar) {
+  asm volatile(
+      "cp.async.bulk.tensor.4d.shared::cluster.global.mbarrier::complete_tx::bytes [%0], [%1, {%2, %3, %4, %5}], "
+      "[%6];\n" ::"r"(smem_addr(dst)),
+      "l"(reinterpret_cast<uint64_t>(map)), "r"(c0), "r"(c1), "r"(c2), "r"(c3), "r"(smem_addr(bar))
+      : "memory");
+}
+
+// Rows [row0, row0 + rows) of head `head` of batch `b` as a swizzled tile: one box per 64 columns (the map's box
+// is 64 columns × `rows` rows, 128-byte swizzle); rows past the end arrive as zeros.
+template <int D>
+__device__ __forceinline__ void tma_tile(unsigned char* tile, const CUtensorMap* map, int rows, int row0, int head,
+                                         int b, uint64_t* bar) {
+#pragma unroll
+  for (int cb = 0; cb < D / 64; cb++) tma_load(tile + cb * rows * 128, map, 64 * cb, head, row0, b, bar);
 }
 }  // namespace wg

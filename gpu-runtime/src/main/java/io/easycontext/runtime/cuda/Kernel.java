@@ -65,6 +65,9 @@ public final class Kernel {
             return Pointer.to(new float[]{v});
         } else if (a instanceof Double v) {
             return Pointer.to(new double[]{v});
+        } else if (a instanceof long[] v) {
+            // A structure passed by value (a tensor map): the driver copies as many bytes as the parameter has.
+            return Pointer.to(v);
         }
         throw new IllegalArgumentException(name + ": argument " + index + " has unsupported type "
                 + (a == null ? "null" : a.getClass().getSimpleName()));

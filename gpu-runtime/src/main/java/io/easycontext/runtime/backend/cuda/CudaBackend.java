@@ -11,6 +11,7 @@ import io.easycontext.runtime.cuda.DeviceMemoryPool;
 import io.easycontext.runtime.cuda.DevicePtr;
 import io.easycontext.runtime.cuda.Kernel;
 import io.easycontext.runtime.cuda.KernelLibrary;
+import io.easycontext.runtime.cuda.TensorMaps;
 import io.easycontext.runtime.cuda.Transfers;
 import io.easycontext.runtime.tensor.Bf16;
 import io.easycontext.runtime.tensor.DType;
@@ -353,18 +354,26 @@ public final class CudaBackend implements Backend {
                 && (headDim == 128 || (headDim == 64 && !backward));
     }
 
+    private static long[] queryMap(Tensor t, AttentionShape s, int boxRows) {
+        return TensorMaps.rowsOfOneHead(ptr(t), s.batch(), s.tq(), s.hq(), s.headDim(), boxRows);
+    }
+
+    private static long[] keyMap(Tensor t, AttentionShape s, int boxRows) {
+        return TensorMaps.rowsOfOneHead(ptr(t), s.batch(), s.tk(), s.hkv(), s.headDim(), boxRows);
+    }
+
     @Override
     public void attentionForward(Tensor q, Tensor k, Tensor v, AttentionMask mask, double scale, Tensor out, Tensor lse) {
         AttentionShape s = AttentionShape.of(q, k, mask);
         int d = s.headDim();
         int causal = mask == AttentionMask.CAUSAL_DIAGONAL ? 1 : 0;
         if (hopperAttention(d, false)) {
-            // 128 query rows and two stages of 128 keys and values, in 1024-byte aligned swizzled tiles.
-            int smem = 1024 + (128 + 4 * 128) * d * 2;
+            // 128 query rows and two stages of 128 keys and values, in 1024-byte aligned swizzled tiles; 3 barriers.
+            int smem = 1024 + (128 + 4 * 128) * d * 2 + 64;
             kernel(HOPPER_ATTENTION, "attention_forward_hopper_d" + d).maxDynamicSharedMemory(smem)
                     .launchGrid(stream, (s.tq() + 127) / 128, s.hq(), s.batch(), 256, 1, 1, smem,
-                            ptr(q), ptr(k), ptr(v), ptr(out), ptr(lse), s.tq(), s.tk(), s.hq(), s.hkv(), causal,
-                            (float) scale);
+                            queryMap(q, s, 128), keyMap(k, s, 128), keyMap(v, s, 128), ptr(out), ptr(lse), s.tq(),
+                            s.tk(), s.hq(), s.hkv(), causal, (float) scale);
             return;
         }
         // 128 query rows, and two stages of 64 keys and values; rows padded by 8 elements (see attention.cu).
@@ -387,12 +396,14 @@ public final class CudaBackend implements Backend {
             int d = s.headDim();
             int causal = mask == AttentionMask.CAUSAL_DIAGONAL ? 1 : 0;
             if (hopperAttention(d, true)) {
-                // K and V (128 keys), two stages of Q and dO (64 queries), dSᵀ, two stages of lse and delta.
-                int smem = 1024 + (2 * 128 * d + 4 * 64 * d + 128 * 64) * 2 + 4 * 64 * 4;
+                // K and V (128 keys), two stages of Q and dO (64 queries), dSᵀ, two stages of lse and delta,
+                // 3 barriers.
+                int smem = 1024 + (2 * 128 * d + 4 * 64 * d + 128 * 64) * 2 + 4 * 64 * 4 + 64;
                 kernel(HOPPER_ATTENTION, "attention_backward_hopper_d" + d).maxDynamicSharedMemory(smem)
                         .launchGrid(stream, (s.tk() + 127) / 128, s.hkv(), s.batch(), 256, 1, 1, smem,
-                                ptr(q), ptr(k), ptr(v), ptr(dOut), ptr(lse), delta.ptr(), dqAcc.ptr(), ptr(dk),
-                                ptr(dv), s.tq(), s.tk(), s.hq(), s.hkv(), causal, (float) scale);
+                                queryMap(q, s, 64), keyMap(k, s, 128), keyMap(v, s, 128), queryMap(dOut, s, 64),
+                                ptr(lse), delta.ptr(), dqAcc.ptr(), ptr(dk), ptr(dv), s.tq(), s.tk(), s.hq(), s.hkv(),
+                                causal, (float) scale);
             } else {
                 // K and V (64 keys), two stages of Q and dO (32 queries), dSᵀ, two stages of lse and delta.
                 int smem = (2 * 64 * (d + 8) + 2 * 2 * 32 * (d + 8) + 64 * (32 + 8)) * 2 + 2 * 2 * 32 * 4;

@@ -10,20 +10,13 @@ import java.time.Duration;
 
 import javax.imageio.ImageIO;
 
-import io.easycontext.service.security.TestTokens;
 import io.easycontext.service.testsupport.CommandLineRun;
 import io.easycontext.service.testsupport.ServiceClient;
-import org.junit.jupiter.api.BeforeEach;
+import io.easycontext.service.testsupport.ServiceOverHttp;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
-import org.springframework.boot.test.context.SpringBootTest;
-import org.springframework.boot.test.context.SpringBootTest.WebEnvironment;
-import org.springframework.boot.test.web.server.LocalServerPort;
 import org.springframework.http.HttpStatus;
 import org.springframework.http.ResponseEntity;
-import org.springframework.test.annotation.DirtiesContext;
-import org.springframework.test.context.DynamicPropertyRegistry;
-import org.springframework.test.context.DynamicPropertySource;
 import tools.jackson.databind.JsonNode;
 
 /**
@@ -31,30 +24,10 @@ import tools.jackson.databind.JsonNode;
  * tokenizer's ids) on short contexts: they succeed, count their cells or lengths, write the results the job's
  * command line writes, and stop between two cells when cancelled.
  */
-@SpringBootTest(webEnvironment = WebEnvironment.RANDOM_PORT, properties = TestTokens.ADMIN_PROPERTY)
-@DirtiesContext // closes the database before JUnit deletes the @TempDir it lives in
-class EvaluationJobsTest {
+class EvaluationJobsTest extends ServiceOverHttp {
 
     private static final Duration TIMEOUT = Duration.ofSeconds(60);
     private static final byte[] PNG_SIGNATURE = {(byte) 0x89, 'P', 'N', 'G', '\r', '\n', 0x1A, '\n'};
-
-    @TempDir
-    static Path dataDir;
-
-    @LocalServerPort
-    private int port;
-
-    private ServiceClient client;
-
-    @DynamicPropertySource
-    static void useTheTemporaryDataDir(DynamicPropertyRegistry registry) {
-        registry.add("easycontext.data-dir", () -> dataDir.toString());
-    }
-
-    @BeforeEach
-    void connect() {
-        client = new ServiceClient(port, TestTokens.ADMIN);
-    }
 
     @Test
     void aNeedleTestSucceedsWithTheHeatMapAndTheResultsOfItsCommandLine(@TempDir Path cli) throws IOException {
@@ -141,13 +114,5 @@ class EvaluationJobsTest {
     private static void assertValidPng(byte[] png) throws IOException {
         assertThat(png).startsWith(PNG_SIGNATURE);
         assertThat(ImageIO.read(new ByteArrayInputStream(png)).getWidth()).isPositive();
-    }
-
-    private String listing(String id) {
-        return client.http().get().uri("/api/jobs/{id}/artifacts", id).retrieve().body(String.class);
-    }
-
-    private byte[] download(String id, String name) {
-        return client.http().get().uri("/api/jobs/{id}/artifacts/" + name, id).retrieve().body(byte[].class);
     }
 }

@@ -9,50 +9,23 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 
-import io.easycontext.service.security.TestTokens;
 import io.easycontext.service.testsupport.CommandLineRun;
 import io.easycontext.service.testsupport.ServiceClient;
-import org.junit.jupiter.api.BeforeEach;
+import io.easycontext.service.testsupport.ServiceOverHttp;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
-import org.springframework.boot.test.context.SpringBootTest;
-import org.springframework.boot.test.context.SpringBootTest.WebEnvironment;
-import org.springframework.boot.test.web.server.LocalServerPort;
 import org.springframework.http.HttpStatus;
 import org.springframework.http.MediaType;
 import org.springframework.http.ResponseEntity;
-import org.springframework.test.annotation.DirtiesContext;
-import org.springframework.test.context.DynamicPropertyRegistry;
-import org.springframework.test.context.DynamicPropertySource;
 import tools.jackson.databind.JsonNode;
 
 /**
  * The whole service over HTTP, running real tiny trainings on the CPU backend: submit, watch, read the log and the
  * artifacts, cancel, and the metrics they leave. One CPU slot, so the jobs of this class run one after another.
  */
-@SpringBootTest(webEnvironment = WebEnvironment.RANDOM_PORT, properties = TestTokens.ADMIN_PROPERTY)
-@DirtiesContext // closes the database before JUnit deletes the @TempDir it lives in
-class TrainingJobsTest {
+class TrainingJobsTest extends ServiceOverHttp {
 
     private static final Duration TIMEOUT = Duration.ofSeconds(60);
-
-    @TempDir
-    static Path dataDir;
-
-    @LocalServerPort
-    private int port;
-
-    private ServiceClient client;
-
-    @DynamicPropertySource
-    static void useTheTemporaryDataDir(DynamicPropertyRegistry registry) {
-        registry.add("easycontext.data-dir", () -> dataDir.toString());
-    }
-
-    @BeforeEach
-    void connect() {
-        client = new ServiceClient(port, TestTokens.ADMIN);
-    }
 
     @Test
     void aTwoStageTrainingSucceedsWithCheckpointsAndItsFirstStageIsWhatItsCommandLineDoes(@TempDir Path cli) {
@@ -82,23 +55,23 @@ class TrainingJobsTest {
         assertThat(progress.get("unit").asString()).isEqualTo("steps");
 
         // Each stage checkpoints as its command line's --output-dir, the newest two kept, and ends with its model.
-        String artifacts = client.http().get().uri("/api/jobs/{id}/artifacts", id).retrieve().body(String.class);
+        String artifacts = listing(id);
         assertThat(artifacts).contains("\"name\":\"metrics/stage-0.jsonl\"", "\"name\":\"metrics/stage-1.jsonl\"",
                 "\"name\":\"checkpoints/stage-0/checkpoint-0000002/trainer_state.json\"",
                 "\"name\":\"checkpoints/stage-0/checkpoint-0000004/optimizer/rank-00000.safetensors\"",
                 "\"name\":\"checkpoints/stage-1/checkpoint-0000003/model/model.safetensors\"",
                 "\"name\":\"checkpoints/stage-1/config.json\"", "\"name\":\"checkpoints/stage-1/model.safetensors\"")
                 .doesNotContain(".tmp");
-        assertThat(ServiceClient.json(download(id, "checkpoints/stage-0/checkpoint-0000002/trainer_state.json"))
+        assertThat(ServiceClient.json(downloadText(id, "checkpoints/stage-0/checkpoint-0000002/trainer_state.json"))
                 .get("step").asInt()).isEqualTo(2);
 
-        String stage0 = download(id, "metrics/stage-0.jsonl");
+        String stage0 = downloadText(id, "metrics/stage-0.jsonl");
         String commandLine = job.get("commandLines").get(0).asString();
         assertThat(commandLine).endsWith("--checkpoint-every 2 --output-dir checkpoints/stage-0");
         assertThat(withoutThroughput(stage0)).isEqualTo(withoutThroughput(CommandLineRun.in(cli, commandLine)));
-        assertThat(downloadBytes(id, "checkpoints/stage-0/model.safetensors"))
+        assertThat(download(id, "checkpoints/stage-0/model.safetensors"))
                 .isEqualTo(readBytes(cli.resolve("checkpoints/stage-0/model.safetensors")));
-        assertThat(download(id, "metrics/stage-1.jsonl").lines()).hasSize(3);
+        assertThat(downloadText(id, "metrics/stage-1.jsonl").lines()).hasSize(3);
     }
 
     @Test
@@ -204,14 +177,6 @@ class TrainingJobsTest {
 
         assertThat(docs).contains("\"/api/jobs\"", "\"/api/jobs/{id}/cancel\"", "\"/api/jobs/{id}/logs\"",
                 "\"/api/jobs/{id}/artifacts/{name}\"", "\"bearer\"");
-    }
-
-    private String download(String id, String name) {
-        return client.http().get().uri("/api/jobs/{id}/artifacts/" + name, id).retrieve().body(String.class);
-    }
-
-    private byte[] downloadBytes(String id, String name) {
-        return client.http().get().uri("/api/jobs/{id}/artifacts/" + name, id).retrieve().body(byte[].class);
     }
 
     private static byte[] readBytes(Path file) {

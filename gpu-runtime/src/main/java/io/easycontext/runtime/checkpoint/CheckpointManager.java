@@ -7,7 +7,6 @@ import io.easycontext.runtime.hf.HfModelWriter;
 import io.easycontext.runtime.io.InvalidFileException;
 import io.easycontext.runtime.io.SafetensorsDType;
 import io.easycontext.runtime.io.SafetensorsFile;
-import io.easycontext.runtime.model.Parameter;
 import io.easycontext.runtime.train.Checkpointing;
 import io.easycontext.runtime.train.RankState;
 
@@ -127,13 +126,13 @@ public final class CheckpointManager implements Checkpointing {
     /** Exact values in the run's own precision, each tensor checked against the parameter it fills. */
     private static void loadWeights(Path file, RankState rank) {
         try (SafetensorsFile f = SafetensorsFile.open(file)) {
-            for (Parameter p : rank.weights().parameters()) {
-                if (!f.info(p.name()).hasShape(p.value().shape())) {
-                    throw new InvalidFileException(file, "tensor '" + p.name() + "' has shape "
-                            + f.info(p.name()).shapeText() + ", not the model's");
+            rank.loadWeights((name, value) -> {
+                if (!f.info(name).hasShape(value.shape())) {
+                    throw new InvalidFileException(file, "tensor '" + name + "' has shape "
+                            + f.info(name).shapeText() + ", not the model's");
                 }
-                rank.backend().uploadDoubles(p.value(), f.readDoubles(p.name()));
-            }
+                rank.backend().uploadDoubles(value, f.readDoubles(name));
+            });
         }
     }
 
@@ -159,11 +158,12 @@ public final class CheckpointManager implements Checkpointing {
 
     /** The model after the last step, in Hugging Face layout in the output directory itself; written by rank 0. */
     private void saveFinalModel(RankState rank, long step) {
-        if (rank.world().rank() != 0) {
-            return;
-        }
-        try {
-            HfModelWriter.save(rank.backend(), rank.weights(), options.outputDir(), options.finalDtype(),
+        // Collective: under ZeRO-3 every rank gathers its shards for rank 0.
+        try (RankState.WholeWeights whole = rank.wholeWeights(0)) {
+            if (rank.world().rank() != 0) {
+                return;
+            }
+            HfModelWriter.save(whole.backend(), whole.weights(), options.outputDir(), options.finalDtype(),
                     HfModelWriter.DEFAULT_MAX_SHARD_BYTES, options.baseConfig());
         } catch (IOException e) {
             throw new UncheckedIOException("saving the final model after step " + step + " in "
@@ -184,10 +184,14 @@ public final class CheckpointManager implements Checkpointing {
         barrier(rank);
         try {
             OptimizerStateFile.write(OptimizerStateFile.path(temp, rank.world().rank()), b, rank.optimizer());
-            if (leader) {
-                HfModelWriter.save(b, rank.weights(), modelDir(temp), OptimizerStateFile.dtype(
-                        rank.weights().embedding().value()), Long.MAX_VALUE, options.baseConfig());
-                TrainerState.of(rank.config(), step, rank.data().describe()).write(temp.resolve(TrainerState.FILE));
+            // Collective: under ZeRO-3 every rank gathers its shards for the leader.
+            try (RankState.WholeWeights whole = rank.wholeWeights(0)) {
+                if (leader) {
+                    HfModelWriter.save(whole.backend(), whole.weights(), modelDir(temp),
+                            OptimizerStateFile.dtype(whole.dtype()), Long.MAX_VALUE, options.baseConfig());
+                    TrainerState.of(rank.config(), step, rank.data().describe())
+                            .write(temp.resolve(TrainerState.FILE));
+                }
             }
             barrier(rank);
             if (leader) {

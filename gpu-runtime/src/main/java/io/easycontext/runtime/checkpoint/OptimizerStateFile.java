@@ -176,8 +176,7 @@ final class OptimizerStateFile {
 
     private static Map<String, String> shardMetadata(ShardedOptimizer optimizer, String step) {
         return Map.of(STEP, step, SHARD, String.valueOf(optimizer.shard()),
-                SHARDS, String.valueOf(optimizer.flat().layout().shards()),
-                LAYOUT, optimizer.flat().layout().fingerprint());
+                SHARDS, String.valueOf(optimizer.shards()), LAYOUT, optimizer.layoutFingerprint());
     }
 
     private static String pieceName(String vector, long piece) {
@@ -198,7 +197,7 @@ final class OptimizerStateFile {
         return dtype(t.dtype());
     }
 
-    private static SafetensorsDType dtype(DType type) {
+    static SafetensorsDType dtype(DType type) {
         return switch (type) {
             case F64 -> SafetensorsDType.F64;
             case F32 -> SafetensorsDType.F32;

@@ -70,7 +70,7 @@ public final class PasskeyCommand implements Command {
                 recipe.model().parameterCount(), devices, parallel, recipe.first(), recipe.second());
         ObjectMapper json = new ObjectMapper();
         long start = System.nanoTime();
-        List<CellScore> cells = devices.run((backend, world) -> recipe.run(backend, world, parallel,
+        List<CellScore> cells = devices.run((backend, world) -> recipe.run(devices, backend, world, parallel,
                 new PasskeyRecipe.Listener() {
                     @Override
                     public void onStep(int stage, int step, double loss, double gradNorm) {

@@ -74,6 +74,11 @@ public final class PlanCommand implements Command {
             p.validate(seq, model.numAttentionHeads(), model.numKeyValueHeads());
             return p;
         });
+        Sharding asked = sharding;
+        Flags.usage(() -> {
+            asked.checkWorld(parallel.worldSize());
+            return asked;
+        });
         long available = gib > 0 ? (long) (gib * GIB) : detectedMemory();
 
         long localTokens = (long) seq / parallel.spDegree() * batch;

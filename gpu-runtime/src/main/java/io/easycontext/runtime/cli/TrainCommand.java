@@ -37,8 +37,10 @@ import java.util.stream.Collectors;
  * each over NCCL) or {@code N} simulated ranks of the CPU backend ({@code --devices cpu:N}), on the synthetic corpus or a {@code --dataset} on disk ({@code --tokenizer} for its
  * text), from a preset or a Hugging Face model's weights; with {@code --output-dir}, checkpoints that
  * {@code --resume} continues and the final model in Hugging Face layout; {@code --zero-stage 1} shards the AdamW state
- * over the ranks and {@code --optimizer-offload cpu|gpu_stream} keeps the shard in host memory. One JSON line per
- * optimizer step on stdout; logs on stderr.
+ * over the ranks, {@code --zero-stage 2} the gradients too (reduce-scattered layer by layer in the backward) and
+ * {@code --zero-stage 3} the parameters too (gathered layer by layer, the next one while the current one computes);
+ * {@code --optimizer-offload cpu|gpu_stream} keeps the shard's state in host memory. One JSON line per optimizer step
+ * on stdout; logs on stderr.
  */
 public final class TrainCommand implements Command {
     private static final double GIB = 1L << 30;

@@ -72,6 +72,18 @@ public interface Communicator extends AutoCloseable {
     void allGather(Tensor send, Tensor recv);
 
     /**
+     * {@link #allGather} that lets this rank go on with other work while the gather runs, as
+     * {@link #sendRecvAsync} does for transfers: {@code send} is read as it stands after the work queued so far, and
+     * {@code recv} may be neither read nor written until {@link Pending#await()}; every rank must await its gathers
+     * in the order it started them. ZeRO-3 gathers the next unit's parameters this way while the current one
+     * computes. This default gathers at once.
+     */
+    default Pending allGatherAsync(Tensor send, Tensor recv) {
+        allGather(send, recv);
+        return Pending.DONE;
+    }
+
+    /**
      * {@code send} is cut into {@code size()} equal contiguous parts of {@code recv.numel()} elements; rank
      * {@code i} receives the reduction over all ranks of part {@code i}.
      */

@@ -138,7 +138,31 @@ public final class InProcessCommunicator implements Communicator {
     public void allGather(Tensor send, Tensor recv) {
         int n = Math.toIntExact(send.numel());
         requireLength("allGather recv", rank, recv.numel(), (long) n * group.size);
-        Object[] all = group.rendezvous(rank, seq++, "allGather", HostTensors.read(send));
+        gather(HostTensors.read(send), recv, n);
+    }
+
+    /**
+     * Reads {@code send} now and meets the other ranks only in {@link Pending#await()}: until then {@code recv} holds
+     * whatever it held, so a caller that reads it before awaiting sees stale values, as it could on a GPU. The
+     * gathers of all ranks are matched in the order they are awaited.
+     */
+    @Override
+    public Pending allGatherAsync(Tensor send, Tensor recv) {
+        int n = Math.toIntExact(send.numel());
+        requireLength("allGather recv", rank, recv.numel(), (long) n * group.size);
+        double[] mine = HostTensors.read(send);
+        boolean[] done = {false};
+        return () -> {
+            if (done[0]) {
+                return;
+            }
+            done[0] = true;
+            gather(mine, recv, n);
+        };
+    }
+
+    private void gather(double[] mine, Tensor recv, int n) {
+        Object[] all = group.rendezvous(rank, seq++, "allGather", mine);
         double[] out = new double[n * group.size];
         for (int r = 0; r < group.size; r++) {
             double[] part = (double[]) all[r];

@@ -176,6 +176,37 @@ public final class NcclCommunicator implements Communicator {
                 comm, ncclStream), "ncclAllGather"));
     }
 
+    /**
+     * The gather starts after the compute queued so far, like every call here, but later compute waits for it only
+     * from {@link Pending#await()}: it runs on the communication stream beside the compute stream until then. Both
+     * buffers are declared used on the communication stream, so that the pool does not hand their memory on while
+     * the gather may still touch it.
+     */
+    @Override
+    public Pending allGatherAsync(Tensor send, Tensor recv) {
+        CudaTensor s = CudaTensor.of(send);
+        CudaTensor r = CudaTensor.of(recv);
+        require(r.numel() == s.numel() * size, "allGather of %s into %s over %d ranks", s, r, size);
+        afterQueuedCompute();
+        Nccl.check(ncclAllGather(JavaCpp.pointer(s.ptr()), JavaCpp.pointer(r.ptr()), s.numel(), type(s), comm,
+                ncclStream), "ncclAllGather");
+        s.usedOn(stream);
+        r.usedOn(stream);
+        CudaEvent done = CudaEvent.forOrdering().record(stream);
+        return new Pending() {
+            private boolean awaited;
+
+            @Override
+            public void await() {
+                if (!awaited) {
+                    awaited = true;
+                    backend.stream().waitFor(done);
+                    done.close();
+                }
+            }
+        };
+    }
+
     @Override
     public void reduceScatter(Tensor send, Tensor recv, ReduceOp op) {
         CudaTensor s = CudaTensor.of(send);

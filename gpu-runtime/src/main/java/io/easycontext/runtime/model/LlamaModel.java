@@ -61,18 +61,35 @@ public final class LlamaModel {
         }
     }
 
+    private final LlamaConfig config;
     private final LlamaWeights weights;
+    private final ParameterUnits units;
     private final Options options;
 
     public LlamaModel(LlamaWeights weights, Options options) {
+        this.config = weights.config();
         this.weights = weights;
+        this.units = ParameterUnits.resident(weights);
+        this.options = options;
+    }
+
+    /**
+     * A model that {@link #forwardBackward trains} on parameters reached unit by unit through {@code units} (ZeRO
+     * stages 2 and 3, where no rank holds every gradient, or every value). It has no {@link #weights()} and
+     * cannot evaluate.
+     */
+    public LlamaModel(LlamaConfig config, ParameterUnits units, Options options) {
+        this.config = config;
+        this.weights = null;
+        this.units = units;
         this.options = options;
     }
 
     public LlamaConfig config() {
-        return weights.config();
+        return config;
     }
 
+    /** Every parameter, resident; null for a model built on {@link ParameterUnits}. */
     public LlamaWeights weights() {
         return weights;
     }
@@ -106,20 +123,32 @@ public final class LlamaModel {
             throw new IllegalArgumentException("globalTargetCount must be positive, got " + globalTargetCount);
         }
         LlamaConfig c = config();
+        ParameterUnits u = units;
         try (Inputs in = Inputs.upload(b, c, inputIds, positionIds, targets, batch, attention, options.mlpChunkTokens())) {
             DecoderLayer.Step s = in.step();
             int n = s.tokens();
             boolean checkpointing = options.activationCheckpointing();
-            Tensor x = s.floats(n, c.hiddenSize());
-            b.embeddingForward(weights.embedding().value(), in.ids(), x);
             int layers = c.numHiddenLayers();
+            int embeddingUnit = u.embeddingUnit();
+            int normUnit = u.normUnit();
+            int headUnit = u.lmHeadUnit();
+            Tensor x = s.floats(n, c.hiddenSize());
+            u.gather(embeddingUnit);
+            u.prefetch(layers > 0 ? u.layerUnit(0) : normUnit);
+            b.embeddingForward(u.embedding().value(), in.ids(), x);
+            u.release(embeddingUnit);
             int offloaded = checkpointing ? Math.min(options.offloadedCheckpoints(), layers) : 0;
             Tensor[] layerInputs = new Tensor[layers];
             Backend.Parked[] parked = new Backend.Parked[layers];
             List<DecoderLayer.Activations> saved = new ArrayList<>();
             for (int l = 0; l < layers; l++) {
+                int unit = u.layerUnit(l);
+                u.gather(unit);
+                // Gathered while this layer computes.
+                u.prefetch(l + 1 < layers ? u.layerUnit(l + 1) : normUnit);
                 Tensor y = s.floats(n, c.hiddenSize());
-                DecoderLayer.Activations a = DecoderLayer.forward(s, weights.layer(l), x, y, !checkpointing);
+                DecoderLayer.Activations a = DecoderLayer.forward(s, u.layer(l), x, y, !checkpointing);
+                u.release(unit);
                 if (checkpointing) {
                     a.close();
                 } else {
@@ -136,33 +165,65 @@ public final class LlamaModel {
 
             Tensor dResidual = s.floats(n, c.hiddenSize());
             double loss;
+            u.gather(normUnit);
+            u.gather(headUnit);
+            if (layers > 0) {
+                u.prefetch(u.layerUnit(layers - 1));
+            }
+            u.gradients(headUnit);
+            u.gradients(normUnit);
             try (Tensor normed = s.floats(n, c.hiddenSize());
                  Tensor rstd = b.allocate(b.statsType(), n);
                  Tensor dNormed = s.floats(n, c.hiddenSize())) {
-                b.rmsNormForward(x, weights.norm().value(), c.rmsNormEps(), normed, rstd);
-                loss = LmHeadLoss.run(b, normed, in.targets(), weights.lmHead(), 1.0 / globalTargetCount,
+                b.rmsNormForward(x, u.norm().value(), c.rmsNormEps(), normed, rstd);
+                loss = LmHeadLoss.run(b, normed, in.targets(), u.lmHead(), 1.0 / globalTargetCount,
                         options.lossChunkTokens(), dNormed);
-                b.rmsNormBackward(dNormed, x, weights.norm().value(), rstd, dResidual, weights.norm().grad());
+                b.rmsNormBackward(dNormed, x, u.norm().value(), rstd, dResidual, u.norm().grad());
             }
             x.close();
+            u.release(headUnit);
+            if (headUnit != embeddingUnit) {
+                u.reduce(headUnit);
+            }
+            u.release(normUnit);
+            u.reduce(normUnit);
 
             for (int l = layers - 1; l >= 0; l--) {
+                int unit = u.layerUnit(l);
+                u.gather(unit);
+                if (l > 0) {
+                    u.prefetch(u.layerUnit(l - 1));
+                }
+                u.gradients(unit);
                 Tensor input = l < offloaded ? parked[l].restore() : layerInputs[l];
                 if (l - 1 >= 0 && l - 1 < offloaded) {
                     // Travels back while this layer computes its backward.
                     parked[l - 1].prefetch();
                 }
+                LlamaWeights.Layer w = u.layer(l);
                 try (DecoderLayer.Activations a = checkpointing
-                        ? DecoderLayer.forward(s, weights.layer(l), input, null, false)
+                        ? DecoderLayer.forward(s, w, input, null, false)
                         : saved.get(l)) {
-                    DecoderLayer.backward(s, weights.layer(l), a, dResidual);
+                    DecoderLayer.backward(s, w, a, dResidual);
                 }
                 input.close();
+                u.release(unit);
+                u.reduce(unit);
             }
-            b.embeddingBackward(dResidual, in.ids(), weights.embedding().grad());
+            u.gradients(embeddingUnit);
+            b.embeddingBackward(dResidual, in.ids(), u.embedding().grad());
+            u.reduce(embeddingUnit);
             dResidual.close();
             return loss;
         }
+    }
+
+    /** The weights of an evaluating model, which must hold every parameter. */
+    private LlamaWeights resident() {
+        if (weights == null) {
+            throw new IllegalStateException("a model built on parameter units only trains; it cannot evaluate");
+        }
+        return weights;
     }
 
     /** The forward pass alone (evaluation): the sum of the local per-token losses. Nothing is kept. */
@@ -170,7 +231,7 @@ public final class LlamaModel {
         try (Inputs in = Inputs.upload(b, config(), inputIds, positionIds, targets, batch, attention,
                      options.mlpChunkTokens());
              Tensor normed = finalHidden(in)) {
-            return LmHeadLoss.run(b, normed, in.targets(), weights.lmHead(), 0, options.lossChunkTokens(), null);
+            return LmHeadLoss.run(b, normed, in.targets(), resident().lmHead(), 0, options.lossChunkTokens(), null);
         }
     }
 
@@ -206,7 +267,7 @@ public final class LlamaModel {
             for (int i = 0; i < rows.length; i++) {
                 b.copy(b.view(normed, (long) rows[i] * h, h), b.view(picked, (long) i * h, h));
             }
-            b.matmul(picked, false, weights.lmHead().value(), true, out, 1, 0);
+            b.matmul(picked, false, resident().lmHead().value(), true, out, 1, 0);
             double[] flat = b.download(out);
             for (int i = 0; i < rows.length; i++) {
                 logits[i] = Arrays.copyOfRange(flat, i * vocab, (i + 1) * vocab);
@@ -222,16 +283,16 @@ public final class LlamaModel {
         LlamaConfig c = config();
         int n = s.tokens();
         Tensor x = s.floats(n, c.hiddenSize());
-        b.embeddingForward(weights.embedding().value(), in.ids(), x);
+        b.embeddingForward(resident().embedding().value(), in.ids(), x);
         for (int l = 0; l < c.numHiddenLayers(); l++) {
             Tensor y = s.floats(n, c.hiddenSize());
-            DecoderLayer.forward(s, weights.layer(l), x, y, false).close();
+            DecoderLayer.forward(s, resident().layer(l), x, y, false).close();
             x.close();
             x = y;
         }
         Tensor normed = s.floats(n, c.hiddenSize());
         try (Tensor rstd = b.allocate(b.statsType(), n)) {
-            b.rmsNormForward(x, weights.norm().value(), c.rmsNormEps(), normed, rstd);
+            b.rmsNormForward(x, resident().norm().value(), c.rmsNormEps(), normed, rstd);
         }
         x.close();
         return normed;

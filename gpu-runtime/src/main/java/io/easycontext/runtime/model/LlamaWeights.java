@@ -11,6 +11,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import java.util.SplittableRandom;
+import java.util.function.Function;
 import java.util.stream.IntStream;
 
 /**
@@ -32,6 +33,7 @@ public final class LlamaWeights implements AutoCloseable {
     private final List<Layer> layers;
     private final Parameter norm;
     private final Parameter lmHead;
+    private boolean owned = true;
 
     private LlamaWeights(LlamaConfig config, FlatParameters flat, Map<String, Parameter> byName) {
         this.config = config;
@@ -42,14 +44,35 @@ public final class LlamaWeights implements AutoCloseable {
         this.lmHead = config.tieWordEmbeddings() ? embedding : byName.get("lm_head.weight");
         List<Layer> ls = new ArrayList<>();
         for (int i = 0; i < config.numHiddenLayers(); i++) {
-            String p = "model.layers." + i + ".";
-            ls.add(new Layer(byName.get(p + "input_layernorm.weight"), byName.get(p + "self_attn.q_proj.weight"),
-                    byName.get(p + "self_attn.k_proj.weight"), byName.get(p + "self_attn.v_proj.weight"),
-                    byName.get(p + "self_attn.o_proj.weight"), byName.get(p + "post_attention_layernorm.weight"),
-                    byName.get(p + "mlp.gate_proj.weight"), byName.get(p + "mlp.up_proj.weight"),
-                    byName.get(p + "mlp.down_proj.weight")));
+            ls.add(layer(i, byName::get));
         }
         this.layers = List.copyOf(ls);
+    }
+
+    /** Decoder layer {@code i}'s parameters, each looked up by its Hugging Face name. */
+    public static Layer layer(int i, Function<String, Parameter> byName) {
+        String p = "model.layers." + i + ".";
+        return new Layer(byName.apply(p + "input_layernorm.weight"), byName.apply(p + "self_attn.q_proj.weight"),
+                byName.apply(p + "self_attn.k_proj.weight"), byName.apply(p + "self_attn.v_proj.weight"),
+                byName.apply(p + "self_attn.o_proj.weight"), byName.apply(p + "post_attention_layernorm.weight"),
+                byName.apply(p + "mlp.gate_proj.weight"), byName.apply(p + "mlp.up_proj.weight"),
+                byName.apply(p + "mlp.down_proj.weight"));
+    }
+
+    /**
+     * Weights over tensors that belong to someone else (views into a ZeRO-2 run's buffer of every value), in the
+     * order of {@link #layout}; a gradient may be null where the owner keeps gradients elsewhere. Closing these
+     * weights frees nothing.
+     */
+    public static LlamaWeights views(LlamaConfig config, List<Parameter> parameters) {
+        Map<String, Parameter> params = new LinkedHashMap<>();
+        parameters.forEach(p -> params.put(p.name(), p));
+        if (!params.keySet().equals(layout(config).keySet())) {
+            throw new IllegalArgumentException("the parameters " + params.keySet() + " are not the model's");
+        }
+        LlamaWeights w = new LlamaWeights(config, null, params);
+        w.owned = false;
+        return w;
     }
 
     /**
@@ -124,7 +147,8 @@ public final class LlamaWeights implements AutoCloseable {
         return loadFlat(backend, config, shards, initializer(backend, config, seed));
     }
 
-    private static Loader initializer(Backend backend, LlamaConfig config, long seed) {
+    /** What {@link #initialize} fills each parameter with. */
+    public static Loader initializer(Backend backend, LlamaConfig config, long seed) {
         Init init = new Init(seed, config.initializerRange());
         return (name, value) -> backend.upload(value,
                 value.shape().length == 1 ? init.ones(value.shape()[0]) : init.normal(name, value.shape()));
@@ -200,12 +224,17 @@ public final class LlamaWeights implements AutoCloseable {
             return;
         }
         for (Parameter p : byName.values()) {
-            backend.fill(p.grad(), 0);
+            if (p.grad() != null) {
+                backend.fill(p.grad(), 0);
+            }
         }
     }
 
     @Override
     public void close() {
+        if (!owned) {
+            return;
+        }
         if (flat != null) {
             flat.close();
             return;

@@ -8,7 +8,9 @@ import java.util.Map;
  * decoder layer: every checkpoint is still held, and the layer's recomputed activations meet the MLP's
  * gradients. Master weights and moments are the rank's share on the device: all of them when replicated, its shard
  * when sharded, and only the staging of an offloaded update when offloaded; {@code hostMemory} is what an offloaded
- * optimizer holds in (pinned) host memory per rank, and is not part of {@link #total()}.
+ * optimizer holds in (pinned) host memory per rank, and is not part of {@link #total()}. Parameters and gradients
+ * are the whole model's, or under ZeRO-2 (gradients) and ZeRO-3 (both) the rank's shard plus the whole-unit buffers
+ * that the backward reduces from and the gathers fill.
  */
 public record MemoryEstimate(long parameters, long gradients, long masterWeights, long optimizerMoments,
                              long checkpoints, long layerWorkingSet, long attentionScratch, long communication,

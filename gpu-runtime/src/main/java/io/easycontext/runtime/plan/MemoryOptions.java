@@ -7,8 +7,8 @@ import java.util.ArrayList;
 import java.util.List;
 
 /**
- * The options that trade speed for device memory: where the AdamW state lives ({@link Sharding}) and how many layers
- * park their activation checkpoint in host memory.
+ * The options that trade speed for device memory: what is sharded over the ranks and where the AdamW state lives
+ * ({@link Sharding}), and how many layers park their activation checkpoint in host memory.
  */
 public record MemoryOptions(Sharding sharding, int offloadedCheckpoints) {
 
@@ -21,20 +21,32 @@ public record MemoryOptions(Sharding sharding, int offloadedCheckpoints) {
     }
 
     /**
-     * Every combination worth trying, cheapest first: sharding the state costs nothing but a reduce-scatter in place
-     * of an all-reduce (with one rank there is nothing to shard); parking checkpoints, copies that overlap compute;
-     * streaming the state through the GPU, a pass over 12 bytes a parameter each step. The CPU update is slower than
-     * the streamed one (benchmarks.md) and is never chosen. Within a kind, fewer parked layers come first.
+     * Every combination worth trying, cheapest first. Sharding the state costs nothing but a reduce-scatter in place
+     * of an all-reduce (with one rank there is nothing to shard): stage 1 first, the one measured on GPUs; then stage
+     * 2, which moves the same bytes, layer by layer, and frees the gradients of all but one layer. Parking checkpoints
+     * costs copies that overlap compute, so stage 2 tries them before stage 3, which gathers each layer's parameters
+     * twice a micro-batch (forward, then recompute and backward), the next layer's while the current one computes.
+     * Streaming the state through the GPU costs a pass over 12 bytes a parameter each step, so it comes last, with
+     * parameters and gradients sharded too (stage 3) where there are ranks to shard them over. The CPU update is
+     * slower than the streamed one (benchmarks.md) and is never chosen. Within a kind, fewer parked layers come first.
      */
     static List<MemoryOptions> byCost(int worldSize, int layers) {
         List<MemoryOptions> all = new ArrayList<>();
-        Sharding onDevice = worldSize > 1 ? new Sharding(1, OffloadMode.NONE) : Sharding.REPLICATED;
-        Sharding streamed = new Sharding(1, OffloadMode.GPU_STREAM);
-        for (Sharding s : List.of(onDevice, streamed)) {
-            for (int parked = 0; parked <= layers; parked++) {
-                all.add(new MemoryOptions(s, parked));
-            }
+        if (worldSize > 1) {
+            all.add(new MemoryOptions(new Sharding(1, OffloadMode.NONE), 0));
+            addParked(all, new Sharding(2, OffloadMode.NONE), layers);
+            addParked(all, new Sharding(3, OffloadMode.NONE), layers);
+            addParked(all, new Sharding(3, OffloadMode.GPU_STREAM), layers);
+        } else {
+            addParked(all, Sharding.REPLICATED, layers);
+            addParked(all, new Sharding(1, OffloadMode.GPU_STREAM), layers);
         }
         return all;
+    }
+
+    private static void addParked(List<MemoryOptions> all, Sharding sharding, int layers) {
+        for (int parked = 0; parked <= layers; parked++) {
+            all.add(new MemoryOptions(sharding, parked));
+        }
     }
 }

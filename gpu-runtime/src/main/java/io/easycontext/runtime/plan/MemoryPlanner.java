@@ -4,6 +4,7 @@ import io.easycontext.runtime.model.FlatLayout;
 import io.easycontext.runtime.model.LlamaConfig;
 import io.easycontext.runtime.model.LlamaModel;
 import io.easycontext.runtime.model.LlamaWeights;
+import io.easycontext.runtime.model.UnitLayout;
 import io.easycontext.runtime.optim.zero.ShardedOptimizer;
 import io.easycontext.runtime.optim.zero.Sharding;
 import io.easycontext.runtime.parallel.ParallelConfig;
@@ -23,7 +24,13 @@ import java.util.Optional;
  *
  * <p>With the optimizer sharded (ZeRO stage 1) a rank keeps master weights and moments for its shard only, 12 bytes
  * per parameter of the {@code 1/W} shard; offloaded, they move to host memory and the device keeps the staging of
- * the chunked update (gpu_stream) or nothing (cpu). Parameters and gradients stay whole on every rank.
+ * the chunked update (gpu_stream) or nothing (cpu). Parameters and gradients stay whole on every rank. Stage 2 keeps
+ * the gradients of its shard ({@link UnitLayout}) plus the whole-unit buffers the backward accumulates into before
+ * each unit's reduce-scatter: at the peak, the last layer's (and a tied embedding's, whose gradient waits from the
+ * loss to the end of the backward); its parameters stay whole (each unit padded to a multiple of the ranks). Stage 3
+ * keeps its value shard only, plus the gathered units: at the peak two decoder layers (the one computing and the one
+ * gathered ahead), or around the loss the output projection, the final norm and the last layer gathered ahead,
+ * whichever is more.
  */
 public final class MemoryPlanner {
     private static final int BF16 = 2;
@@ -85,9 +92,40 @@ public final class MemoryPlanner {
                 + (long) Math.min(lossChunkTokens, n) * c.vocabSize() * BF16
                 + WORKSPACE;
         OptimizerState state = optimizerState(c, sharding, worldSize);
-        return new MemoryEstimate(params * BF16, params * BF16, state.master(), state.moments(), checkpoints,
-                working, attentionScratch, communication(c, n, mode, ulyssesDegree), other,
-                state.host() + parked * checkpoint);
+        return new MemoryEstimate(parameterBytes(c, sharding, worldSize), gradientBytes(c, sharding, worldSize),
+                state.master(), state.moments(), checkpoints, working, attentionScratch,
+                communication(c, n, mode, ulyssesDegree), other, state.host() + parked * checkpoint);
+    }
+
+    /**
+     * Stages 0 to 2: every parameter (unit-padded under stage 2). Stage 3: the value shard and the gathered units
+     * at their most: two layers, or the largest other unit (with the final norm) beside the layer gathered ahead.
+     */
+    static long parameterBytes(LlamaConfig c, Sharding sharding, int worldSize) {
+        if (!sharding.shardsGradients()) {
+            return c.parameterCount() * BF16;
+        }
+        UnitLayout units = UnitLayout.of(c, worldSize);
+        if (!sharding.shardsParameters()) {
+            return units.size() * BF16;
+        }
+        long layer = units.largestLayer();
+        long outer = Math.max(units.unit(units.embedding()).size(),
+                units.unit(units.lmHead()).size() + units.unit(units.norm()).size());
+        return (units.shardSize() + layer + Math.max(layer, outer)) * BF16;
+    }
+
+    /**
+     * Stages 0 and 1: every parameter's gradient. Stages 2 and 3: the gradient shard, and the whole-unit buffers of
+     * the backward's peak: the layer's, with a tied embedding's beside it.
+     */
+    static long gradientBytes(LlamaConfig c, Sharding sharding, int worldSize) {
+        if (!sharding.shardsGradients()) {
+            return c.parameterCount() * BF16;
+        }
+        UnitLayout units = UnitLayout.of(c, worldSize);
+        long buffers = units.largestLayer() + (c.tieWordEmbeddings() ? units.unit(units.embedding()).size() : 0);
+        return (units.shardSize() + buffers) * BF16;
     }
 
     /** The estimate of a training run as the trainer runs it: its layout, tokens per rank and memory options. */
@@ -153,7 +191,8 @@ public final class MemoryPlanner {
     }
 
     /**
-     * Replicated: all parameters' state. Sharded: the shard's ({@link FlatLayout}, alignment padding included).
+     * Replicated: all parameters' state. Sharded: the shard's ({@link FlatLayout} under stage 1, {@link UnitLayout}
+     * under stages 2 and 3, alignment padding included).
      * Offloaded: the shard's state in host memory, plus the pinned staging of the bf16 gradients and values that the
      * cpu update copies, while the device holds the gpu_stream update's chunks of master weights and moments, or
      * nothing: {@link ShardedOptimizer#CHUNKS_IN_FLIGHT} chunks either way.
@@ -163,7 +202,8 @@ public final class MemoryPlanner {
             long p = c.parameterCount();
             return new OptimizerState(p * FP32, 2 * p * FP32, 0);
         }
-        long shard = FlatLayout.of(LlamaWeights.layout(c), worldSize).shardSize();
+        long shard = sharding.shardsGradients() ? UnitLayout.of(c, worldSize).shardSize()
+                : FlatLayout.of(LlamaWeights.layout(c), worldSize).shardSize();
         long staging = ShardedOptimizer.CHUNKS_IN_FLIGHT * (long) Math.min(ShardedOptimizer.DEFAULT_CHUNK_ELEMENTS, shard);
         return switch (sharding.offload()) {
             case NONE -> new OptimizerState(shard * FP32, 2 * shard * FP32, 0);

@@ -12,11 +12,34 @@ import java.nio.file.Files;
 import java.nio.file.InvalidPathException;
 import java.nio.file.Path;
 import java.util.List;
+import java.util.Locale;
+import java.util.function.Predicate;
 
 /** The checks and flags of the fields every {@link EvalSpec} has, checked and rendered alike in each. */
 final class EvalFields {
 
     private EvalFields() {
+    }
+
+    /** The shared fields' defaults, as every evaluation command takes them: each field's value, or its default. */
+    static String devices(String devices) {
+        return devices == null ? Devices.DEFAULT : devices;
+    }
+
+    static ParallelMode parallelMode(ParallelMode parallelMode, String devices) {
+        return parallelMode == null ? defaultMode(devices) : parallelMode;
+    }
+
+    static String dtype(String dtype) {
+        return dtype == null ? "f32" : dtype.toLowerCase(Locale.ROOT);
+    }
+
+    static long seed(Long seed) {
+        return seed == null ? EvalSpec.DEFAULT_SEED : seed;
+    }
+
+    static boolean plot(Boolean plot) {
+        return plot == null || plot;
     }
 
     /**
@@ -117,8 +140,13 @@ final class EvalFields {
     }
 
     private static boolean exists(String path) {
+        return isPath(path, Files::exists);
+    }
+
+    /** Whether {@code path} is a path of this file system that passes {@code test}. */
+    static boolean isPath(String path, Predicate<Path> test) {
         try {
-            return Files.exists(Path.of(path));
+            return test.test(Path.of(path));
         } catch (InvalidPathException e) {
             return false;
         }

@@ -5,10 +5,7 @@ import io.easycontext.runtime.eval.needle.NeedleTemplate;
 import io.easycontext.runtime.parallel.ParallelMode;
 
 import java.nio.file.Files;
-import java.nio.file.InvalidPathException;
-import java.nio.file.Path;
 import java.util.List;
-import java.util.Locale;
 
 /**
  * A needle-in-a-haystack evaluation ({@code eval-needle}): a random number is hidden at several depths of
@@ -53,11 +50,11 @@ public record NeedleEvalSpec(
         rndNumberDigits = rndNumberDigits == null ? 7 : rndNumberDigits;
         numDistractor = numDistractor == null ? 0 : numDistractor;
         template = template == null ? NeedleTemplate.MAGIC_NUMBER.name() : template;
-        devices = devices == null ? Devices.DEFAULT : devices;
-        parallelMode = parallelMode == null ? EvalFields.defaultMode(devices) : parallelMode;
-        dtype = dtype == null ? "f32" : dtype.toLowerCase(Locale.ROOT);
-        seed = seed == null ? DEFAULT_SEED : seed;
-        plot = plot == null || plot;
+        devices = EvalFields.devices(devices);
+        parallelMode = EvalFields.parallelMode(parallelMode, devices);
+        dtype = EvalFields.dtype(dtype);
+        seed = EvalFields.seed(seed);
+        plot = EvalFields.plot(plot);
     }
 
     public static Builder builder() {
@@ -76,7 +73,7 @@ public record NeedleEvalSpec(
         checks.atLeast("numSamples", numSamples, 1);
         checks.atLeast("numDistractor", numDistractor, 0);
         checks.maxLength("haystackDir", haystackDir, TrainSpec.MAX_PATH);
-        if (haystackDir != null && !isDirectory(haystackDir)) {
+        if (haystackDir != null && !EvalFields.isPath(haystackDir, Files::isDirectory)) {
             checks.reject("haystackDir", "must be a directory of .txt files, not '" + haystackDir + "'");
         }
         try {
@@ -106,17 +103,8 @@ public record NeedleEvalSpec(
                 .args());
     }
 
-    private static boolean isDirectory(String path) {
-        try {
-            return Files.isDirectory(Path.of(path));
-        } catch (InvalidPathException e) {
-            return false;
-        }
-    }
-
     /** For code that sets a few fields: tests, clients in Java. */
-    public static final class Builder {
-        private String model;
+    public static final class Builder extends EvalSpecBuilder<Builder> {
         private Integer minContextLength;
         private Integer maxContextLength;
         private Integer contextInterval;
@@ -126,20 +114,10 @@ public record NeedleEvalSpec(
         private Integer numDistractor;
         private String haystackDir;
         private String template;
-        private String tokenizer;
-        private Double ropeTheta;
-        private String devices;
-        private ParallelMode parallelMode;
-        private Integer ulyssesDegree;
-        private Integer ringDegree;
-        private String dtype;
-        private Long seed;
-        private Boolean plot;
 
         private Builder() {
         }
 
-        public Builder model(String v) { model = v; return this; }
         public Builder minContextLength(Integer v) { minContextLength = v; return this; }
         public Builder maxContextLength(Integer v) { maxContextLength = v; return this; }
         public Builder contextInterval(Integer v) { contextInterval = v; return this; }
@@ -149,16 +127,8 @@ public record NeedleEvalSpec(
         public Builder numDistractor(Integer v) { numDistractor = v; return this; }
         public Builder haystackDir(String v) { haystackDir = v; return this; }
         public Builder template(String v) { template = v; return this; }
-        public Builder tokenizer(String v) { tokenizer = v; return this; }
-        public Builder ropeTheta(Double v) { ropeTheta = v; return this; }
-        public Builder devices(String v) { devices = v; return this; }
-        public Builder parallelMode(ParallelMode v) { parallelMode = v; return this; }
-        public Builder ulyssesDegree(Integer v) { ulyssesDegree = v; return this; }
-        public Builder ringDegree(Integer v) { ringDegree = v; return this; }
-        public Builder dtype(String v) { dtype = v; return this; }
-        public Builder seed(Long v) { seed = v; return this; }
-        public Builder plot(Boolean v) { plot = v; return this; }
 
+        @Override
         public NeedleEvalSpec build() {
             return new NeedleEvalSpec(model, minContextLength, maxContextLength, contextInterval, depthInterval,
                     numSamples, rndNumberDigits, numDistractor, haystackDir, template, tokenizer, ropeTheta, devices,

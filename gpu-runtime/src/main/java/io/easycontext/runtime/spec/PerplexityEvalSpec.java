@@ -4,10 +4,7 @@ import io.easycontext.runtime.data.Documents;
 import io.easycontext.runtime.parallel.ParallelMode;
 
 import java.nio.file.Files;
-import java.nio.file.InvalidPathException;
-import java.nio.file.Path;
 import java.util.List;
-import java.util.Locale;
 
 /**
  * A perplexity evaluation over growing context lengths ({@code eval-ppl}). Fields left null take the command's
@@ -47,11 +44,11 @@ public record PerplexityEvalSpec(
         slidingWindow = slidingWindow == null ? 256 : slidingWindow;
         truncate = truncate != null && truncate;
         datasetMinTokens = datasetMinTokens == null ? 0 : datasetMinTokens;
-        devices = devices == null ? Devices.DEFAULT : devices;
-        parallelMode = parallelMode == null ? EvalFields.defaultMode(devices) : parallelMode;
-        dtype = dtype == null ? "f32" : dtype.toLowerCase(Locale.ROOT);
-        seed = seed == null ? DEFAULT_SEED : seed;
-        plot = plot == null || plot;
+        devices = EvalFields.devices(devices);
+        parallelMode = EvalFields.parallelMode(parallelMode, devices);
+        dtype = EvalFields.dtype(dtype);
+        seed = EvalFields.seed(seed);
+        plot = EvalFields.plot(plot);
     }
 
     public static Builder builder() {
@@ -70,7 +67,7 @@ public record PerplexityEvalSpec(
         checks.atLeast("samples", samples, 1);
         checks.atLeast("datasetMinTokens", datasetMinTokens, 0);
         checks.maxLength("dataset", dataset, TrainSpec.MAX_PATH);
-        if (dataset != null && !isDocuments(dataset)) {
+        if (dataset != null && !EvalFields.isPath(dataset, p -> Files.exists(p) && Documents.isDocuments(p))) {
             checks.reject("dataset", "must be a directory of .txt files or a .jsonl file, not '" + dataset + "'");
         }
         return checks.violations();
@@ -91,18 +88,8 @@ public record PerplexityEvalSpec(
                 .args());
     }
 
-    private static boolean isDocuments(String path) {
-        try {
-            Path p = Path.of(path);
-            return Files.exists(p) && Documents.isDocuments(p);
-        } catch (InvalidPathException e) {
-            return false;
-        }
-    }
-
     /** For code that sets a few fields: tests, clients in Java. */
-    public static final class Builder {
-        private String model;
+    public static final class Builder extends EvalSpecBuilder<Builder> {
         private Integer minTokens;
         private Integer maxTokens;
         private Integer tokensStep;
@@ -111,20 +98,10 @@ public record PerplexityEvalSpec(
         private String dataset;
         private Integer samples;
         private Integer datasetMinTokens;
-        private String tokenizer;
-        private Double ropeTheta;
-        private String devices;
-        private ParallelMode parallelMode;
-        private Integer ulyssesDegree;
-        private Integer ringDegree;
-        private String dtype;
-        private Long seed;
-        private Boolean plot;
 
         private Builder() {
         }
 
-        public Builder model(String v) { model = v; return this; }
         public Builder minTokens(Integer v) { minTokens = v; return this; }
         public Builder maxTokens(Integer v) { maxTokens = v; return this; }
         public Builder tokensStep(Integer v) { tokensStep = v; return this; }
@@ -133,16 +110,8 @@ public record PerplexityEvalSpec(
         public Builder dataset(String v) { dataset = v; return this; }
         public Builder samples(Integer v) { samples = v; return this; }
         public Builder datasetMinTokens(Integer v) { datasetMinTokens = v; return this; }
-        public Builder tokenizer(String v) { tokenizer = v; return this; }
-        public Builder ropeTheta(Double v) { ropeTheta = v; return this; }
-        public Builder devices(String v) { devices = v; return this; }
-        public Builder parallelMode(ParallelMode v) { parallelMode = v; return this; }
-        public Builder ulyssesDegree(Integer v) { ulyssesDegree = v; return this; }
-        public Builder ringDegree(Integer v) { ringDegree = v; return this; }
-        public Builder dtype(String v) { dtype = v; return this; }
-        public Builder seed(Long v) { seed = v; return this; }
-        public Builder plot(Boolean v) { plot = v; return this; }
 
+        @Override
         public PerplexityEvalSpec build() {
             return new PerplexityEvalSpec(model, minTokens, maxTokens, tokensStep, slidingWindow, truncate, dataset,
                     samples, datasetMinTokens, tokenizer, ropeTheta, devices, parallelMode, ulyssesDegree, ringDegree,

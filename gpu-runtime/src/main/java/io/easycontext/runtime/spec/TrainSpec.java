@@ -39,9 +39,12 @@ import java.util.stream.IntStream;
  * @param checkpointEvery a checkpoint after every this many steps; 0, the default, only after the last. Run {@code k}
  *     writes its checkpoints and final model to {@link #outputDir(int) checkpoints/stage-k}
  * @param zeroStage 0, the default: every rank keeps the whole AdamW state; 1: each rank keeps its shard of it (ZeRO
- *     stage 1, 12 bytes per parameter over the ranks instead of on each)
- * @param optimizerOffload where a sharded state lives: {@code none} (the default, on the device), {@code cpu} (host
- *     memory, updated by the host) or {@code gpu_stream} (host memory, streamed through the device to be updated)
+ *     stage 1, 12 bytes per parameter over the ranks instead of on each); 2: and of the gradients, reduce-scattered
+ *     layer by layer during the backward; 3: and of the bf16 parameters, gathered layer by layer when used. Stages
+ *     2 and 3 need two or more ranks
+ * @param optimizerOffload where a sharded state lives (stages 1 to 3): {@code none} (the default, on the device),
+ *     {@code cpu} (host memory, updated by the host) or {@code gpu_stream} (host memory, streamed through the device
+ *     to be updated)
  * @param offloadCheckpoints with activation checkpointing, how many layers (the first ones) park their checkpoint
  *     in host memory between the forward and the backward; 0, the default, none
  */
@@ -159,6 +162,11 @@ public record TrainSpec(
             checks.reject("dtype", "must be f32 or f64, not '" + dtype + "'");
         }
         checkSharding(checks);
+        if (world != null && (zeroStage == 2 || zeroStage == 3) && world < 2) {
+            checks.reject("zeroStage", zeroStage + " shards gradients" + (zeroStage == 3 ? " and parameters" : "")
+                    + " over the ranks, and " + devices + " has one: use zeroStage 1 (with an optimizerOffload to move "
+                    + "the state off the device) or more devices");
+        }
         if (stages.size() > MAX_STAGES) {
             checks.reject("stages", "must have at most " + MAX_STAGES + " stages, not " + stages.size());
         }
@@ -186,8 +194,9 @@ public record TrainSpec(
     }
 
     private void checkSharding(Checks checks) {
-        if (zeroStage != 0 && zeroStage != 1) {
-            checks.reject("zeroStage", "must be 0 (replicated optimizer state) or 1 (sharded), not " + zeroStage);
+        if (zeroStage < 0 || zeroStage > Sharding.MAX_STAGE) {
+            checks.reject("zeroStage", "must be 0 (replicated optimizer state), 1 (optimizer state sharded), 2 (and "
+                    + "gradients) or 3 (and parameters), not " + zeroStage);
         }
         OffloadMode offload = null;
         try {
@@ -196,7 +205,8 @@ public record TrainSpec(
             checks.reject("optimizerOffload", "must be none, cpu or gpu_stream, not '" + optimizerOffload + "'");
         }
         if (offload != null && offload != OffloadMode.NONE && zeroStage == 0) {
-            checks.reject("optimizerOffload", "needs zeroStage 1: only a sharded optimizer offloads its state");
+            checks.reject("optimizerOffload", "needs zeroStage 1, 2 or 3: only a sharded optimizer offloads its "
+                    + "state");
         }
         checks.atLeast("offloadCheckpoints", offloadCheckpoints, 0);
         if (offloadCheckpoints != null && offloadCheckpoints > 0 && Boolean.FALSE.equals(activationCheckpointing)) {

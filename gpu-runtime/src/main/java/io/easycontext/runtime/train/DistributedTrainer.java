@@ -1,6 +1,9 @@
 package io.easycontext.runtime.train;
 
+import io.easycontext.runtime.backend.Backend;
+import io.easycontext.runtime.comm.Communicator;
 import io.easycontext.runtime.comm.ReduceOp;
+import io.easycontext.runtime.model.LlamaWeights;
 
 import java.util.ArrayList;
 import java.util.List;
@@ -46,27 +49,54 @@ public final class DistributedTrainer {
             CancellationToken cancellation, WeightsSnapshot initialWeights, boolean keepFinalWeights,
             Checkpointing checkpointing) {
         List<Result> perRank = config.devices().run((backend, world) -> {
-            List<StepMetrics> steps = new ArrayList<>();
             try (RankTrainer trainer = new RankTrainer(config, data, backend, world, initialWeights)) {
-                int first = Math.toIntExact(checkpointing.restore(trainer));
-                for (int step = first; step < config.maxTrainSteps(); step++) {
-                    // Rank 0 decides, and every rank learns it from one scalar all-reduce, so that all stop together.
-                    boolean stop = world.rank() == 0 && cancellation.isCancellationRequested();
-                    if (world.allReduce(stop ? 1 : 0, ReduceOp.MAX) > 0) {
-                        throw new TrainingCancelledException(step);
+                List<StepMetrics> steps = steps(trainer, world.rank() == 0 ? onStep : m -> { }, cancellation,
+                        checkpointing);
+                WeightsSnapshot last = null;
+                if (keepFinalWeights) {
+                    // Collective: under ZeRO-3 every rank gathers its shards for rank 0.
+                    try (RankState.WholeWeights whole = trainer.wholeWeights(0)) {
+                        if (world.rank() == 0) {
+                            last = WeightsSnapshot.of(whole.backend(), whole.weights());
+                        }
                     }
-                    StepMetrics m = trainer.step(step);
-                    steps.add(m);
-                    if (world.rank() == 0) {
-                        onStep.accept(m);
-                    }
-                    checkpointing.afterStep(trainer, step + 1);
                 }
-                WeightsSnapshot last = keepFinalWeights && world.rank() == 0
-                        ? WeightsSnapshot.of(trainer.backend(), trainer.weights()) : null;
                 return new Result(steps, last);
             }
         });
         return perRank.get(0);
+    }
+
+    /**
+     * One rank's part of a run on weights that outlive it: trains {@code weights} in place, from the first sequence
+     * of {@code data}, for {@link TrainConfig#maxTrainSteps()} steps with a fresh, replicated optimizer. Every rank
+     * of {@code world}, which must be that of {@link TrainConfig#devices()}, calls it together on the backend its
+     * thread opened, and {@code onStep} sees the steps on every rank.
+     */
+    public static List<StepMetrics> trainInPlace(TrainConfig config, DataSource data, Backend backend,
+            Communicator world, LlamaWeights weights, Consumer<StepMetrics> onStep) {
+        try (RankTrainer trainer = RankTrainer.onWeights(config, data, backend, world, weights)) {
+            return steps(trainer, onStep, CancellationToken.NONE, Checkpointing.NONE);
+        }
+    }
+
+    /** The training loop of every run, on one rank: its steps' metrics, each also to {@code onStep}. */
+    private static List<StepMetrics> steps(RankTrainer trainer, Consumer<StepMetrics> onStep,
+            CancellationToken cancellation, Checkpointing checkpointing) {
+        Communicator world = trainer.world();
+        List<StepMetrics> steps = new ArrayList<>();
+        int first = Math.toIntExact(checkpointing.restore(trainer));
+        for (int step = first; step < trainer.config().maxTrainSteps(); step++) {
+            // Rank 0 decides, and every rank learns it from one scalar all-reduce, so that all stop together.
+            boolean stop = world.rank() == 0 && cancellation.isCancellationRequested();
+            if (world.allReduce(stop ? 1 : 0, ReduceOp.MAX) > 0) {
+                throw new TrainingCancelledException(step);
+            }
+            StepMetrics m = trainer.step(step);
+            steps.add(m);
+            onStep.accept(m);
+            checkpointing.afterStep(trainer, step + 1);
+        }
+        return steps;
     }
 }

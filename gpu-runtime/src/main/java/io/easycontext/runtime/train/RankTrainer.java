@@ -1,25 +1,30 @@
 package io.easycontext.runtime.train;
 
 import io.easycontext.runtime.backend.Backend;
+import io.easycontext.runtime.backend.cpu.CpuBackend;
 import io.easycontext.runtime.comm.Communicator;
 import io.easycontext.runtime.comm.ReduceOp;
 import io.easycontext.runtime.model.LlamaModel;
 import io.easycontext.runtime.model.LlamaWeights;
+import io.easycontext.runtime.model.Parameter;
 import io.easycontext.runtime.optim.AdamW;
 import io.easycontext.runtime.optim.LrSchedule;
 import io.easycontext.runtime.optim.Optimizer;
 import io.easycontext.runtime.optim.TrainingOptimizer;
 import io.easycontext.runtime.optim.zero.ShardedOptimizer;
+import io.easycontext.runtime.optim.zero.ShardedParameters;
 import io.easycontext.runtime.optim.zero.Sharding;
 import io.easycontext.runtime.parallel.GradientSync;
 import io.easycontext.runtime.parallel.ParallelRank;
+import io.easycontext.runtime.tensor.DType;
 
 /**
  * One rank's replica and its part of every optimizer step: it builds the same weights as every other rank from the
  * seed, takes the same global micro-batches, keeps its shard, and runs forward and backward through its mode's
  * attention; then the reductions of {@link GradientSync} make its gradient the whole step's. With the optimizer
- * sharded (ZeRO), the parameters live in flat buffers and the gradients stay local until the optimizer's own
- * reduce-scatter.
+ * sharded (ZeRO-1), the parameters live in flat buffers and the gradients stay local until the optimizer's own
+ * reduce-scatter; under ZeRO-2 and -3 the model reaches the parameters unit by unit ({@link ShardedParameters}), and
+ * the backward reduce-scatters each unit's gradients as soon as it is done with them.
  */
 final class RankTrainer implements RankState, AutoCloseable {
 
@@ -31,10 +36,16 @@ final class RankTrainer implements RankState, AutoCloseable {
     private final DataSource data;
     private final Backend backend;
     private final ParallelRank rank;
+    /** Every parameter, resident (stages 0 to 2; gradients only up to stage 1); null under ZeRO-3. */
     private final LlamaWeights weights;
+    /** Stages 2 and 3: the parameters the model reaches unit by unit. */
+    private final ShardedParameters sharded;
     private final LlamaModel model;
     private final BatchPlan plan;
     private final TrainingOptimizer optimizer;
+
+    /** Whether {@link #close()} frees the parameters: not those of {@link #onWeights}, which outlive the trainer. */
+    private final boolean ownsWeights;
 
     /**
      * Collective over {@code world}: every rank constructs its trainer together, on the backend its thread opened
@@ -42,28 +53,65 @@ final class RankTrainer implements RankState, AutoCloseable {
      */
     RankTrainer(TrainConfig config, DataSource data, Backend backend, Communicator world,
                 WeightsSnapshot initialWeights) {
+        this(config, data, backend, world, initialWeights != null
+                ? initialWeights.loader(backend, config.model())
+                : LlamaWeights.initializer(backend, config.model(), config.seed()), null);
+    }
+
+    /**
+     * Collective: a trainer of {@code weights} in place, which outlive it (its {@link #close()} leaves them), with a
+     * fresh optimizer; the run must replicate its state ({@link Sharding#REPLICATED}).
+     */
+    static RankTrainer onWeights(TrainConfig config, DataSource data, Backend backend, Communicator world,
+                                 LlamaWeights weights) {
+        if (config.sharding().sharded()) {
+            throw new IllegalArgumentException("training weights in place replicates the optimizer state, not "
+                    + config.sharding());
+        }
+        return new RankTrainer(config, data, backend, world, null, weights);
+    }
+
+    /** From {@code init} into weights of the trainer's own, or, where {@code given} is not null, on those. */
+    private RankTrainer(TrainConfig config, DataSource data, Backend backend, Communicator world,
+                        LlamaWeights.Loader init, LlamaWeights given) {
         this.config = config;
         this.data = data;
         this.backend = backend;
         this.rank = ParallelRank.create(world, config.parallel(), config.seqLength());
+        this.ownsWeights = given == null;
         Sharding sharding = config.sharding();
-        this.weights = sharding.sharded()
-                ? LlamaWeights.initializeFlat(backend, config.model(), config.seed(), rank.world().size())
-                : LlamaWeights.initialize(backend, config.model(), config.seed());
-        // Before the optimizer: its master weights start as copies of the parameters.
-        if (initialWeights != null) {
-            initialWeights.loadInto(backend, weights);
+        int shards = rank.world().size();
+        LlamaModel.Options options = new LlamaModel.Options(config.activationCheckpointing(),
+                LlamaModel.Options.DEFAULTS.lossChunkTokens()).withOffloadedCheckpoints(config.offloadedCheckpoints());
+        // The parameters are filled before the optimizer is built: its master weights start as copies of them.
+        if (given != null) {
+            this.sharded = null;
+            this.weights = given;
+            this.model = new LlamaModel(weights, options);
+        } else if (sharding.shardsGradients()) {
+            this.sharded = ShardedParameters.create(backend, rank.world(), config.model(), sharding.stage(), init);
+            this.weights = sharding.shardsParameters() ? null : sharded.residentWeights();
+            this.model = new LlamaModel(config.model(), sharded, options);
+        } else {
+            this.sharded = null;
+            this.weights = sharding.sharded()
+                    ? LlamaWeights.loadFlat(backend, config.model(), shards, init)
+                    : LlamaWeights.load(backend, config.model(), init);
+            this.model = new LlamaModel(weights, options);
         }
-        this.model = new LlamaModel(weights, new LlamaModel.Options(config.activationCheckpointing(),
-                LlamaModel.Options.DEFAULTS.lossChunkTokens()).withOffloadedCheckpoints(config.offloadedCheckpoints()));
         this.plan = new BatchPlan(config.batchSize(), config.parallel().dpDegree(), config.gradientAccumulation());
         AdamW.Hyper hyper = new AdamW.Hyper(AdamW.Hyper.DEFAULTS.beta1(), AdamW.Hyper.DEFAULTS.beta2(),
                 AdamW.Hyper.DEFAULTS.eps(), config.weightDecay());
         LrSchedule schedule = LrSchedule.warmupConstant(config.learningRate(), config.warmupSteps());
-        this.optimizer = sharding.sharded()
-                ? new ShardedOptimizer(backend, rank.world(), weights.flat().orElseThrow(), weights.parameters(), hyper,
-                        schedule, config.maxGradNorm(), sharding.offload())
-                : new Optimizer(backend, weights.parameters(), hyper, schedule, config.maxGradNorm());
+        if (sharded != null) {
+            this.optimizer = new ShardedOptimizer(backend, rank.world(), sharded, hyper, schedule, config.maxGradNorm(),
+                    sharding.offload());
+        } else if (sharding.sharded()) {
+            this.optimizer = new ShardedOptimizer(backend, rank.world(), weights.flat().orElseThrow(),
+                    weights.parameters(), hyper, schedule, config.maxGradNorm(), sharding.offload());
+        } else {
+            this.optimizer = new Optimizer(backend, weights.parameters(), hyper, schedule, config.maxGradNorm());
+        }
     }
 
     @Override
@@ -76,9 +124,30 @@ final class RankTrainer implements RankState, AutoCloseable {
         return data;
     }
 
-    @Override
-    public LlamaWeights weights() {
+    /** Every parameter, as this rank holds it whole (gradients included up to ZeRO-1); null under ZeRO-3. */
+    LlamaWeights weights() {
         return weights;
+    }
+
+    @Override
+    public WholeWeights wholeWeights(int root) {
+        if (weights != null) {
+            return new WholeWeights(backend, weights, backend.floatType(), false);
+        }
+        CpuBackend host = new CpuBackend(backend.floatType() == DType.F64 ? DType.F64 : DType.F32);
+        LlamaWeights gathered = sharded.gatherToHost(host, root);
+        return gathered == null ? null : new WholeWeights(host, gathered, backend.floatType(), true);
+    }
+
+    @Override
+    public void loadWeights(LlamaWeights.Loader loader) {
+        if (sharded != null) {
+            sharded.load(loader);
+        } else {
+            for (Parameter p : weights.parameters()) {
+                loader.fill(p.name(), p.value());
+            }
+        }
     }
 
     @Override
@@ -118,7 +187,11 @@ final class RankTrainer implements RankState, AutoCloseable {
         if (globalTargets == 0) {
             throw new IllegalStateException("step " + (step + 1) + " has no targets that carry a loss");
         }
-        weights.zeroGradients(backend);
+        if (sharded != null) {
+            sharded.zeroGradients();
+        } else {
+            weights.zeroGradients(backend);
+        }
         double lossSum = 0;
         for (int a = 0; a < ids.length; a++) {
             lossSum += model.forwardBackward(backend, ids[a], positions, targets[a], b, globalTargets, rank.attention());
@@ -156,6 +229,10 @@ final class RankTrainer implements RankState, AutoCloseable {
     @Override
     public void close() {
         optimizer.close();
-        weights.close();
+        if (sharded != null) {
+            sharded.close();
+        } else if (ownsWeights) {
+            weights.close();
+        }
     }
 }

@@ -10,7 +10,8 @@ import io.easycontext.runtime.tensor.DType;
  * Everything a distributed training run is defined by. {@code batchSize} is per data-parallel group (a
  * sequence-parallel group acts as one device, as in EasyContext where {@code --batch-size} is per process and the
  * sequence is split within it), so a step's global batch is {@code dp × batchSize × gradientAccumulation} sequences.
- * {@code sharding} says whether every rank keeps the whole AdamW state or its shard of it (ZeRO stage 1), and where;
+ * {@code sharding} says whether every rank keeps the whole AdamW state or its shard of it (ZeRO stage 1), and also
+ * only its shard of the gradients (stage 2) and of the parameters (stage 3), and where the state lives;
  * {@code offloadedCheckpoints}, how many layers park their activation checkpoint in host memory.
  */
 public record TrainConfig(
@@ -51,6 +52,7 @@ public record TrainConfig(
         if (sharding == null) {
             throw new IllegalArgumentException("the optimizer sharding must be given (Sharding.REPLICATED for none)");
         }
+        sharding.checkWorld(devices.ranks());
         if (offloadedCheckpoints < 0 || (offloadedCheckpoints > 0 && !activationCheckpointing)) {
             throw new IllegalArgumentException("offload_checkpoints (" + offloadedCheckpoints
                     + ") must be 0, or positive with activation checkpointing");

@@ -1,11 +1,11 @@
 package io.easycontext.runtime.train;
 
 import io.easycontext.runtime.backend.Backend;
+import io.easycontext.runtime.model.LlamaConfig;
 import io.easycontext.runtime.model.LlamaWeights;
 import io.easycontext.runtime.model.Parameter;
 
 import java.util.LinkedHashMap;
-import java.util.LinkedHashSet;
 import java.util.Map;
 import java.util.Set;
 
@@ -35,25 +35,23 @@ public final class WeightsSnapshot {
         return new WeightsSnapshot(values);
     }
 
-    /** Overwrites every parameter; the model must have the same parameters with the same shapes. */
-    void loadInto(Backend backend, LlamaWeights weights) {
-        if (!values.keySet().equals(weightNames(weights))) {
+    /**
+     * What fills a model of {@code config}'s parameters with these values, uploaded to {@code backend}; the model must
+     * have the same parameters with the same shapes.
+     */
+    LlamaWeights.Loader loader(Backend backend, LlamaConfig config) {
+        Set<String> names = LlamaWeights.layout(config).keySet();
+        if (!values.keySet().equals(names)) {
             throw new IllegalArgumentException("the snapshot's parameters " + values.keySet()
-                    + " are not the model's " + weightNames(weights));
+                    + " are not the model's " + names);
         }
-        for (Parameter p : weights.parameters()) {
-            float[] v = values.get(p.name());
-            if (v.length != p.value().numel()) {
-                throw new IllegalArgumentException(p.name() + " has " + p.value().numel()
+        return (name, value) -> {
+            float[] v = values.get(name);
+            if (v.length != value.numel()) {
+                throw new IllegalArgumentException(name + " has " + value.numel()
                         + " elements in the model but " + v.length + " in the snapshot");
             }
-            backend.upload(p.value(), v);
-        }
-    }
-
-    private static Set<String> weightNames(LlamaWeights weights) {
-        Set<String> names = new LinkedHashSet<>();
-        weights.parameters().forEach(p -> names.add(p.name()));
-        return names;
+            backend.upload(value, v);
+        };
     }
 }

@@ -113,8 +113,29 @@ class TrainCommandTest {
             assertThat(b.get("grad_norm").asDouble())
                     .isCloseTo(a.get("grad_norm").asDouble(), relative(a, "grad_norm", 1e-12));
         }
-        expectUsageError("--optimizer-offload needs zeroStage 1", "--optimizer-offload", "gpu_stream");
-        expectUsageError("--zero-stage must be 0 (replicated optimizer state) or 1 (sharded), not 3", "--zero-stage", "3");
+        expectUsageError("--optimizer-offload needs zeroStage 1, 2 or 3", "--optimizer-offload", "gpu_stream");
+        expectUsageError("--zero-stage must be 0 (replicated optimizer state), 1 (optimizer state sharded), 2 (and "
+                + "gradients) or 3 (and parameters), not 4", "--zero-stage", "4");
+    }
+
+    /** ZeRO-3 from the command line: the replicated run's numbers, and a clear refusal with one rank. */
+    @Test
+    void stageThreeTrainsAsTheReplicatedOne() throws Exception {
+        Run replicated = train(with("--devices", "cpu:2", "--dtype", "f64"));
+        Run sharded = train(with("--devices", "cpu:2", "--dtype", "f64", "--zero-stage", "3",
+                "--optimizer-offload", "gpu_stream"));
+        assertThat(sharded.code()).as(sharded.stderr()).isZero();
+        assertThat(sharded.stderr()).contains("zero_stage 3, optimizer_offload gpu_stream");
+        assertThat(sharded.steps()).hasSize(3);
+        for (int i = 0; i < 3; i++) {
+            JsonNode a = replicated.steps().get(i);
+            JsonNode b = sharded.steps().get(i);
+            assertThat(b.get("loss").asDouble()).isCloseTo(a.get("loss").asDouble(), relative(a, "loss", 1e-12));
+            assertThat(b.get("grad_norm").asDouble())
+                    .isCloseTo(a.get("grad_norm").asDouble(), relative(a, "grad_norm", 1e-12));
+        }
+        expectUsageError("--zero-stage 3 shards gradients and parameters over the ranks, and cpu:1 has one",
+                "--zero-stage", "3", "--devices", "cpu:1");
     }
 
     @Test

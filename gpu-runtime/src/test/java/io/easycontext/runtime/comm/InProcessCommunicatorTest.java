@@ -116,6 +116,45 @@ class InProcessCommunicatorTest {
         }
     }
 
+    /**
+     * An asynchronous gather sends what {@code send} held when it started, leaves {@code recv} untouched until it is
+     * awaited (as a GPU may), and matches the other ranks' gathers in the order they are awaited, across the other
+     * collectives between; awaiting twice does nothing more.
+     */
+    @ParameterizedTest
+    @ValueSource(ints = {1, 2, 3})
+    void anAsynchronousGatherSendsWhatItStartedWithAndArrivesWhenAwaited(int size) {
+        List<double[]> results = InProcessRanks.run(size, TIMEOUT, comm -> {
+            Tensor send = filled(F64, comm.rank(), 2, 3);
+            Tensor first = F64.allocate(DType.F64, size * 2, 3);
+            Tensor second = F64.allocate(DType.F64, size * 2, 3);
+            Communicator.Pending a = comm.allGatherAsync(send, first);
+            write(send, new double[6]); // overwritten after the start: the gather must not see it
+            Communicator.Pending b = comm.allGatherAsync(send, second);
+            double beforeAwait = F64.download(first)[0];
+            double sum = comm.allReduce(comm.rank() + 1.0, ReduceOp.SUM);
+            a.await();
+            a.await();
+            b.await();
+            double[] out = new double[2 + 2 * size * 6];
+            out[0] = beforeAwait;
+            out[1] = sum;
+            System.arraycopy(F64.download(first), 0, out, 2, size * 6);
+            System.arraycopy(F64.download(second), 0, out, 2 + size * 6, size * 6);
+            return out;
+        });
+        for (double[] r : results) {
+            assertThat(r[0]).as("untouched before the await").isZero();
+            assertThat(r[1]).isEqualTo(size * (size + 1) / 2.0);
+            for (int k = 0; k < size; k++) {
+                for (int i = 0; i < 6; i++) {
+                    assertThat(r[2 + k * 6 + i]).isEqualTo(value(k, i));
+                    assertThat(r[2 + size * 6 + k * 6 + i]).isZero();
+                }
+            }
+        }
+    }
+
     @ParameterizedTest
     @ValueSource(ints = {1, 2, 3, 4})
     void reduceScatterGivesEachRankItsReducedPart(int size) {

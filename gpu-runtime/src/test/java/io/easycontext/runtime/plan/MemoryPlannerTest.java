@@ -4,6 +4,7 @@ import io.easycontext.runtime.cli.Main;
 import io.easycontext.runtime.model.FlatLayout;
 import io.easycontext.runtime.model.LlamaConfig;
 import io.easycontext.runtime.model.LlamaWeights;
+import io.easycontext.runtime.model.UnitLayout;
 import io.easycontext.runtime.optim.zero.OffloadMode;
 import io.easycontext.runtime.optim.zero.ShardedOptimizer;
 import io.easycontext.runtime.optim.zero.Sharding;
@@ -63,13 +64,22 @@ class MemoryPlannerTest {
         // Small: nothing to move.
         assertThat(MemoryPlanner.choose(LLAMA2_7B, 4096, ParallelMode.DATA_PARALLEL, 1, 1024, 4096, 1, true, 200L << 30,
                 host)).get().extracting(MemoryPlanner.Choice::options).isEqualTo(MemoryOptions.NONE);
-        // 64K over two 100 GiB pools fits once the state is sharded (77 GiB); in 78 GiB, with 8 layers parked too.
+        // 64K over two 100 GiB pools fits once the state is sharded (77 GiB); in 78 GiB once the gradients are too
+        // (71 GiB); in 60 GiB with the parameters sharded and every checkpoint parked (58 GiB); in 40 GiB only with
+        // the state streamed from host memory besides.
         assertThat(MemoryPlanner.choose(LLAMA2_7B, 32768, ParallelMode.ZIGZAG_RING_ATTN, 1, 1024, 4096, 2, true,
                 100L << 30, host)).get().extracting(c -> c.options().flags())
                 .isEqualTo("--zero-stage 1 --optimizer-offload none --offload-checkpoints 0");
         assertThat(MemoryPlanner.choose(LLAMA2_7B, 32768, ParallelMode.ZIGZAG_RING_ATTN, 1, 1024, 4096, 2, true,
                 device, host)).get().extracting(c -> c.options().flags())
-                .isEqualTo("--zero-stage 1 --optimizer-offload none --offload-checkpoints 8");
+                .isEqualTo("--zero-stage 2 --optimizer-offload none --offload-checkpoints 0");
+        MemoryPlanner.Choice sixty = MemoryPlanner.choose(LLAMA2_7B, 32768, ParallelMode.ZIGZAG_RING_ATTN, 1, 1024,
+                4096, 2, true, 60L << 30, host).orElseThrow();
+        assertThat(sixty.options().flags()).isEqualTo("--zero-stage 3 --optimizer-offload none --offload-checkpoints 32");
+        assertThat(sixty.estimate().total() / GIB).isCloseTo(58.19, within(0.01));
+        assertThat(MemoryPlanner.choose(LLAMA2_7B, 32768, ParallelMode.ZIGZAG_RING_ATTN, 1, 1024, 4096, 2, true,
+                40L << 30, host)).get().extracting(c -> c.options().flags())
+                .isEqualTo("--zero-stage 3 --optimizer-offload gpu_stream --offload-checkpoints 0");
         // 256K on one GPU: the state streamed from host memory, and the fewest checkpoints parked that make room.
         MemoryPlanner.Choice longest = MemoryPlanner.choose(LLAMA2_7B, 262144, ParallelMode.DATA_PARALLEL, 1, 1024,
                 4096, 1, true, device, host).orElseThrow();
@@ -125,6 +135,46 @@ class MemoryPlannerTest {
     }
 
     @Test
+    void stageTwoShardsTheGradientsAndStageThreeTheParametersTooBesideTheirUnitBuffers() {
+        long params = LLAMA2_7B.parameterCount();
+        int world = 4;
+        UnitLayout units = UnitLayout.of(LLAMA2_7B, world);
+        long layer = units.largestLayer();
+        assertThat(layer).isEqualTo(LLAMA2_7B.hiddenSize() * 2L + 4L * 4096 * 4096 + 3L * 4096 * 11008);
+        MemoryEstimate one = MemoryPlanner.estimate(LLAMA2_7B, 8192, ParallelMode.DATA_PARALLEL, 1, 1024, 4096,
+                new Sharding(1, OffloadMode.NONE), world);
+        MemoryEstimate two = MemoryPlanner.estimate(LLAMA2_7B, 8192, ParallelMode.DATA_PARALLEL, 1, 1024, 4096,
+                new Sharding(2, OffloadMode.NONE), world);
+        MemoryEstimate three = MemoryPlanner.estimate(LLAMA2_7B, 8192, ParallelMode.DATA_PARALLEL, 1, 1024, 4096,
+                new Sharding(3, OffloadMode.NONE), world);
+        // Stage 2: the gradient shard and the one layer's buffer the backward of the peak accumulates into.
+        assertThat(two.gradients()).isEqualTo(2 * (units.shardSize() + layer));
+        assertThat(two.parameters()).isEqualTo(2 * units.size());
+        assertThat((double) two.parameters()).isCloseTo(2.0 * params, within(2e-4 * params));
+        // Stage 3: the value shard and two gathered layers (the one computing, the next one in flight).
+        assertThat(three.parameters()).isEqualTo(2 * (units.shardSize() + 2 * layer));
+        assertThat(three.gradients()).isEqualTo(two.gradients());
+        // The state is the unit layout's shard: 12 bytes a parameter over the ranks either way.
+        assertThat(two.masterWeights()).isEqualTo(4 * units.shardSize());
+        assertThat(three.optimizerMoments()).isEqualTo(8 * units.shardSize());
+        assertThat((double) units.shardSize()).isCloseTo((double) params / world, within(1e-4 * params / world));
+        // Each stage saves (W-1)/W of what it shards, less its unit buffers: one layer's gradients, two layers'
+        // gathered parameters.
+        assertThat(one.total() - two.total()).isEqualTo(one.gradients() - two.gradients()
+                + one.masterWeights() + one.optimizerMoments() - two.masterWeights() - two.optimizerMoments());
+        assertThat((one.total() - two.total()) / GIB).isCloseTo((2.0 * params * 3 / 4 - 2.0 * layer) / GIB,
+                within(0.01));
+        assertThat((two.total() - three.total()) / GIB).isCloseTo((2.0 * params * 3 / 4 - 2.0 * 2 * layer) / GIB,
+                within(0.01));
+        // A tied embedding's gradient waits from the loss to the end of the backward beside the layer's.
+        LlamaConfig tied = LLAMA2_7B.withTiedEmbeddings(true);
+        UnitLayout tiedUnits = UnitLayout.of(tied, world);
+        assertThat(MemoryPlanner.estimate(tied, 8192, ParallelMode.DATA_PARALLEL, 1, 1024, 4096,
+                new Sharding(2, OffloadMode.NONE), world).gradients())
+                .isEqualTo(2 * (tiedUnits.shardSize() + tiedUnits.largestLayer() + tiedUnits.unit(0).size()));
+    }
+
+    @Test
     void offloadMovesTheShardToHostMemoryAndKeepsOnlyStagingOnTheDevice() {
         long shard = FlatLayout.of(LlamaWeights.layout(LLAMA2_7B), 2).shardSize();
         long chunk = ShardedOptimizer.DEFAULT_CHUNK_ELEMENTS;
@@ -149,7 +199,7 @@ class MemoryPlannerTest {
     @Test
     void onlyAShardedOptimizerOffloads() {
         assertThatThrownBy(() -> new Sharding(0, OffloadMode.CPU)).hasMessageContaining("needs ZeRO stage 1");
-        assertThatThrownBy(() -> new Sharding(2, OffloadMode.NONE)).hasMessageContaining("ZeRO stage 2 is not supported");
+        assertThatThrownBy(() -> new Sharding(4, OffloadMode.NONE)).hasMessageContaining("ZeRO stage 4 is not supported");
     }
 
     private static int plan(StringBuilder text, String... args) {
@@ -176,6 +226,13 @@ class MemoryPlannerTest {
                 "--zero-stage", "1", "--optimizer-offload", "cpu")).as(sharded.toString()).isZero();
         assertThat(sharded).contains("zero_stage 1, optimizer_offload cpu")
                 .containsPattern("host memory \\(offloaded state, checkpoints\\), per rank +7[0-9]\\.[0-9]{2} GiB");
+        StringBuilder stage3 = new StringBuilder();
+        assertThat(plan(stage3, "plan", "--model", "llama2-7b", "--gpus", "2", "--seq-length", "65536",
+                "--gpu-memory-gib", "80", "--zero-stage", "3")).as(stage3.toString()).isZero();
+        assertThat(stage3).contains("zero_stage 3, optimizer_offload none");
+        StringBuilder oneRank = new StringBuilder();
+        assertThat(plan(oneRank, "plan", "--model", "tiny", "--zero-stage", "2")).isEqualTo(2);
+        assertThat(oneRank).contains("one rank has nothing to shard them with");
         StringBuilder offloadAlone = new StringBuilder();
         assertThat(plan(offloadAlone, "plan", "--optimizer-offload", "cpu")).isEqualTo(2);
         assertThat(offloadAlone).contains("needs ZeRO stage 1");

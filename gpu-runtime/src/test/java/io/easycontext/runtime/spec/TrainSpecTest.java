@@ -133,11 +133,30 @@ class TrainSpecTest {
                 .doesNotContain("optimizer-offload");
         assertThat(TrainSpec.builder().build().toTrainConfig().sharding()).isEqualTo(Sharding.REPLICATED);
 
-        assertThat(TrainSpec.builder().zeroStage(2).optimizerOffload("disk").build().validate()).containsExactlyInAnyOrder(
-                new Violation("zeroStage", "must be 0 (replicated optimizer state) or 1 (sharded), not 2"),
+        assertThat(TrainSpec.builder().zeroStage(4).optimizerOffload("disk").build().validate()).containsExactlyInAnyOrder(
+                new Violation("zeroStage", "must be 0 (replicated optimizer state), 1 (optimizer state sharded), 2 "
+                        + "(and gradients) or 3 (and parameters), not 4"),
                 new Violation("optimizerOffload", "must be none, cpu or gpu_stream, not 'disk'"));
         assertThat(TrainSpec.builder().optimizerOffload("cpu").build().validate()).containsExactly(
-                new Violation("optimizerOffload", "needs zeroStage 1: only a sharded optimizer offloads its state"));
+                new Violation("optimizerOffload", "needs zeroStage 1, 2 or 3: only a sharded optimizer offloads its "
+                        + "state"));
+    }
+
+    @Test
+    void stagesTwoAndThreeShardOverTwoOrMoreRanksWithAnyOffload() {
+        for (int stage = 2; stage <= 3; stage++) {
+            TrainSpec spec = TrainSpec.builder().devices("cpu:2").zeroStage(stage).optimizerOffload("cpu").build();
+            assertThat(spec.validate()).isEmpty();
+            assertThat(spec.toTrainConfig().sharding()).isEqualTo(new Sharding(stage, OffloadMode.CPU));
+            assertThat(String.join(" ", spec.commandLines().get(0)))
+                    .contains("--zero-stage " + stage + " --optimizer-offload cpu");
+        }
+        assertThat(TrainSpec.builder().devices("cpu:1").zeroStage(2).build().validate()).containsExactly(
+                new Violation("zeroStage", "2 shards gradients over the ranks, and cpu:1 has one: use zeroStage 1 "
+                        + "(with an optimizerOffload to move the state off the device) or more devices"));
+        assertThat(TrainSpec.builder().devices("cpu:1").zeroStage(3).build().validate()).extracting(Violation::message)
+                .containsExactly("3 shards gradients and parameters over the ranks, and cpu:1 has one: use zeroStage "
+                        + "1 (with an optimizerOffload to move the state off the device) or more devices");
     }
 
     @Test

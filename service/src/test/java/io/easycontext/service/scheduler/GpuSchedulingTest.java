@@ -2,7 +2,6 @@ package io.easycontext.service.scheduler;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
-import java.nio.file.Path;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.List;
@@ -19,15 +18,10 @@ import io.easycontext.service.execution.JobExecutor;
 import io.easycontext.service.job.JobKind;
 import io.easycontext.service.security.TestTokens;
 import io.easycontext.service.testsupport.ServiceClient;
-import org.junit.jupiter.api.BeforeEach;
+import io.easycontext.service.testsupport.ServiceOverHttp;
 import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.io.TempDir;
 import org.springframework.boot.test.context.SpringBootTest;
 import org.springframework.boot.test.context.SpringBootTest.WebEnvironment;
-import org.springframework.boot.test.web.server.LocalServerPort;
-import org.springframework.test.annotation.DirtiesContext;
-import org.springframework.test.context.DynamicPropertyRegistry;
-import org.springframework.test.context.DynamicPropertySource;
 import org.springframework.test.context.bean.override.convention.TestBean;
 import tools.jackson.databind.JsonNode;
 
@@ -37,35 +31,17 @@ import tools.jackson.databind.JsonNode;
  * any GPU job (the real one would look for the GPUs, which are not here); {@code numSamples} names the job in the
  * test.
  */
+// In the place of ServiceOverHttp's @SpringBootTest: the same server, on a node with GPUs.
 @SpringBootTest(webEnvironment = WebEnvironment.RANDOM_PORT,
         // Overriding lets @TestBean put the holding executor in the place of the needle evaluation's.
         properties = {TestTokens.ADMIN_PROPERTY, "easycontext.node.gpus=2",
                 "spring.main.allow-bean-definition-overriding=true"})
-@DirtiesContext
-class GpuSchedulingTest {
+class GpuSchedulingTest extends ServiceOverHttp {
 
     private static final Duration TIMEOUT = Duration.ofSeconds(20);
 
-    @TempDir
-    static Path dataDir;
-
-    @LocalServerPort
-    private int port;
-
     @TestBean(name = "needleEvaluationExecutor", methodName = "holdingExecutor")
     private HoldingExecutor executor;
-
-    private ServiceClient client;
-
-    @DynamicPropertySource
-    static void useTheTemporaryDataDir(DynamicPropertyRegistry registry) {
-        registry.add("easycontext.data-dir", () -> dataDir.toString());
-    }
-
-    @BeforeEach
-    void connect() {
-        client = new ServiceClient(port, TestTokens.ADMIN);
-    }
 
     @Test
     void aRunningJobHoldsItsGpusAndTheQueueIsServedByPriorityThenOrder() throws Exception {

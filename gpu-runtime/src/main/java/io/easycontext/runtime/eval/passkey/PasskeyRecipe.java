@@ -2,6 +2,7 @@ package io.easycontext.runtime.eval.passkey;
 
 import io.easycontext.runtime.backend.Backend;
 import io.easycontext.runtime.comm.Communicator;
+import io.easycontext.runtime.comm.RankDevices;
 import io.easycontext.runtime.eval.model.ShardedEvalModel;
 import io.easycontext.runtime.eval.needle.CellScore;
 import io.easycontext.runtime.eval.needle.NeedleGrid;
@@ -79,22 +80,23 @@ public record PasskeyRecipe(LlamaConfig model, int digits, PasskeyStage first, P
     }
 
     /**
-     * Both stages and the test, on one rank of {@code world} (every rank calls it; {@code parallel} shares each
-     * sequence among them). Returns the test's cells, the same on every rank.
+     * Both stages and the test, on one rank of {@code world}, the ranks of {@code devices} (every rank calls it;
+     * {@code parallel} shares each sequence among them). Returns the test's cells, the same on every rank.
      */
-    public List<CellScore> run(Backend backend, Communicator world, ParallelConfig parallel, Listener listener)
-            throws IOException {
+    public List<CellScore> run(RankDevices devices, Backend backend, Communicator world, ParallelConfig parallel,
+                               Listener listener) throws IOException {
         PasskeyData data = data();
         LlamaWeights weights = LlamaWeights.initialize(backend, stageModel(first), seed);
-        PasskeyTrainer.train(backend, world, parallel, weights, data, 0, first,
+        PasskeyTrainer.train(backend, world, devices, parallel, weights, data, 0, first, seed,
                 (step, loss, norm) -> listener.onStep(1, step, loss, norm));
         // Rope has no parameters: the same tensors go on under the new theta, as a checkpoint loaded with it would.
         LlamaWeights stage1 = weights;
         weights = LlamaWeights.load(backend, stageModel(second),
                 (name, value) -> backend.copy(stage1.get(name).value(), value));
         stage1.close();
-        PasskeyTrainer.train(backend, world, parallel, weights, data, (long) first.steps() * first.batchSize(),
-                second, (step, loss, norm) -> listener.onStep(2, step, loss, norm));
+        PasskeyTrainer.train(backend, world, devices, parallel, weights, data,
+                (long) first.steps() * first.batchSize(), second, seed,
+                (step, loss, norm) -> listener.onStep(2, step, loss, norm));
         try (LlamaWeights trained = weights) {
             listener.onTrained(backend, trained);
             ShardedEvalModel model = new ShardedEvalModel(backend,

@@ -2,9 +2,9 @@ package io.easycontext.runtime.optim.zero;
 
 import io.easycontext.runtime.backend.Backend;
 import io.easycontext.runtime.backend.cpu.AdamWArithmetic;
-import io.easycontext.runtime.model.FlatParameters;
 import io.easycontext.runtime.optim.AdamW;
 import io.easycontext.runtime.tensor.DType;
+import io.easycontext.runtime.tensor.Tensor;
 
 import java.util.ArrayList;
 import java.util.List;
@@ -33,9 +33,9 @@ final class CpuOffloadState extends OffloadState {
     private final HostTransfers.Fence updated;
     private final ThreadLocal<double[][]> scratch = ThreadLocal.withInitial(() -> new double[4][TASK]);
 
-    CpuOffloadState(Backend backend, FlatParameters flat, int rank, List<ShardPiece> pieces, AdamW.Hyper hyper,
-                    int chunkElements) {
-        super(backend, flat, rank, pieces, hyper, chunkElements);
+    CpuOffloadState(Backend backend, ShardValues valueShard, Tensor gradShard, List<ShardPiece> pieces,
+                    AdamW.Hyper hyper, int chunkElements) {
+        super(backend, valueShard, gradShard, pieces, hyper, chunkElements);
         for (int k = 0; k < RING; k++) {
             gradStage[k] = transfers.allocate(backend.floatType(), this.chunkElements, this.chunkElements);
             valueStage[k] = transfers.allocate(backend.floatType(), this.chunkElements, this.chunkElements);

@@ -1,7 +1,6 @@
 package io.easycontext.runtime.optim.zero;
 
 import io.easycontext.runtime.backend.Backend;
-import io.easycontext.runtime.model.FlatParameters;
 import io.easycontext.runtime.optim.AdamW;
 import io.easycontext.runtime.tensor.DType;
 import io.easycontext.runtime.tensor.Tensor;
@@ -23,23 +22,20 @@ final class DeviceShardState implements ShardState {
     private final List<PieceViews> pieces = new ArrayList<>();
 
     /** The master weights start as the shard's values, the moments at zero. */
-    DeviceShardState(Backend backend, FlatParameters flat, int rank, List<ShardPiece> pieces, AdamW.Hyper hyper) {
+    DeviceShardState(Backend backend, ShardValues values, Tensor grads, List<ShardPiece> pieces, AdamW.Hyper hyper) {
         this.backend = backend;
         this.hyper = hyper;
-        int[] shape = flat.layout().shardShape();
+        int[] shape = grads.shape();
         DType stats = backend.statsType();
-        Tensor values = flat.valueShard(backend, rank);
-        Tensor grads = flat.gradShard(backend, rank);
-        if (backend.floatType() != stats) {
-            master = backend.allocate(stats, shape);
-            backend.copy(values, master);
-        } else {
-            master = null;
-        }
+        master = backend.floatType() != stats ? backend.zeros(stats, shape) : null;
         m = backend.zeros(stats, shape);
         v = backend.zeros(stats, shape);
         for (ShardPiece p : pieces) {
-            this.pieces.add(new PieceViews(p, view(values, p), view(grads, p), master == null ? null : view(master, p),
+            Tensor value = values.range(p.offset(), p.length());
+            if (master != null) {
+                backend.copy(value, view(master, p));
+            }
+            this.pieces.add(new PieceViews(p, value, view(grads, p), master == null ? null : view(master, p),
                     view(m, p), view(v, p)));
         }
     }

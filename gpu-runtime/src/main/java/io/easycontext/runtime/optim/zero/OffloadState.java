@@ -1,7 +1,6 @@
 package io.easycontext.runtime.optim.zero;
 
 import io.easycontext.runtime.backend.Backend;
-import io.easycontext.runtime.model.FlatParameters;
 import io.easycontext.runtime.optim.AdamW;
 import io.easycontext.runtime.tensor.DType;
 import io.easycontext.runtime.tensor.Tensor;
@@ -34,22 +33,20 @@ abstract class OffloadState implements ShardState {
     final HostBuffer v;
     final List<Chunk> chunks = new ArrayList<>();
     final int chunkElements;
-    private final Tensor values;
+    private final ShardValues values;
     private final Tensor grads;
-    private final long shardStart;
 
     /** The master weights start as the shard's values, the moments at zero. */
-    OffloadState(Backend backend, FlatParameters flat, int rank, List<ShardPiece> pieces, AdamW.Hyper hyper,
-                 int chunkElements) {
+    OffloadState(Backend backend, ShardValues valueShard, Tensor gradShard, List<ShardPiece> pieces,
+                 AdamW.Hyper hyper, int chunkElements) {
         if (chunkElements < 1) {
             throw new IllegalArgumentException("offload chunks of " + chunkElements + " elements");
         }
         this.backend = backend;
         this.hyper = hyper;
-        this.values = flat.values();
-        this.grads = flat.grads();
-        this.shardStart = flat.layout().shardStart(rank);
-        long shardSize = flat.layout().shardSize();
+        this.values = valueShard;
+        this.grads = gradShard;
+        long shardSize = gradShard.numel();
         this.chunkElements = (int) Math.min(chunkElements, shardSize);
         for (long from = 0; from < shardSize; from += this.chunkElements) {
             int length = (int) Math.min(this.chunkElements, shardSize - from);
@@ -99,14 +96,14 @@ abstract class OffloadState implements ShardState {
         }
     }
 
-    /** The piece's values, in the flat buffer the optimizer's all-gather sends from. */
+    /** The piece's values, in the shard the optimizer's all-gather sends from. */
     final Tensor valueView(ShardPiece p) {
-        return backend.view(values, shardStart + p.offset(), p.length());
+        return values.range(p.offset(), p.length());
     }
 
     /** The piece's reduced gradients. */
     final Tensor gradView(ShardPiece p) {
-        return backend.view(grads, shardStart + p.offset(), p.length());
+        return backend.view(grads, p.offset(), p.length());
     }
 
     /** A backend staging buffer of one chunk's elements, for the device copies of state. */

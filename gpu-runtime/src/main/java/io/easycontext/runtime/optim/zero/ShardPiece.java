@@ -48,6 +48,26 @@ record ShardPiece(String name, long offset, int length, boolean decays) {
         return pieces;
     }
 
+    /**
+     * The pieces of shard {@code rank} of {@code layout}, in buffer order, their offsets moved by {@code shift} (where
+     * the shard sits in a larger one: a unit's shard within a rank's shard of every unit). A parameter decays where
+     * it is a matrix ({@link Parameter#decays()}).
+     */
+    static List<ShardPiece> of(FlatLayout layout, int rank, long shift) {
+        long start = layout.shardStart(rank);
+        long end = start + layout.shardSize();
+        List<ShardPiece> pieces = new ArrayList<>();
+        for (FlatLayout.Span s : layout.spans()) {
+            long from = Math.max(start, s.offset());
+            long to = Math.min(end, s.end());
+            if (from < to) {
+                pieces.add(new ShardPiece(s.name(), shift + from - start, Math.toIntExact(to - from),
+                        s.shape().length >= 2));
+            }
+        }
+        return pieces;
+    }
+
     /** The parts of {@code pieces} within {@code [from, from + length)} of the shard, as pieces themselves. */
     static List<ShardPiece> within(List<ShardPiece> pieces, long from, long length) {
         List<ShardPiece> parts = new ArrayList<>();

@@ -2,7 +2,6 @@ package io.easycontext.runtime.optim.zero;
 
 import io.easycontext.runtime.backend.Backend;
 import io.easycontext.runtime.comm.Communicator;
-import io.easycontext.runtime.comm.ReduceOp;
 import io.easycontext.runtime.model.FlatParameters;
 import io.easycontext.runtime.model.Parameter;
 import io.easycontext.runtime.optim.AdamW;
@@ -32,8 +31,10 @@ import java.util.List;
  * or so when clipping acts. NCCL is deterministic too, but may add its reduce-scatter in another order than its
  * all-reduce beyond two ranks, which moves bf16 gradients by an ulp.
  *
- * <p>The full gradient buffer still lives on every rank (the backward accumulates into it), so this is stage 1, not
- * stage 2.
+ * <p>Under stage 1 the full gradient buffer lives on every rank (the backward accumulates into it). Under stages 2
+ * and 3 ({@link ShardedParameters}) the backward reduce-scatters each unit's gradients into the shard as soon as the
+ * unit is done, so the step finds them reduced; the norm is still the exact global one, from the shards' sums of
+ * squares, and under stage 3 no gather follows the update: the next forward gathers each unit as it needs it.
  */
 public final class ShardedOptimizer implements TrainingOptimizer {
 
@@ -50,9 +51,7 @@ public final class ShardedOptimizer implements TrainingOptimizer {
     public static final int CHUNKS_IN_FLIGHT = 3;
 
     private final Communicator world;
-    private final FlatParameters flat;
-    private final Tensor valueShard;
-    private final Tensor gradShard;
+    private final ShardStore shards;
     private final LrSchedule schedule;
     private final double maxGradNorm;
     private final OffloadMode offload;
@@ -74,37 +73,49 @@ public final class ShardedOptimizer implements TrainingOptimizer {
     ShardedOptimizer(Backend backend, Communicator world, FlatParameters flat, List<Parameter> parameters,
                      AdamW.Hyper hyper, LrSchedule schedule, double maxGradNorm, OffloadMode offload,
                      int chunkElements) {
-        if (flat.layout().shards() != world.size()) {
-            throw new IllegalArgumentException("the flat layout has " + flat.layout().shards() + " shards but the world "
-                    + world.size() + " ranks");
+        this(backend, world, new FlatShards(backend, world, flat, parameters), hyper, schedule, maxGradNorm, offload,
+                chunkElements);
+    }
+
+    /**
+     * ZeRO stage 2 or 3: the optimizer of the shards {@code parameters} keeps, whose gradients the backward reduces
+     * unit by unit; the step only clips, updates and, under stage 2, gathers the new values.
+     */
+    public ShardedOptimizer(Backend backend, Communicator world, ShardedParameters parameters, AdamW.Hyper hyper,
+                            LrSchedule schedule, double maxGradNorm, OffloadMode offload) {
+        this(backend, world, parameters, hyper, schedule, maxGradNorm, offload, DEFAULT_CHUNK_ELEMENTS);
+    }
+
+    ShardedOptimizer(Backend backend, Communicator world, ShardStore shards, AdamW.Hyper hyper, LrSchedule schedule,
+                     double maxGradNorm, OffloadMode offload, int chunkElements) {
+        if (shards.shards() != world.size() || shards.shard() != world.rank()) {
+            throw new IllegalArgumentException("shard " + shards.shard() + " of " + shards.shards()
+                    + " does not belong to rank " + world.rank() + " of " + world.size());
         }
         this.world = world;
-        this.flat = flat;
+        this.shards = shards;
         this.schedule = schedule;
         this.maxGradNorm = maxGradNorm;
         this.offload = offload;
-        int rank = world.rank();
-        this.valueShard = flat.valueShard(backend, rank);
-        this.gradShard = flat.gradShard(backend, rank);
-        List<ShardPiece> pieces = ShardPiece.of(flat.layout(), rank, parameters);
+        ShardValues values = shards.values();
+        Tensor grads = shards.gradShard();
+        List<ShardPiece> pieces = shards.pieces();
         this.state = switch (offload) {
-            case NONE -> new DeviceShardState(backend, flat, rank, pieces, hyper);
-            case CPU -> new CpuOffloadState(backend, flat, rank, pieces, hyper, chunkElements);
-            case GPU_STREAM -> new StreamOffloadState(backend, flat, rank, pieces, hyper, chunkElements);
+            case NONE -> new DeviceShardState(backend, values, grads, pieces, hyper);
+            case CPU -> new CpuOffloadState(backend, values, grads, pieces, hyper, chunkElements);
+            case GPU_STREAM -> new StreamOffloadState(backend, values, grads, pieces, hyper, chunkElements);
         };
     }
 
     /**
-     * Reduces the local gradients, clips, updates and gathers, then zeroes the gradients. Collective. A non-finite
-     * norm throws on every rank alike, before any weight changes.
+     * Reduces the local gradients (where the backward has not), clips, updates and gathers, then zeroes the
+     * gradients. Collective. A non-finite norm throws on every rank alike, before any weight changes.
      */
     @Override
     public Optimizer.Update step(Backend backend) {
         long step = steps + 1;
-        if (world.size() > 1) {
-            world.reduceScatter(flat.grads(), gradShard, ReduceOp.SUM);
-        }
-        double norm = GradientClipping.globalNorm(backend, world, gradShard);
+        shards.reduceGradients();
+        double norm = GradientClipping.globalNorm(backend, world, shards.gradShard());
         if (!Double.isFinite(norm)) {
             throw new ArithmeticException("gradient norm is " + norm + " at step " + step);
         }
@@ -112,10 +123,8 @@ public final class ShardedOptimizer implements TrainingOptimizer {
         double lr = schedule.at(step);
         state.update(lr, step, coefficient);
         steps = step;
-        if (world.size() > 1) {
-            world.allGather(valueShard, flat.values());
-        }
-        backend.fill(flat.grads(), 0);
+        shards.gatherValues();
+        shards.zeroGradients();
         return new Optimizer.Update(step, lr, norm, coefficient);
     }
 
@@ -137,13 +146,19 @@ public final class ShardedOptimizer implements TrainingOptimizer {
         return state;
     }
 
-    public FlatParameters flat() {
-        return flat;
+    /** This rank's shard. */
+    public int shard() {
+        return shards.shard();
     }
 
-    /** This rank's shard: which one, and of how many. */
-    public int shard() {
-        return world.rank();
+    /** The ranks the state is cut over. */
+    public int shards() {
+        return shards.shards();
+    }
+
+    /** The layout of the shards, as a text that differs between layouts placing any element differently. */
+    public String layoutFingerprint() {
+        return shards.fingerprint();
     }
 
     public OffloadMode offload() {

@@ -1,7 +1,6 @@
 package io.easycontext.runtime.optim.zero;
 
 import io.easycontext.runtime.backend.Backend;
-import io.easycontext.runtime.model.FlatParameters;
 import io.easycontext.runtime.optim.AdamW;
 import io.easycontext.runtime.tensor.Tensor;
 
@@ -22,9 +21,9 @@ final class StreamOffloadState extends OffloadState {
     private final HostTransfers.Fence[] updated;
     private final HostTransfers.Fence[] freed;
 
-    StreamOffloadState(Backend backend, FlatParameters flat, int rank, List<ShardPiece> pieces, AdamW.Hyper hyper,
-                       int chunkElements) {
-        super(backend, flat, rank, pieces, hyper, chunkElements);
+    StreamOffloadState(Backend backend, ShardValues valueShard, Tensor gradShard, List<ShardPiece> pieces,
+                       AdamW.Hyper hyper, int chunkElements) {
+        super(backend, valueShard, gradShard, pieces, hyper, chunkElements);
         stageMaster = master == null ? null : stagingTensors(backend.statsType());
         stageM = stagingTensors(backend.statsType());
         stageV = stagingTensors(backend.statsType());

@@ -1,0 +1,88 @@
+package io.easycontext.runtime.optim.zero;
+
+import io.easycontext.runtime.backend.Backend;
+import io.easycontext.runtime.comm.Communicator;
+import io.easycontext.runtime.comm.ReduceOp;
+import io.easycontext.runtime.model.FlatParameters;
+import io.easycontext.runtime.model.Parameter;
+import io.easycontext.runtime.tensor.Tensor;
+
+import java.util.List;
+
+/**
+ * ZeRO-1's shards: contiguous ranges of {@link FlatParameters}' two buffers, which every rank holds whole. The
+ * backward accumulates local gradients into the whole gradient buffer; one reduce-scatter leaves each rank the sums
+ * of its shard in place, and one all-gather of the updated shards, in place in the value buffer, gives every rank
+ * the whole new model.
+ */
+final class FlatShards implements ShardStore {
+
+    private final Backend backend;
+    private final Communicator world;
+    private final FlatParameters flat;
+    private final Tensor valueShard;
+    private final Tensor gradShard;
+    private final List<ShardPiece> pieces;
+
+    FlatShards(Backend backend, Communicator world, FlatParameters flat, List<Parameter> parameters) {
+        if (flat.layout().shards() != world.size()) {
+            throw new IllegalArgumentException("the flat layout has " + flat.layout().shards() + " shards but the world "
+                    + world.size() + " ranks");
+        }
+        this.backend = backend;
+        this.world = world;
+        this.flat = flat;
+        this.valueShard = flat.valueShard(backend, world.rank());
+        this.gradShard = flat.gradShard(backend, world.rank());
+        this.pieces = ShardPiece.of(flat.layout(), world.rank(), parameters);
+    }
+
+    @Override
+    public int shards() {
+        return flat.layout().shards();
+    }
+
+    @Override
+    public int shard() {
+        return world.rank();
+    }
+
+    @Override
+    public String fingerprint() {
+        return flat.layout().fingerprint();
+    }
+
+    @Override
+    public ShardValues values() {
+        return (from, length) -> backend.view(valueShard, from, length);
+    }
+
+    @Override
+    public Tensor gradShard() {
+        return gradShard;
+    }
+
+    @Override
+    public List<ShardPiece> pieces() {
+        return pieces;
+    }
+
+    @Override
+    public void reduceGradients() {
+        if (world.size() > 1) {
+            world.reduceScatter(flat.grads(), gradShard, ReduceOp.SUM);
+        }
+    }
+
+    @Override
+    public void gatherValues() {
+        if (world.size() > 1) {
+            world.allGather(valueShard, flat.values());
+        }
+    }
+
+    @Override
+    public void zeroGradients() {
+        backend.fill(flat.grads(), 0);
+    }
+}

@@ -30,11 +30,12 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 /**
- * ZeRO stages 2 and 3 save and resume as stage 1 does ({@link ShardedResumeTest}): a run stopped after a checkpoint
- * and resumed computes exactly the losses of the run that never stopped, each rank restoring its own shard of the
- * unit-wise layout, the resumed run free to keep the state elsewhere. Under stage 3 no rank holds the whole model, so
- * the checkpoint's model and the final model are gathered unit by unit onto rank 0: they must be the very weights
- * stage 2, which holds them whole on every rank, writes.
+ * A run with its state sharded (ZeRO stages 1 to 3), stopped after a checkpoint and resumed through
+ * {@link CheckpointManager}, computes exactly the losses of the run that never stopped, each rank restoring its own
+ * shard (of the flat layout under stage 1, of the unit-wise one under stages 2 and 3), the resumed run free to keep
+ * the state elsewhere (saved from host memory, resumed streaming through the device, say). Under stage 3 no rank
+ * holds the whole model, so the checkpoint's model and the final model are gathered unit by unit onto rank 0: they
+ * must be the very weights stage 2, which holds them whole on every rank, writes.
  */
 class ZeroStagesResumeTest {
 
@@ -61,7 +62,7 @@ class ZeroStagesResumeTest {
     }
 
     @ParameterizedTest(name = "stage {0}: saved with offload {1}, resumed with {2}")
-    @CsvSource({"2, CPU, GPU_STREAM", "3, NONE, CPU"})
+    @CsvSource({"1, CPU, GPU_STREAM", "2, CPU, GPU_STREAM", "3, NONE, CPU"})
     void eachRankRestoresItsShardAndTheRunContinuesBitForBit(int stage, OffloadMode saved, OffloadMode resumed) {
         Path out = dir.resolve("stage" + stage);
         List<StepMetrics> whole = run(config(6, new Sharding(stage, saved)), Checkpointing.NONE);
@@ -78,7 +79,9 @@ class ZeroStagesResumeTest {
                     rank))) {
                 assertThat(f.metadata()).containsEntry("step", "6").containsEntry("zero_shard", String.valueOf(rank))
                         .containsEntry("zero_shards", String.valueOf(WORLD));
-                assertThat(f.metadata().get("zero_layout")).startsWith((MODEL.numHiddenLayers() + 3) + " units");
+                if (stage >= 2) {
+                    assertThat(f.metadata().get("zero_layout")).startsWith((MODEL.numHiddenLayers() + 3) + " units");
+                }
                 assertThat(f.names()).containsExactly("exp_avg.00000", "exp_avg_sq.00000");
             }
         }
@@ -127,5 +130,13 @@ class ZeroStagesResumeTest {
                 .hasStackTraceContaining("zero_stage 2, this run has 3");
         assertThatThrownBy(() -> run(config(4, new Sharding(1, OffloadMode.NONE)), manager(out, 2, "latest")))
                 .hasStackTraceContaining("zero_stage 2, this run has 1");
+    }
+
+    @Test
+    void aShardedCheckpointIsNotResumedReplicatedNorTheOtherWayRound() {
+        Path out = dir.resolve("stage1");
+        run(config(2, new Sharding(1, OffloadMode.NONE)), manager(out, 2, null));
+        assertThatThrownBy(() -> run(config(4, Sharding.REPLICATED), manager(out, 2, "latest")))
+                .hasStackTraceContaining("zero_stage 1, this run has 0");
     }
 }

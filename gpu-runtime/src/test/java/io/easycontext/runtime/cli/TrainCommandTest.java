@@ -3,6 +3,8 @@ package io.easycontext.runtime.cli;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.CsvSource;
 
 import java.io.ByteArrayOutputStream;
 import java.io.PrintStream;
@@ -97,14 +99,18 @@ class TrainCommandTest {
         }
     }
 
-    /** ZeRO stage 1 with the state in host memory: the replicated run's numbers (float64: the norm's order aside). */
-    @Test
-    void aShardedOffloadedOptimizerTrainsAsTheReplicatedOne() throws Exception {
+    /**
+     * ZeRO from the command line, stage 1 with the state in host memory and stage 3 streaming it through the device:
+     * the replicated run's numbers (float64: the norm's order aside).
+     */
+    @ParameterizedTest(name = "zero stage {0}, optimizer offload {1}")
+    @CsvSource({"1, cpu", "3, gpu_stream"})
+    void aShardedRunTrainsAsTheReplicatedOne(int stage, String offload) throws Exception {
         Run replicated = train(with("--devices", "cpu:2", "--dtype", "f64"));
-        Run sharded = train(with("--devices", "cpu:2", "--dtype", "f64", "--zero-stage", "1",
-                "--optimizer-offload", "cpu"));
+        Run sharded = train(with("--devices", "cpu:2", "--dtype", "f64", "--zero-stage", String.valueOf(stage),
+                "--optimizer-offload", offload));
         assertThat(sharded.code()).as(sharded.stderr()).isZero();
-        assertThat(sharded.stderr()).contains("zero_stage 1, optimizer_offload cpu");
+        assertThat(sharded.stderr()).contains("zero_stage " + stage + ", optimizer_offload " + offload);
         assertThat(sharded.steps()).hasSize(3);
         for (int i = 0; i < 3; i++) {
             JsonNode a = replicated.steps().get(i);
@@ -113,27 +119,14 @@ class TrainCommandTest {
             assertThat(b.get("grad_norm").asDouble())
                     .isCloseTo(a.get("grad_norm").asDouble(), relative(a, "grad_norm", 1e-12));
         }
+    }
+
+    /** An offload without a sharded stage, a stage there is not, and stage 3 with one rank: refused clearly. */
+    @Test
+    void zeroFlagsThatCannotWorkExitTwo() throws Exception {
         expectUsageError("--optimizer-offload needs zeroStage 1, 2 or 3", "--optimizer-offload", "gpu_stream");
         expectUsageError("--zero-stage must be 0 (replicated optimizer state), 1 (optimizer state sharded), 2 (and "
                 + "gradients) or 3 (and parameters), not 4", "--zero-stage", "4");
-    }
-
-    /** ZeRO-3 from the command line: the replicated run's numbers, and a clear refusal with one rank. */
-    @Test
-    void stageThreeTrainsAsTheReplicatedOne() throws Exception {
-        Run replicated = train(with("--devices", "cpu:2", "--dtype", "f64"));
-        Run sharded = train(with("--devices", "cpu:2", "--dtype", "f64", "--zero-stage", "3",
-                "--optimizer-offload", "gpu_stream"));
-        assertThat(sharded.code()).as(sharded.stderr()).isZero();
-        assertThat(sharded.stderr()).contains("zero_stage 3, optimizer_offload gpu_stream");
-        assertThat(sharded.steps()).hasSize(3);
-        for (int i = 0; i < 3; i++) {
-            JsonNode a = replicated.steps().get(i);
-            JsonNode b = sharded.steps().get(i);
-            assertThat(b.get("loss").asDouble()).isCloseTo(a.get("loss").asDouble(), relative(a, "loss", 1e-12));
-            assertThat(b.get("grad_norm").asDouble())
-                    .isCloseTo(a.get("grad_norm").asDouble(), relative(a, "grad_norm", 1e-12));
-        }
         expectUsageError("--zero-stage 3 shards gradients and parameters over the ranks, and cpu:1 has one",
                 "--zero-stage", "3", "--devices", "cpu:1");
     }

@@ -11,6 +11,7 @@ import org.junit.jupiter.api.Test;
 
 import java.util.ArrayList;
 import java.util.List;
+import java.util.SplittableRandom;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
@@ -133,6 +134,76 @@ class NcclCommunicatorGpuTest {
             comm.broadcast(t, w - 1);
             assertThat(b.download(t)[11]).isEqualTo(value(w - 1, 11));
         });
+    }
+
+    /**
+     * Two asynchronous gathers in flight at once, as ZeRO-3 prefetches the next unit, of fresh random values (so that
+     * stale memory from an earlier run cannot pass): each send buffer is written by compute queued just before its
+     * gather starts, a collective runs between, and each result is read only by compute queued after its
+     * {@link Communicator.Pending#await()} (awaiting twice does nothing more). Every rank then holds every rank's
+     * values in rank order, and the sentinel each receive buffer was filled with is gone.
+     */
+    @Test
+    void anAsynchronousGatherSendsWhatComputeWroteAndArrivesWhenAwaited() throws Exception {
+        long seed = new SplittableRandom().nextLong();
+        int n = (1 << 20) + 3;
+        onEveryGpu((b, comm) -> {
+            int w = comm.size();
+            int r = comm.rank();
+            Tensor firstSend = written(b, random(seed, r, 0, n));
+            Tensor first = b.allocate(DType.F32, w * n);
+            b.fill(first, SENTINEL);
+            Communicator.Pending a = comm.allGatherAsync(firstSend, first);
+            Tensor secondSend = written(b, random(seed, r, 1, n));
+            Tensor second = b.allocate(DType.F32, w * n);
+            b.fill(second, SENTINEL);
+            Communicator.Pending c = comm.allGatherAsync(secondSend, second);
+            double sum = comm.allReduce(r + 1.0, ReduceOp.SUM);
+            assertThat(sum).isEqualTo(w * (w + 1) / 2.0);
+            a.await();
+            a.await();
+            Tensor firstRead = b.allocate(DType.F32, w * n);
+            b.copy(first, firstRead);
+            c.await();
+            Tensor secondRead = b.allocate(DType.F32, w * n);
+            b.copy(second, secondRead);
+            double[] gotFirst = b.download(firstRead);
+            double[] gotSecond = b.download(secondRead);
+            for (int k = 0; k < w; k++) {
+                float[] wantFirst = random(seed, k, 0, n);
+                float[] wantSecond = random(seed, k, 1, n);
+                for (int i = 0; i < n; i++) {
+                    if (gotFirst[k * n + i] != wantFirst[i] || gotSecond[k * n + i] != wantSecond[i]) {
+                        throw new AssertionError(String.format("rank %d: element %d of rank %d's part is %s and %s, "
+                                        + "want %s and %s", r, i, k, gotFirst[k * n + i], gotSecond[k * n + i],
+                                wantFirst[i], wantSecond[i]));
+                    }
+                }
+            }
+        });
+    }
+
+    /** Outside the values {@link #random} draws: a receive buffer the gather did not write keeps it. */
+    private static final float SENTINEL = -7;
+
+    /** Rank {@code r}'s {@code which}-th values of a run: random in (-1, 1), none zero, distinct per rank. */
+    private static float[] random(long seed, int r, int which, int n) {
+        SplittableRandom rng = new SplittableRandom(seed + 1_000_003L * r + 7919L * which);
+        float[] v = new float[n];
+        for (int i = 0; i < n; i++) {
+            float x = (float) rng.nextDouble(-1, 1);
+            v[i] = x == 0 ? 0.5f : x;
+        }
+        return v;
+    }
+
+    /** A new tensor that holds {@code v} once the compute queued so far has run: written by a device copy. */
+    private static Tensor written(CudaBackend b, float[] v) {
+        Tensor staged = upload(b, DType.F32, v, v.length);
+        Tensor t = b.allocate(DType.F32, v.length);
+        b.fill(t, 0);
+        b.copy(staged, t);
+        return t;
     }
 
     @Test

@@ -5,6 +5,8 @@ import io.easycontext.runtime.cuda.Cuda;
 import io.easycontext.runtime.cuda.GpuTest;
 import io.easycontext.runtime.cuda.Gpus;
 import io.easycontext.runtime.model.LlamaConfig;
+import io.easycontext.runtime.optim.zero.OffloadMode;
+import io.easycontext.runtime.optim.zero.Sharding;
 import io.easycontext.runtime.parallel.ParallelConfig;
 import io.easycontext.runtime.parallel.ParallelMode;
 import io.easycontext.runtime.spec.Devices;
@@ -12,6 +14,7 @@ import io.easycontext.runtime.tensor.DType;
 import org.junit.jupiter.api.Assumptions;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.CsvSource;
 import org.junit.jupiter.params.provider.EnumSource;
 
 import java.time.Duration;
@@ -23,9 +26,9 @@ import static org.junit.jupiter.api.Assertions.assertTimeoutPreemptively;
 
 /**
  * The trainer on GPU ranks, end to end through {@link DistributedTrainer}: one GPU against the CPU reference, every
- * parallel mode on two GPUs (NCCL) against one GPU with the same global batch, and a rank's failure ending the run
- * on every rank instead of leaving its peers waiting in a collective. Bounds: loss 1e-2 and grad norm 2e-2 relative
- * (bf16 against fp32, METHOD.md).
+ * parallel mode on two GPUs (NCCL) against one GPU with the same global batch, ZeRO stages 2 and 3 on two GPUs
+ * against stage 1, and a rank's failure ending the run on every rank instead of leaving its peers waiting in a
+ * collective. Bounds: loss 1e-2 and grad norm 2e-2 relative (bf16 against fp32, METHOD.md).
  */
 @GpuTest
 class GpuTrainingGpuTest {
@@ -90,6 +93,26 @@ class GpuTrainingGpuTest {
         List<StepMetrics> both = train(config(two, gpus("cuda:0,1"), batch));
 
         assertClose(both, one, two + " on cuda:0,1 vs cuda:0");
+    }
+
+    /**
+     * ZeRO stages 2 and 3 against stage 1 on the same two GPUs with the same batch: stage 2 reduce-scatters each
+     * unit's bf16 gradients after its backward (in other pieces than stage 1's one reduce-scatter, hence the bounds),
+     * stage 3 also all-gathers each unit before its forward, recompute and backward, the next one prefetched beside
+     * the compute (under ring attention, beside the ring's own transfers on the communication stream too).
+     */
+    @ParameterizedTest(name = "{0}, offload {1}")
+    @CsvSource({"DATA_PARALLEL, NONE", "DATA_PARALLEL, GPU_STREAM", "ZIGZAG_RING_ATTN, CPU"})
+    void zeroStagesTwoAndThreeOnTwoGpusTrainAsStageOne(ParallelMode mode, OffloadMode offload) {
+        assumeGpus(2);
+        TrainConfig two = config(ParallelConfig.resolve(mode, 2, 0, 0, 0), gpus("cuda:0,1"), 2);
+        List<StepMetrics> stage1 = train(two.withMemory(new Sharding(1, OffloadMode.NONE), 0));
+        assertThat(stage1.get(STEPS - 1).loss()).as("the loss falls").isLessThan(stage1.get(0).loss());
+        for (int stage = 2; stage <= 3; stage++) {
+            Sharding sharding = new Sharding(stage, offload);
+            assertClose(train(two.withMemory(sharding, 0)), stage1, mode + " on cuda:0,1, " + sharding
+                    + " vs zero_stage 1");
+        }
     }
 
     @Test

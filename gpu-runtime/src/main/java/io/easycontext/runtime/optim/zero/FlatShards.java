@@ -21,8 +21,7 @@ final class FlatShards implements ShardStore {
     private final Communicator world;
     private final FlatParameters flat;
     private final Tensor valueShard;
-    private final Tensor gradShard;
-    private final List<ShardPiece> pieces;
+    private final RankShard shard;
 
     FlatShards(Backend backend, Communicator world, FlatParameters flat, List<Parameter> parameters) {
         if (flat.layout().shards() != world.size()) {
@@ -33,44 +32,20 @@ final class FlatShards implements ShardStore {
         this.world = world;
         this.flat = flat;
         this.valueShard = flat.valueShard(backend, world.rank());
-        this.gradShard = flat.gradShard(backend, world.rank());
-        this.pieces = ShardPiece.of(flat.layout(), world.rank(), parameters);
+        this.shard = new RankShard(flat.layout().shards(), world.rank(), flat.layout().fingerprint(),
+                ShardValues.in(backend, valueShard), flat.gradShard(backend, world.rank()),
+                ShardPiece.of(flat.layout(), world.rank(), parameters));
     }
 
     @Override
-    public int shards() {
-        return flat.layout().shards();
-    }
-
-    @Override
-    public int shard() {
-        return world.rank();
-    }
-
-    @Override
-    public String fingerprint() {
-        return flat.layout().fingerprint();
-    }
-
-    @Override
-    public ShardValues values() {
-        return (from, length) -> backend.view(valueShard, from, length);
-    }
-
-    @Override
-    public Tensor gradShard() {
-        return gradShard;
-    }
-
-    @Override
-    public List<ShardPiece> pieces() {
-        return pieces;
+    public RankShard rankShard() {
+        return shard;
     }
 
     @Override
     public void reduceGradients() {
         if (world.size() > 1) {
-            world.reduceScatter(flat.grads(), gradShard, ReduceOp.SUM);
+            world.reduceScatter(flat.grads(), shard.gradients(), ReduceOp.SUM);
         }
     }
 

@@ -8,6 +8,7 @@ import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.function.Predicate;
 
 /**
  * The elements {@code [offset, offset + length)} of a rank's shard that belong to one parameter. A shard boundary
@@ -31,21 +32,13 @@ record ShardPiece(String name, long offset, int length, boolean decays) {
     static List<ShardPiece> of(FlatLayout layout, int rank, List<Parameter> parameters) {
         Map<String, Parameter> byName = new HashMap<>();
         parameters.forEach(p -> byName.put(p.name(), p));
-        long start = layout.shardStart(rank);
-        long end = start + layout.shardSize();
-        List<ShardPiece> pieces = new ArrayList<>();
-        for (FlatLayout.Span s : layout.spans()) {
-            long from = Math.max(start, s.offset());
-            long to = Math.min(end, s.end());
-            if (from < to) {
-                Parameter p = byName.get(s.name());
-                if (p == null) {
-                    throw new IllegalArgumentException("the flat layout's '" + s.name() + "' is not among the parameters");
-                }
-                pieces.add(new ShardPiece(s.name(), from - start, Math.toIntExact(to - from), p.decays()));
+        return cut(layout, rank, 0, s -> {
+            Parameter p = byName.get(s.name());
+            if (p == null) {
+                throw new IllegalArgumentException("the flat layout's '" + s.name() + "' is not among the parameters");
             }
-        }
-        return pieces;
+            return p.decays();
+        });
     }
 
     /**
@@ -54,6 +47,11 @@ record ShardPiece(String name, long offset, int length, boolean decays) {
      * it is a matrix ({@link Parameter#decays()}).
      */
     static List<ShardPiece> of(FlatLayout layout, int rank, long shift) {
+        return cut(layout, rank, shift, s -> s.shape().length >= 2);
+    }
+
+    /** The spans' parts within shard {@code rank}, shifted by {@code shift}; {@code decays} asked of those only. */
+    private static List<ShardPiece> cut(FlatLayout layout, int rank, long shift, Predicate<FlatLayout.Span> decays) {
         long start = layout.shardStart(rank);
         long end = start + layout.shardSize();
         List<ShardPiece> pieces = new ArrayList<>();
@@ -61,8 +59,7 @@ record ShardPiece(String name, long offset, int length, boolean decays) {
             long from = Math.max(start, s.offset());
             long to = Math.min(end, s.end());
             if (from < to) {
-                pieces.add(new ShardPiece(s.name(), shift + from - start, Math.toIntExact(to - from),
-                        s.shape().length >= 2));
+                pieces.add(new ShardPiece(s.name(), shift + from - start, Math.toIntExact(to - from), decays.test(s)));
             }
         }
         return pieces;

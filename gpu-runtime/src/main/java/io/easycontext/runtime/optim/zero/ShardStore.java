@@ -12,25 +12,10 @@ import java.util.List;
  */
 interface ShardStore {
 
-    /** Ranks the state is cut over. */
-    int shards();
+    /** This rank's shard: which one, where its values and reduced gradients live, and its parameters' pieces. */
+    RankShard rankShard();
 
-    /** This rank's shard. */
-    int shard();
-
-    /** Differs between layouts that place any element differently; a checkpoint's shard must match it. */
-    String fingerprint();
-
-    /** This rank's values, the ones its optimizer updates, wherever they live. */
-    ShardValues values();
-
-    /** This rank's reduced gradients, once {@link #reduceGradients()} returns. */
-    Tensor gradShard();
-
-    /** The parameters' pieces of the shard, for their weight decay; gaps and padding belong to none. */
-    List<ShardPiece> pieces();
-
-    /** Collective: leaves the step's gradients, summed over the world, in {@link #gradShard()}. */
+    /** Collective: leaves the step's gradients, summed over the world, in {@link RankShard#gradients()}. */
     void reduceGradients();
 
     /** Collective: hands every rank's updated shard to the ranks that hold those values whole. */
@@ -38,4 +23,19 @@ interface ShardStore {
 
     /** Zeroes the gradients for the next step. */
     void zeroGradients();
+
+    /**
+     * One rank's shard of a store.
+     *
+     * @param shards ranks the state is cut over
+     * @param index this rank's shard
+     * @param fingerprint differs between layouts that place any element differently; a checkpoint's shard must
+     *                    match it
+     * @param values this rank's values, the ones its optimizer updates, wherever they live
+     * @param gradients this rank's reduced gradients, once {@link #reduceGradients()} returns
+     * @param pieces the parameters' pieces of the shard, for their weight decay; gaps and padding belong to none
+     */
+    record RankShard(int shards, int index, String fingerprint, ShardValues values, Tensor gradients,
+                     List<ShardPiece> pieces) {
+    }
 }

@@ -1,5 +1,6 @@
 package io.easycontext.runtime.optim.zero;
 
+import io.easycontext.runtime.backend.Backend;
 import io.easycontext.runtime.tensor.Tensor;
 
 /**
@@ -15,4 +16,9 @@ interface ShardValues {
      * ({@link ShardPiece}), so never two units.
      */
     Tensor range(long from, int length);
+
+    /** A shard that is one tensor of its own: its ranges are views of {@code shard}. */
+    static ShardValues in(Backend backend, Tensor shard) {
+        return (from, length) -> backend.view(shard, from, length);
+    }
 }

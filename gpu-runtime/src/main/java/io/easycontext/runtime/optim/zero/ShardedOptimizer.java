@@ -88,8 +88,9 @@ public final class ShardedOptimizer implements TrainingOptimizer {
 
     ShardedOptimizer(Backend backend, Communicator world, ShardStore shards, AdamW.Hyper hyper, LrSchedule schedule,
                      double maxGradNorm, OffloadMode offload, int chunkElements) {
-        if (shards.shards() != world.size() || shards.shard() != world.rank()) {
-            throw new IllegalArgumentException("shard " + shards.shard() + " of " + shards.shards()
+        ShardStore.RankShard own = shards.rankShard();
+        if (own.shards() != world.size() || own.index() != world.rank()) {
+            throw new IllegalArgumentException("shard " + own.index() + " of " + own.shards()
                     + " does not belong to rank " + world.rank() + " of " + world.size());
         }
         this.world = world;
@@ -97,9 +98,9 @@ public final class ShardedOptimizer implements TrainingOptimizer {
         this.schedule = schedule;
         this.maxGradNorm = maxGradNorm;
         this.offload = offload;
-        ShardValues values = shards.values();
-        Tensor grads = shards.gradShard();
-        List<ShardPiece> pieces = shards.pieces();
+        ShardValues values = own.values();
+        Tensor grads = own.gradients();
+        List<ShardPiece> pieces = own.pieces();
         this.state = switch (offload) {
             case NONE -> new DeviceShardState(backend, values, grads, pieces, hyper);
             case CPU -> new CpuOffloadState(backend, values, grads, pieces, hyper, chunkElements);
@@ -115,7 +116,7 @@ public final class ShardedOptimizer implements TrainingOptimizer {
     public Optimizer.Update step(Backend backend) {
         long step = steps + 1;
         shards.reduceGradients();
-        double norm = GradientClipping.globalNorm(backend, world, shards.gradShard());
+        double norm = GradientClipping.globalNorm(backend, world, shards.rankShard().gradients());
         if (!Double.isFinite(norm)) {
             throw new ArithmeticException("gradient norm is " + norm + " at step " + step);
         }
@@ -148,17 +149,17 @@ public final class ShardedOptimizer implements TrainingOptimizer {
 
     /** This rank's shard. */
     public int shard() {
-        return shards.shard();
+        return shards.rankShard().index();
     }
 
     /** The ranks the state is cut over. */
     public int shards() {
-        return shards.shards();
+        return shards.rankShard().shards();
     }
 
     /** The layout of the shards, as a text that differs between layouts placing any element differently. */
     public String layoutFingerprint() {
-        return shards.fingerprint();
+        return shards.rankShard().fingerprint();
     }
 
     public OffloadMode offload() {

@@ -55,7 +55,7 @@ public final class ShardedParameters implements ParameterUnits, ShardStore, Auto
     private final Tensor[] grads;
     /** Whether the unit's shard already holds a reduced sum this step. */
     private final boolean[] reduced;
-    private final List<ShardPiece> pieces = new ArrayList<>();
+    private final RankShard shard;
 
     private ShardedParameters(Backend backend, Communicator world, LlamaConfig config, int stage) {
         if (stage != 2 && stage != 3) {
@@ -86,9 +86,12 @@ public final class ShardedParameters implements ParameterUnits, ShardStore, Auto
             whole = null;
             wholeWeights = null;
         }
+        List<ShardPiece> pieces = new ArrayList<>();
         for (UnitLayout.Unit u : layout.units()) {
             pieces.addAll(ShardPiece.of(u.layout(), rank, u.shardOffset()));
         }
+        this.shard = new RankShard(layout.shards(), rank, layout.fingerprint(),
+                stage == 3 ? ShardValues.in(backend, valueShard) : this::inWhole, gradShard, pieces);
     }
 
     /**
@@ -343,48 +346,21 @@ public final class ShardedParameters implements ParameterUnits, ShardStore, Auto
     // ---- ShardStore ----
 
     @Override
-    public int shards() {
-        return layout.shards();
-    }
-
-    @Override
-    public int shard() {
-        return rank;
-    }
-
-    @Override
-    public String fingerprint() {
-        return layout.fingerprint();
+    public RankShard rankShard() {
+        return shard;
     }
 
     /**
-     * Stage 3: ranges of the value shard. Stage 2: where each range lies in the whole buffer, which the unit's
-     * all-gather then sends from in place.
+     * Stage 2's values: where elements {@code [from, from + length)} of the shard lie in the whole buffer, which the
+     * unit's all-gather then sends from in place. (Stage 3's are ranges of the value shard.)
      */
-    @Override
-    public ShardValues values() {
-        if (stage == 3) {
-            return (from, length) -> backend.view(valueShard, from, length);
-        }
-        return (from, length) -> {
-            for (UnitLayout.Unit u : layout.units()) {
-                if (from >= u.shardOffset() && from + length <= u.shardOffset() + u.shardSize()) {
-                    return backend.view(whole, u.offset() + u.layout().shardStart(rank) + from - u.shardOffset(),
-                            length);
-                }
+    private Tensor inWhole(long from, int length) {
+        for (UnitLayout.Unit u : layout.units()) {
+            if (from >= u.shardOffset() && from + length <= u.shardOffset() + u.shardSize()) {
+                return backend.view(whole, u.offset() + u.layout().shardStart(rank) + from - u.shardOffset(), length);
             }
-            throw new IllegalArgumentException("elements " + from + "+" + length + " of the shard cross units");
-        };
-    }
-
-    @Override
-    public Tensor gradShard() {
-        return gradShard;
-    }
-
-    @Override
-    public List<ShardPiece> pieces() {
-        return pieces;
+        }
+        throw new IllegalArgumentException("elements " + from + "+" + length + " of the shard cross units");
     }
 
     /** The backward reduced every unit already; a unit still holding gradients is a bug. */

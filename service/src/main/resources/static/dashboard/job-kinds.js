@@ -52,6 +52,7 @@ export const KINDS = {
       int('checkpointEvery', '0'),
       int('zeroStage', '0'),
       choice('optimizerOffload', ['none', 'cpu', 'gpu_stream'], 'none'),
+      choice('optimizerMoments', ['fp32', 'bf16'], 'fp32'),
       int('offloadCheckpoints', '0: keep every checkpoint on the GPU'),
       { name: 'stages', type: 'json', placeholder: '[{"seqLength": 128}, {"seqLength": 256, "ropeTheta": 1e6}]' },
     ],

@@ -8,6 +8,7 @@ import io.easycontext.runtime.io.SafetensorsWriter;
 import io.easycontext.runtime.io.TensorInfo;
 import io.easycontext.runtime.optim.AdamW;
 import io.easycontext.runtime.optim.Optimizer;
+import io.easycontext.runtime.optim.OptimizerMoments;
 import io.easycontext.runtime.optim.TrainingOptimizer;
 import io.easycontext.runtime.optim.zero.ShardState;
 import io.easycontext.runtime.optim.zero.ShardedOptimizer;
@@ -26,7 +27,8 @@ import java.util.Map;
  * One rank's AdamW state as a safetensors file {@code optimizer/rank-0000r.safetensors}: for each parameter
  * {@code <name>.exp_avg} and {@code <name>.exp_avg_sq} (PyTorch's names for the moments) and, where the parameter
  * is stored in lower precision, {@code <name>.master}, all in the type they live in; the step count is in the
- * metadata. Every rank writes its own file, as the state lives per rank.
+ * metadata, with the moments' type as {@code --optimizer-moments} names it ({@code fp32}, or {@code bf16}), which a
+ * resume must share. Every rank writes its own file, as the state lives per rank.
  *
  * <p>A sharded optimizer's file holds its rank's shard as it lives, whatever memory it lives in: each state vector
  * over the whole shard, as consecutive pieces {@code <vector>.00000}, {@code <vector>.00001}, … of at most
@@ -39,6 +41,8 @@ final class OptimizerStateFile {
     private static final String SHARD = "zero_shard";
     private static final String SHARDS = "zero_shards";
     private static final String LAYOUT = "zero_layout";
+    /** {@code fp32} or {@code bf16} ({@code --optimizer-moments}); a file without it holds fp32 moments. */
+    private static final String MOMENTS = "optimizer_moments";
     /** Elements per stored piece of a shard's vector: 128 MiB as float64 in the heap while it is written. */
     static final int SHARD_PIECE = 1 << 24;
 
@@ -55,6 +59,19 @@ final class OptimizerStateFile {
             writeShard(file, sharded);
         } else {
             write(file, backend, replicated(optimizer).adamW());
+        }
+    }
+
+    /**
+     * Refuses a file whose moments were kept in another type than this run keeps them in: their values would be
+     * silently rounded (bf16 into fp32 is exact but no longer the same run; fp32 into bf16 loses bits).
+     */
+    private static void checkMoments(SafetensorsFile f, OptimizerMoments now) {
+        String saved = f.metadata().getOrDefault(MOMENTS, OptimizerMoments.FP32.flag());
+        if (!saved.equals(now.flag())) {
+            throw new InvalidFileException(f.path(), "holds AdamW moments in " + saved + " (saved with "
+                    + "--optimizer-moments " + saved + "), but this run keeps them in " + now.flag()
+                    + " (--optimizer-moments " + now.flag() + "); resume with --optimizer-moments " + saved);
         }
     }
 
@@ -84,7 +101,8 @@ final class OptimizerStateFile {
                 entries.add(entry(backend, name + ".master", s.master()));
             }
         }
-        SafetensorsWriter.write(file, Map.of(STEP, String.valueOf(adamW.steps())), entries);
+        SafetensorsWriter.write(file, Map.of(STEP, String.valueOf(adamW.steps()),
+                MOMENTS, adamW.hyper().moments().flag()), entries);
     }
 
     private static SafetensorsWriter.Entry entry(Backend backend, String name, Tensor t) {
@@ -103,6 +121,7 @@ final class OptimizerStateFile {
                 throw new InvalidFileException(file, "holds one shard of a sharded (ZeRO) optimizer's state, but this "
                         + "run replicates it; resume with the setting it was saved under");
             }
+            checkMoments(f, adamW.hyper().moments());
             for (AdamW.Slot s : adamW.slots()) {
                 String name = s.parameter().name();
                 fill(f, name + ".exp_avg", backend, s.m());
@@ -148,6 +167,7 @@ final class OptimizerStateFile {
                 throw new InvalidFileException(file, "holds a replicated optimizer's state, but this run shards it "
                         + "(ZeRO); resume with the setting it was saved under");
             }
+            checkMoments(f, optimizer.moments());
             Map<String, String> want = shardMetadata(optimizer, step);
             for (String key : List.of(SHARDS, SHARD, LAYOUT)) {
                 if (!want.get(key).equals(f.metadata().get(key))) {
@@ -176,7 +196,8 @@ final class OptimizerStateFile {
 
     private static Map<String, String> shardMetadata(ShardedOptimizer optimizer, String step) {
         return Map.of(STEP, step, SHARD, String.valueOf(optimizer.shard()),
-                SHARDS, String.valueOf(optimizer.shards()), LAYOUT, optimizer.layoutFingerprint());
+                SHARDS, String.valueOf(optimizer.shards()), LAYOUT, optimizer.layoutFingerprint(),
+                MOMENTS, optimizer.moments().flag());
     }
 
     private static String pieceName(String vector, long piece) {

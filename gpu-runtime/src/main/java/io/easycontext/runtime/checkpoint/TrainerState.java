@@ -56,6 +56,9 @@ record TrainerState(long step, long nextSequence, int worldSize, Map<String, Str
         // The optimizer files are per rank either way but hold all parameters or a shard; where a sharded state
         // lives (device or host) is not part of the trajectory: the files hold values, and any offload reads them.
         t.put("zero_stage", String.valueOf(c.sharding().stage()));
+        // The moments' type changes every update's rounding. (Checkpoints from before the option have no entry, and
+        // were fp32: their optimizer files then say so.)
+        t.put("optimizer_moments", c.optimizerMoments().flag());
         return t;
     }
 

@@ -4,6 +4,7 @@ import io.easycontext.runtime.comm.RankDevices;
 import io.easycontext.runtime.cuda.Cuda;
 import io.easycontext.runtime.model.LlamaConfig;
 import io.easycontext.runtime.model.LlamaModel;
+import io.easycontext.runtime.optim.OptimizerMoments;
 import io.easycontext.runtime.optim.zero.OffloadMode;
 import io.easycontext.runtime.optim.zero.Sharding;
 import io.easycontext.runtime.parallel.ParallelConfig;
@@ -22,7 +23,9 @@ import java.util.Optional;
 
 /**
  * Predicts the peak GPU memory per rank of a training run before any work, by component, and says whether it
- * fits: exit 0 when it does, 3 when it does not (with needed and available), 2 for bad flags.
+ * fits: exit 0 when it does, 3 when it does not (with needed and available), 2 for bad flags. {@code --auto} chooses
+ * the sharding and offloads; {@code --optimizer-moments fp32|bf16} (as {@code train}'s) is never chosen, only
+ * planned with as given.
  */
 public final class PlanCommand implements Command {
     private static final double GIB = 1L << 30;
@@ -53,11 +56,13 @@ public final class PlanCommand implements Command {
         double gib = flags.number("gpu-memory-gib", 0);
         int zeroStage = flags.integer("zero-stage", 0);
         String offload = flags.string("optimizer-offload", OffloadMode.NONE.flag());
+        String momentsName = flags.string("optimizer-moments", OptimizerMoments.FP32.flag());
         int offloadedCheckpoints = flags.integer("offload-checkpoints", 0);
         boolean auto = flags.bool("auto", false);
         double hostGib = flags.number("host-memory-gib", 0);
         flags.finish();
         Sharding sharding = Flags.usage(() -> new Sharding(zeroStage, OffloadMode.parse(offload)));
+        OptimizerMoments moments = Flags.usage(() -> OptimizerMoments.parse(momentsName));
         if (auto && (flags.has("zero-stage") || flags.has("optimizer-offload") || flags.has("offload-checkpoints"))) {
             throw new Flags.UsageException("--auto chooses --zero-stage, --optimizer-offload and --offload-checkpoints;"
                     + " give either it or them");
@@ -88,22 +93,27 @@ public final class PlanCommand implements Command {
             }
             long host = hostGib > 0 ? (long) (hostGib * GIB) : NodeMemory.host().orElse(Long.MAX_VALUE);
             Optional<MemoryPlanner.Choice> choice = MemoryPlanner.choose(model, localTokens, mode,
-                    parallel.ulyssesDegree(), lossChunk, mlpChunk, parallel.worldSize(), true, available, host);
+                    parallel.ulyssesDegree(), lossChunk, mlpChunk, parallel.worldSize(), true, available, host,
+                    moments);
             if (choice.isEmpty()) {
                 out.printf(Locale.ROOT, "no sharding or offload fits %.2f GiB per rank and %s of host memory: more GPUs"
-                        + " sharing each sequence, or a shorter --seq-length%n", available / GIB,
-                        host == Long.MAX_VALUE ? "any amount" : String.format(Locale.ROOT, "%.2f GiB", host / GIB));
+                        + " sharing each sequence, or a shorter --seq-length%s%n", available / GIB,
+                        host == Long.MAX_VALUE ? "any amount" : String.format(Locale.ROOT, "%.2f GiB", host / GIB),
+                        moments == OptimizerMoments.FP32 ? " (or, where bf16 AdamW moments are acceptable, "
+                                + "--optimizer-moments bf16)" : "");
                 return 3;
             }
             MemoryOptions o = choice.get().options();
-            out.println("choose: " + o.flags());
+            out.println("choose: " + o.flags() + (moments == OptimizerMoments.FP32 ? ""
+                    : " --optimizer-moments " + moments.flag()));
             sharding = o.sharding();
             offloadedCheckpoints = o.offloadedCheckpoints();
         }
         MemoryEstimate e = MemoryPlanner.estimate(model, localTokens, mode, parallel.ulyssesDegree(), lossChunk, mlpChunk,
-                sharding, parallel.worldSize(), offloadedCheckpoints);
-        out.printf(Locale.ROOT, "plan: %s, %,d parameters, %,d tokens per sequence, %,d per rank; %s; %s%n",
-                modelName(model), model.parameterCount(), seq, localTokens, parallel, sharding);
+                sharding, parallel.worldSize(), offloadedCheckpoints, moments);
+        out.printf(Locale.ROOT, "plan: %s, %,d parameters, %,d tokens per sequence, %,d per rank; %s; %s; "
+                        + "optimizer_moments %s%n", modelName(model), model.parameterCount(), seq, localTokens, parallel,
+                sharding, moments.flag());
         for (Map.Entry<String, Long> c : e.components().entrySet()) {
             out.printf(Locale.ROOT, "  %-42s %9.2f GiB%n", c.getKey(), c.getValue() / GIB);
         }

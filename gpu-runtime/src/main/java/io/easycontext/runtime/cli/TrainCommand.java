@@ -6,6 +6,7 @@ import io.easycontext.runtime.cuda.Cuda;
 import io.easycontext.runtime.io.SafetensorsDType;
 import io.easycontext.runtime.model.LlamaConfig;
 import io.easycontext.runtime.model.LlamaWeights;
+import io.easycontext.runtime.optim.OptimizerMoments;
 import io.easycontext.runtime.parallel.ParallelMode;
 import io.easycontext.runtime.plan.MemoryEstimate;
 import io.easycontext.runtime.plan.MemoryOptions;
@@ -39,8 +40,9 @@ import java.util.stream.Collectors;
  * {@code --resume} continues and the final model in Hugging Face layout; {@code --zero-stage 1} shards the AdamW state
  * over the ranks, {@code --zero-stage 2} the gradients too (reduce-scattered layer by layer in the backward) and
  * {@code --zero-stage 3} the parameters too (gathered layer by layer, the next one while the current one computes);
- * {@code --optimizer-offload cpu|gpu_stream} keeps the shard's state in host memory. One JSON line per optimizer step
- * on stdout; logs on stderr.
+ * {@code --optimizer-offload cpu|gpu_stream} keeps the shard's state in host memory; {@code --optimizer-moments bf16}
+ * keeps the AdamW moments in bf16 instead of fp32 (half their memory; {@code --auto-memory} keeps whichever is given).
+ * One JSON line per optimizer step on stdout; logs on stderr.
  */
 public final class TrainCommand implements Command {
     private static final double GIB = 1L << 30;
@@ -91,7 +93,8 @@ public final class TrainCommand implements Command {
         err.printf(Locale.ROOT, "train: %s on %s; model %,d parameters (hidden %d, %d layers, %d heads, %d kv heads), %s; %s%n",
                 config.parallel(), config.devices(), model.parameterCount(), model.hiddenSize(),
                 model.numHiddenLayers(), model.numAttentionHeads(), model.numKeyValueHeads(),
-                config.devices().cuda() ? "bf16 with fp32 master weights" : config.dtype(), config.sharding());
+                (config.devices().cuda() ? "bf16 with fp32 master weights" : config.dtype()) + ", "
+                        + config.optimizerMoments().flag() + " AdamW moments", config.sharding());
         err.printf(Locale.ROOT, "train: seq %d × batch %d × accumulation %d × dp %d = %,d tokens per step; %s%n",
                 config.seqLength(), config.batchSize(), config.gradientAccumulation(), config.parallel().dpDegree(),
                 config.tokensPerStep(), data.describe());
@@ -126,7 +129,8 @@ public final class TrainCommand implements Command {
                 asGiven.total() / GIB, device / GIB, config.devices(), choice
                         .map(c -> "; these options fit: " + c.options().flags() + " (or --auto-memory)")
                         .orElse("; no sharding or offload makes it fit: more GPUs sharing each sequence, or a shorter"
-                                + " --seq-length"));
+                                + " --seq-length" + (config.optimizerMoments() == OptimizerMoments.FP32
+                                ? " (or, where bf16 AdamW moments are acceptable, --optimizer-moments bf16)" : "")));
         return null;
     }
 
@@ -161,6 +165,7 @@ public final class TrainCommand implements Command {
                 .checkpointEvery(optionalInteger(flags, "checkpoint-every"))
                 .zeroStage(optionalInteger(flags, "zero-stage"))
                 .optimizerOffload(flags.string("optimizer-offload", null))
+                .optimizerMoments(flags.string("optimizer-moments", null))
                 .offloadCheckpoints(optionalInteger(flags, "offload-checkpoints"))
                 .build();
     }

@@ -34,20 +34,150 @@ final class DecoderLayer {
     }
 
     /**
-     * What the backward reads. {@code x}, the layer's input, belongs to the caller; the rest is closed here.
-     * {@code gate}, {@code up} and {@code act} are null when the MLP is recomputed chunk by chunk in the backward.
+     * What the backward reads. {@code x}, the layer's input, belongs to the caller; the rest is closed here, each
+     * tensor as soon as the backward has read it for the last time (the {@code release} methods, in the backward's
+     * order) or by {@link #close} where it is still held then (a forward-only pass, an exception). {@code gate},
+     * {@code up} and {@code act} are null when the MLP is recomputed chunk by chunk in the backward. A released
+     * tensor's accessor throws, so that no op can read memory the pool has handed on.
      */
-    record Activations(Tensor x, Tensor n1, Tensor rstd1, Tensor q, Tensor k, Tensor v, AttentionState attention,
-                       Tensor attnOut, Tensor h, Tensor n2, Tensor rstd2, Tensor gate, Tensor up, Tensor act)
-            implements AutoCloseable {
+    static final class Activations implements AutoCloseable {
+        private final Tensor x;
+        private Tensor n1;
+        private Tensor rstd1;
+        private Tensor q;
+        private Tensor k;
+        private Tensor v;
+        private AttentionState attention;
+        private Tensor attnOut;
+        private Tensor h;
+        private Tensor n2;
+        private Tensor rstd2;
+        private Tensor gate;
+        private Tensor up;
+        private Tensor act;
+        private final boolean keptMlp;
+
+        Activations(Tensor x, Tensor n1, Tensor rstd1, Tensor q, Tensor k, Tensor v, AttentionState attention,
+                    Tensor attnOut, Tensor h, Tensor n2, Tensor rstd2, Tensor gate, Tensor up, Tensor act) {
+            this.x = x;
+            this.n1 = n1;
+            this.rstd1 = rstd1;
+            this.q = q;
+            this.k = k;
+            this.v = v;
+            this.attention = attention;
+            this.attnOut = attnOut;
+            this.h = h;
+            this.n2 = n2;
+            this.rstd2 = rstd2;
+            this.gate = gate;
+            this.up = up;
+            this.act = act;
+            this.keptMlp = gate != null;
+        }
+
+        private static <T> T held(T t, String name) {
+            if (t == null) {
+                throw new IllegalStateException(name + " was released");
+            }
+            return t;
+        }
+
+        Tensor x() {
+            return x;
+        }
+
+        Tensor n1() {
+            return held(n1, "n1");
+        }
+
+        Tensor rstd1() {
+            return held(rstd1, "rstd1");
+        }
+
+        AttentionState attention() {
+            return held(attention, "the attention state");
+        }
+
+        Tensor attnOut() {
+            return held(attnOut, "attnOut");
+        }
+
+        Tensor h() {
+            return held(h, "h");
+        }
+
+        Tensor n2() {
+            return held(n2, "n2");
+        }
+
+        Tensor rstd2() {
+            return held(rstd2, "rstd2");
+        }
+
+        /** Whether the forward kept the MLP's intermediates (else the backward recomputes them chunk by chunk). */
+        boolean keptMlp() {
+            return keptMlp;
+        }
+
+        Tensor gate() {
+            return held(gate, "gate");
+        }
+
+        Tensor up() {
+            return held(up, "up");
+        }
+
+        Tensor act() {
+            return held(act, "act");
+        }
+
+        /** After the MLP's backward: n2 and the kept intermediates, read by nothing later. */
+        void releaseMlpInputs() {
+            n2 = release(n2);
+            gate = release(gate);
+            up = release(up);
+            act = release(act);
+        }
+
+        /** After the post-attention norm's backward: h and its rstd. */
+        void releasePostNormInputs() {
+            h = release(h);
+            rstd2 = release(rstd2);
+        }
+
+        /** After the attention backward: q, k, v, the attention's output and its state (lse and the like). */
+        void releaseAttentionInputs() {
+            if (attention != null) {
+                attention.close();
+                attention = null;
+            }
+            q = release(q);
+            k = release(k);
+            v = release(v);
+            attnOut = release(attnOut);
+        }
+
+        /** After the q, k, v projections' weight gradients: n1. */
+        void releaseProjectionInput() {
+            n1 = release(n1);
+        }
+
+        private static Tensor release(Tensor t) {
+            if (t != null) {
+                t.close();
+            }
+            return null;
+        }
+
+        /** Closes what is still held; released tensors were closed once already and are skipped. */
         @Override
         public void close() {
-            attention.close();
-            for (Tensor t : new Tensor[]{n1, rstd1, q, k, v, attnOut, h, n2, rstd2, gate, up, act}) {
-                if (t != null) {
-                    t.close();
-                }
-            }
+            releaseMlpInputs();
+            releasePostNormInputs();
+            releaseAttentionInputs();
+            releaseProjectionInput();
+            rstd1 = release(rstd1);
         }
     }
 
@@ -186,13 +316,18 @@ final class DecoderLayer {
     /**
      * On entry {@code dResidual} holds ∂L/∂y, on exit ∂L/∂x: both residual connections pass the gradient through
      * unchanged, so each branch's input gradient is added in place. Parameter gradients accumulate.
+     *
+     * <p>Each tensor lives only while some op still reads it, so that the peak is the largest of the phases (what
+     * {@code MemoryPlanner} adds up): the MLP's backward (the recomputed activations, ∂L/∂n2 and one chunk's
+     * intermediates and their gradients), then the attention's (n1, q, k, v, the attention output and state, with
+     * ∂L/∂out, dq, dk, dv), then the projections' (n1, dq, dk, dv and ∂L/∂n1). {@code a} is left with rstd1 only.
      */
     static void backward(Step s, LlamaWeights.Layer w, Activations a, Tensor dResidual) {
         Backend b = s.backend();
         LlamaConfig c = s.config();
         int n = s.tokens();
-        try (Tensor dNormed = s.floats(n, c.hiddenSize()); Tensor dBranch = s.floats(n, c.hiddenSize())) {
-            if (a.gate() != null) {
+        try (Tensor dNormed = s.floats(n, c.hiddenSize())) {
+            if (a.keptMlp()) {
                 mlpBackward(s, w, a.n2(), a.gate(), a.up(), a.act(), dResidual, dNormed);
             } else {
                 try (MlpChunks chunks = new MlpChunks(s)) {
@@ -205,31 +340,59 @@ final class DecoderLayer {
                     }
                 }
             }
-            b.rmsNormBackward(dNormed, a.h(), w.postNorm().value(), a.rstd2(), dBranch, w.postNorm().grad());
-            b.addScaledAccumulate(dResidual, dBranch, 1);
+            // n2's memory serves dBranch.
+            a.releaseMlpInputs();
+            try (Tensor dBranch = s.floats(n, c.hiddenSize())) {
+                b.rmsNormBackward(dNormed, a.h(), w.postNorm().value(), a.rstd2(), dBranch, w.postNorm().grad());
+                b.addScaledAccumulate(dResidual, dBranch, 1);
+            }
+        }
+        a.releasePostNormInputs();
 
-            try (Tensor dAttnOut = s.floats(n, c.qDim());
-                 Tensor dq = s.floats(n, c.qDim());
-                 Tensor dk = s.floats(n, c.kvDim());
-                 Tensor dv = s.floats(n, c.kvDim())) {
+        Tensor dNormed = attentionBackward(s, w, a, dResidual);
+        try (dNormed; Tensor dBranch = s.floats(n, c.hiddenSize())) {
+            b.rmsNormBackward(dNormed, a.x(), w.inputNorm().value(), a.rstd1(), dBranch, w.inputNorm().grad());
+            b.addScaledAccumulate(dResidual, dBranch, 1);
+        }
+    }
+
+    /**
+     * The attention branch's backward from ∂L/∂h in {@code dResidual}: returns ∂L/∂n1 (the caller's to close), having
+     * released what the attention read before the projections' gradients, and n1 after them.
+     */
+    private static Tensor attentionBackward(Step s, LlamaWeights.Layer w, Activations a, Tensor dResidual) {
+        Backend b = s.backend();
+        LlamaConfig c = s.config();
+        int n = s.tokens();
+        try (Tensor dq = s.floats(n, c.qDim());
+             Tensor dk = s.floats(n, c.kvDim());
+             Tensor dv = s.floats(n, c.kvDim())) {
+            Tensor dq4 = s.heads(dq, c.numAttentionHeads());
+            Tensor dk4 = s.heads(dk, c.numKeyValueHeads());
+            try (Tensor dAttnOut = s.floats(n, c.qDim())) {
                 b.matmul(dResidual, false, w.o().value(), false, dAttnOut, 1, 0);
                 b.matmul(dResidual, true, a.attnOut(), false, w.o().grad(), 1, 1);
-                Tensor dq4 = s.heads(dq, c.numAttentionHeads());
-                Tensor dk4 = s.heads(dk, c.numKeyValueHeads());
                 s.attention().backward(b, a.attention(), s.heads(dAttnOut, c.numAttentionHeads()), dq4, dk4,
                         s.heads(dv, c.numKeyValueHeads()));
-                // A rotation's adjoint is its inverse.
-                b.rope(dq4, s.positions(), s.invFreq(), true, dq4);
-                b.rope(dk4, s.positions(), s.invFreq(), true, dk4);
+            }
+            a.releaseAttentionInputs();
+            // A rotation's adjoint is its inverse.
+            b.rope(dq4, s.positions(), s.invFreq(), true, dq4);
+            b.rope(dk4, s.positions(), s.invFreq(), true, dk4);
+            Tensor dNormed = s.floats(n, c.hiddenSize());
+            try {
                 b.matmul(dq, false, w.q().value(), false, dNormed, 1, 0);
                 b.matmul(dk, false, w.k().value(), false, dNormed, 1, 1);
                 b.matmul(dv, false, w.v().value(), false, dNormed, 1, 1);
                 b.matmul(dq, true, a.n1(), false, w.q().grad(), 1, 1);
                 b.matmul(dk, true, a.n1(), false, w.k().grad(), 1, 1);
                 b.matmul(dv, true, a.n1(), false, w.v().grad(), 1, 1);
+            } catch (RuntimeException | Error e) {
+                dNormed.close();
+                throw e;
             }
-            b.rmsNormBackward(dNormed, a.x(), w.inputNorm().value(), a.rstd1(), dBranch, w.inputNorm().grad());
-            b.addScaledAccumulate(dResidual, dBranch, 1);
+            a.releaseProjectionInput();
+            return dNormed;
         }
     }
 }

@@ -2,6 +2,7 @@ package io.easycontext.runtime.optim;
 
 import io.easycontext.runtime.backend.Backend;
 import io.easycontext.runtime.model.Parameter;
+import io.easycontext.runtime.tensor.DType;
 import io.easycontext.runtime.tensor.Tensor;
 
 import java.util.ArrayList;
@@ -9,13 +10,16 @@ import java.util.List;
 
 /**
  * AdamW with decoupled weight decay (Loshchilov &amp; Hutter; PyTorch's {@code torch.optim.AdamW}) over a fixed list
- * of parameters, with both moments in {@link Backend#statsType()}. Norm gains are not decayed
- * ({@link Parameter#decays()}).
+ * of parameters, with both moments in {@link Backend#statsType()} or, with {@link OptimizerMoments#BF16}, in bf16.
+ * Norm gains are not decayed ({@link Parameter#decays()}).
  */
 public final class AdamW implements AutoCloseable {
 
-    /** PyTorch's defaults, except weight decay 0 as in Hugging Face's Trainer. */
-    public record Hyper(double beta1, double beta2, double eps, double weightDecay) {
+    /**
+     * PyTorch's defaults, except weight decay 0 as in Hugging Face's Trainer; {@code moments}, the type both moments
+     * are kept in wherever the state lives (fp32 by default).
+     */
+    public record Hyper(double beta1, double beta2, double eps, double weightDecay, OptimizerMoments moments) {
         public static final Hyper DEFAULTS = new Hyper(0.9, 0.999, 1e-8, 0);
 
         public Hyper {
@@ -23,6 +27,19 @@ public final class AdamW implements AutoCloseable {
                 throw new IllegalArgumentException("AdamW needs betas in [0, 1), eps > 0 and weight decay >= 0, got "
                         + beta1 + ", " + beta2 + ", " + eps + ", " + weightDecay);
             }
+            if (moments == null) {
+                throw new IllegalArgumentException("the AdamW moments' type must be given (OptimizerMoments.FP32)");
+            }
+        }
+
+        /** With fp32 moments. */
+        public Hyper(double beta1, double beta2, double eps, double weightDecay) {
+            this(beta1, beta2, eps, weightDecay, OptimizerMoments.FP32);
+        }
+
+        /** These hyperparameters with the moments kept in {@code type}. */
+        public Hyper withMoments(OptimizerMoments type) {
+            return new Hyper(beta1, beta2, eps, weightDecay, type);
         }
     }
 
@@ -46,8 +63,8 @@ public final class AdamW implements AutoCloseable {
                 master = backend.allocate(backend.statsType(), shape);
                 backend.copy(p.value(), master);
             }
-            slots.add(new Slot(p, master, backend.zeros(backend.statsType(), shape),
-                    backend.zeros(backend.statsType(), shape)));
+            DType moments = hyper.moments().dtype(backend);
+            slots.add(new Slot(p, master, backend.zeros(moments, shape), backend.zeros(moments, shape)));
         }
     }
 
@@ -59,6 +76,11 @@ public final class AdamW implements AutoCloseable {
             backend.adamW(p.value(), s.master(), p.grad(), s.m(), s.v(), lr, hyper.beta1(), hyper.beta2(), hyper.eps(),
                     p.decays() ? hyper.weightDecay() : 0, steps, gradScale);
         }
+    }
+
+    /** The hyperparameters, the moments' type among them. */
+    public Hyper hyper() {
+        return hyper;
     }
 
     /** Updates applied so far; the next {@link #step} is number {@code steps() + 1}. */

@@ -52,6 +52,11 @@ public final class Optimizer implements TrainingOptimizer {
         return adamW.steps();
     }
 
+    @Override
+    public OptimizerMoments moments() {
+        return adamW.hyper().moments();
+    }
+
     /** The AdamW state, for checkpoints. */
     public AdamW adamW() {
         return adamW;

@@ -14,6 +14,9 @@ public interface TrainingOptimizer extends AutoCloseable {
     /** Updates applied so far; the next {@link #step} is number {@code steps() + 1}. */
     long steps();
 
+    /** The type the AdamW moments are kept in, which a checkpoint records and a resume must match. */
+    OptimizerMoments moments();
+
     @Override
     void close();
 }

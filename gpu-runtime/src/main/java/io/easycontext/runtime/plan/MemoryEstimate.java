@@ -1,5 +1,7 @@
 package io.easycontext.runtime.plan;
 
+import io.easycontext.runtime.optim.OptimizerMoments;
+
 import java.util.LinkedHashMap;
 import java.util.Map;
 
@@ -10,11 +12,19 @@ import java.util.Map;
  * when sharded, and only the staging of an offloaded update when offloaded; {@code hostMemory} is what an offloaded
  * optimizer holds in (pinned) host memory per rank, and is not part of {@link #total()}. Parameters and gradients
  * are the whole model's, or under ZeRO-2 (gradients) and ZeRO-3 (both) the rank's shard plus the whole-unit buffers
- * that the backward reduces from and the gathers fill.
+ * that the backward reduces from and the gathers fill. {@code momentsType} is the type the moments are counted in.
  */
 public record MemoryEstimate(long parameters, long gradients, long masterWeights, long optimizerMoments,
                              long checkpoints, long layerWorkingSet, long attentionScratch, long communication,
-                             long other, long hostMemory) {
+                             long other, long hostMemory, OptimizerMoments momentsType) {
+
+    /** With fp32 moments. */
+    public MemoryEstimate(long parameters, long gradients, long masterWeights, long optimizerMoments,
+                          long checkpoints, long layerWorkingSet, long attentionScratch, long communication,
+                          long other, long hostMemory) {
+        this(parameters, gradients, masterWeights, optimizerMoments, checkpoints, layerWorkingSet, attentionScratch,
+                communication, other, hostMemory, OptimizerMoments.FP32);
+    }
 
     public long total() {
         return parameters + gradients + masterWeights + optimizerMoments + checkpoints + layerWorkingSet
@@ -27,7 +37,7 @@ public record MemoryEstimate(long parameters, long gradients, long masterWeights
         m.put("parameters (bf16)", parameters);
         m.put("gradients (bf16)", gradients);
         m.put("master weights (fp32)", masterWeights);
-        m.put("AdamW moments (fp32)", optimizerMoments);
+        m.put("AdamW moments (" + momentsType.flag() + ")", optimizerMoments);
         m.put("activation checkpoints", checkpoints);
         m.put("layer recompute + backward", layerWorkingSet);
         m.put("attention scratch", attentionScratch);

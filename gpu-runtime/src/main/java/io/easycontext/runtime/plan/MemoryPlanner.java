@@ -5,6 +5,7 @@ import io.easycontext.runtime.model.LlamaConfig;
 import io.easycontext.runtime.model.LlamaModel;
 import io.easycontext.runtime.model.LlamaWeights;
 import io.easycontext.runtime.model.UnitLayout;
+import io.easycontext.runtime.optim.OptimizerMoments;
 import io.easycontext.runtime.optim.zero.ShardedOptimizer;
 import io.easycontext.runtime.optim.zero.Sharding;
 import io.easycontext.runtime.parallel.ParallelConfig;
@@ -16,14 +17,16 @@ import java.util.Optional;
 /**
  * Predicts the peak GPU memory of one rank of a training step from the model, the tokens a rank holds and the
  * parallel mode, following what the runtime allocates: bf16 parameters and gradients, fp32 master weights and
- * AdamW moments, one bf16 checkpoint per layer (the layer input), and — in the backward of a layer — its
- * recomputed activations next to the gradients of its MLP. The single-GPU figures were checked against the
- * pool's measured peak (benchmarks.md: 36.6 GiB and 46.1 GiB on an H200, both within 1%; those runs predate the
- * chunked MLP recompute and match it with one chunk of all tokens). The sequence-parallel
- * buffers follow the code of the ring and Ulysses ops but have not been measured on GPUs yet.
+ * AdamW moments, one bf16 checkpoint per layer (the layer input), and — in the backward of a layer — the most its
+ * recompute and backward hold at once (each tensor lives until the last op that reads it). The single-GPU figures
+ * were checked against the pool's measured peak (benchmarks.md: 36.6 GiB and 46.1 GiB on an H200, both within 1%;
+ * those runs predate the chunked MLP recompute, which they match with one chunk of all tokens, and the backward's
+ * early frees, which took one {@code [tokens, hidden]} tensor off their peak). The layer's working set is checked
+ * byte for byte against what a layer allocates (DecoderLayerMemoryTest, counted as the pool counts). The
+ * sequence-parallel buffers follow the code of the ring and Ulysses ops but have not been measured on GPUs yet.
  *
  * <p>With the optimizer sharded (ZeRO stage 1) a rank keeps master weights and moments for its shard only, 12 bytes
- * per parameter of the {@code 1/W} shard; offloaded, they move to host memory and the device keeps the staging of
+ * per parameter of the {@code 1/W} shard (8 with {@code --optimizer-moments bf16}); offloaded, they move to host memory and the device keeps the staging of
  * the chunked update (gpu_stream) or nothing (cpu). Parameters and gradients stay whole on every rank. Stage 2 keeps
  * the gradients of its shard ({@link UnitLayout}) plus the whole-unit buffers the backward accumulates into before
  * each unit's reduce-scatter: at the peak, the last layer's (and a tied embedding's, whose gradient waits from the
@@ -68,6 +71,14 @@ public final class MemoryPlanner {
     public static MemoryEstimate estimate(LlamaConfig c, long localTokens, ParallelMode mode, int ulyssesDegree,
                                           int lossChunkTokens, int mlpChunkTokens, Sharding sharding, int worldSize,
                                           int offloadedCheckpoints) {
+        return estimate(c, localTokens, mode, ulyssesDegree, lossChunkTokens, mlpChunkTokens, sharding, worldSize,
+                offloadedCheckpoints, OptimizerMoments.FP32);
+    }
+
+    /** As above, with the AdamW moments kept in {@code moments} (fp32: 8 bytes a parameter; bf16: 4). */
+    public static MemoryEstimate estimate(LlamaConfig c, long localTokens, ParallelMode mode, int ulyssesDegree,
+                                          int lossChunkTokens, int mlpChunkTokens, Sharding sharding, int worldSize,
+                                          int offloadedCheckpoints, OptimizerMoments moments) {
         long params = c.parameterCount();
         long n = localTokens;
         long m = Math.min(mlpChunkTokens, n);
@@ -76,13 +87,19 @@ public final class MemoryPlanner {
         long qd = c.qDim();
         long kvd = c.kvDim();
         // A layer's recomputed forward keeps n1, q, k, v, attention output, h, n2; its MLP's gate, up and act
-        // exist for one chunk of tokens at a time.
+        // exist for one chunk of tokens at a time. DecoderLayer.backward then frees each tensor after the last op
+        // that reads it, so the working set is the largest of its phases:
         long recomputed = n * (3 * h + 2 * qd + 2 * kvd) * BF16;
-        // Then its backward: first dNormed and dBranch with the chunk's gate, up, act, dAct, dGate, dUp; later the
-        // attention's dNormed, dBranch, dAttnOut, dq, dk, dv and the fp32 dQ accumulator. The larger sets the peak.
-        long mlpBackward = (n * 2 * h + m * 6 * f) * BF16;
-        long attentionBackward = n * (2 * h + 2 * qd + 2 * kvd) * BF16 + n * qd * FP32;
-        long working = recomputed + Math.max(mlpBackward, attentionBackward);
+        // 1. The MLP's backward: all of the recomputed, dNormed (∂L/∂n2), and the chunk's gate, up, act, dAct,
+        //    dGate, dUp. (The post-attention norm's backward after it holds less: n2 and the chunk gone, dBranch.)
+        long mlpBackward = recomputed + (n * h + m * 6 * f) * BF16;
+        // 2. The attention's backward: h, n2 and the MLP's gradients gone; n1, q, k, v and the attention output
+        //    beside dAttnOut, dq, dk, dv and the fp32 dQ accumulator of Backend.attentionBackward.
+        long attentionBackward = n * (h + 4 * qd + 4 * kvd) * BF16 + n * qd * FP32;
+        // 3. The q, k, v projections' backward: q, k, v, the output, dAttnOut gone; n1, dq, dk, dv and dNormed
+        //    (∂L/∂n1). (Then the input norm's backward: dNormed and dBranch.) Below 2 for Llama's shapes.
+        long projectionBackward = n * (2 * h + qd + 2 * kvd) * BF16;
+        long working = Math.max(mlpBackward, Math.max(attentionBackward, projectionBackward));
         // lse kept from the forward, and delta in the backward: fp32 per head and token.
         long attentionScratch = 2L * c.numAttentionHeads() * n * FP32;
         long checkpoint = n * h * BF16;
@@ -91,10 +108,10 @@ public final class MemoryPlanner {
         long other = n * h * BF16                                   // the residual gradient
                 + (long) Math.min(lossChunkTokens, n) * c.vocabSize() * BF16
                 + WORKSPACE;
-        OptimizerState state = optimizerState(c, sharding, worldSize);
+        OptimizerState state = optimizerState(c, sharding, worldSize, moments);
         return new MemoryEstimate(parameterBytes(c, sharding, worldSize), gradientBytes(c, sharding, worldSize),
                 state.master(), state.moments(), checkpoints, working, attentionScratch,
-                communication(c, n, mode, ulyssesDegree), other, state.host() + parked * checkpoint);
+                communication(c, n, mode, ulyssesDegree), other, state.host() + parked * checkpoint, moments);
     }
 
     /**
@@ -139,7 +156,7 @@ public final class MemoryPlanner {
         LlamaModel.Options chunks = LlamaModel.Options.DEFAULTS;
         return estimate(config.model(), localTokens(config), parallel.mode(), parallel.ulyssesDegree(),
                 chunks.lossChunkTokens(), chunks.mlpChunkTokens(), options.sharding(), parallel.worldSize(),
-                config.activationCheckpointing() ? options.offloadedCheckpoints() : 0);
+                config.activationCheckpointing() ? options.offloadedCheckpoints() : 0, config.optimizerMoments());
     }
 
     /**
@@ -163,22 +180,34 @@ public final class MemoryPlanner {
     /**
      * The cheapest memory options (see {@link MemoryOptions#byCost}) under which a rank's predicted peak fits
      * {@link #CHOICE_HEADROOM} of {@code deviceBytes} and the node's ranks together hold at most {@code hostBytes} of
-     * host memory; empty where none does. Without activation checkpointing only the optimizer state can move.
+     * host memory; empty where none does. Without activation checkpointing only the optimizer state can move. The
+     * moments keep the run's type ({@code --optimizer-moments}): bf16 moments change the numbers, so they are never
+     * chosen for the user, only planned with where the user chose them.
      */
     public static Optional<Choice> choose(TrainConfig config, long deviceBytes, long hostBytes) {
         ParallelConfig parallel = config.parallel();
         LlamaModel.Options chunks = LlamaModel.Options.DEFAULTS;
         return choose(config.model(), localTokens(config), parallel.mode(), parallel.ulyssesDegree(), chunks.lossChunkTokens(), chunks.mlpChunkTokens(),
-                parallel.worldSize(), config.activationCheckpointing(), deviceBytes, hostBytes);
+                parallel.worldSize(), config.activationCheckpointing(), deviceBytes, hostBytes,
+                config.optimizerMoments());
     }
 
     /** {@link #choose(TrainConfig, long, long)} from the planner's own inputs (see {@link #estimate}). */
     public static Optional<Choice> choose(LlamaConfig c, long localTokens, ParallelMode mode, int ulyssesDegree,
                                           int lossChunkTokens, int mlpChunkTokens, int worldSize,
                                           boolean checkpointing, long deviceBytes, long hostBytes) {
+        return choose(c, localTokens, mode, ulyssesDegree, lossChunkTokens, mlpChunkTokens, worldSize, checkpointing,
+                deviceBytes, hostBytes, OptimizerMoments.FP32);
+    }
+
+    /** As above, with the AdamW moments kept in {@code moments}, which no choice changes. */
+    public static Optional<Choice> choose(LlamaConfig c, long localTokens, ParallelMode mode, int ulyssesDegree,
+                                          int lossChunkTokens, int mlpChunkTokens, int worldSize,
+                                          boolean checkpointing, long deviceBytes, long hostBytes,
+                                          OptimizerMoments moments) {
         for (MemoryOptions o : MemoryOptions.byCost(worldSize, checkpointing ? c.numHiddenLayers() : 0)) {
             MemoryEstimate e = estimate(c, localTokens, mode, ulyssesDegree, lossChunkTokens, mlpChunkTokens,
-                    o.sharding(), worldSize, o.offloadedCheckpoints());
+                    o.sharding(), worldSize, o.offloadedCheckpoints(), moments);
             if (e.total() <= deviceBytes * CHOICE_HEADROOM && e.hostMemory() * worldSize <= hostBytes) {
                 return Optional.of(new Choice(o, e));
             }
@@ -195,20 +224,22 @@ public final class MemoryPlanner {
      * under stages 2 and 3, alignment padding included).
      * Offloaded: the shard's state in host memory, plus the pinned staging of the bf16 gradients and values that the
      * cpu update copies, while the device holds the gpu_stream update's chunks of master weights and moments, or
-     * nothing: {@link ShardedOptimizer#CHUNKS_IN_FLIGHT} chunks either way.
+     * nothing: {@link ShardedOptimizer#CHUNKS_IN_FLIGHT} chunks either way. Master weights are fp32; each moment
+     * takes {@link OptimizerMoments#bytes()} (4 for fp32, 2 for bf16), wherever it lives and in the staging too.
      */
-    static OptimizerState optimizerState(LlamaConfig c, Sharding sharding, int worldSize) {
+    static OptimizerState optimizerState(LlamaConfig c, Sharding sharding, int worldSize, OptimizerMoments type) {
+        long moment = type.bytes();
         if (!sharding.sharded()) {
             long p = c.parameterCount();
-            return new OptimizerState(p * FP32, 2 * p * FP32, 0);
+            return new OptimizerState(p * FP32, 2 * p * moment, 0);
         }
         long shard = sharding.shardsGradients() ? UnitLayout.of(c, worldSize).shardSize()
                 : FlatLayout.of(LlamaWeights.layout(c), worldSize).shardSize();
         long staging = ShardedOptimizer.CHUNKS_IN_FLIGHT * (long) Math.min(ShardedOptimizer.DEFAULT_CHUNK_ELEMENTS, shard);
         return switch (sharding.offload()) {
-            case NONE -> new OptimizerState(shard * FP32, 2 * shard * FP32, 0);
-            case GPU_STREAM -> new OptimizerState(staging * FP32, 2 * staging * FP32, 3 * shard * FP32);
-            case CPU -> new OptimizerState(0, 0, 3 * shard * FP32 + staging * 2 * BF16);
+            case NONE -> new OptimizerState(shard * FP32, 2 * shard * moment, 0);
+            case GPU_STREAM -> new OptimizerState(staging * FP32, 2 * staging * moment, shard * (FP32 + 2 * moment));
+            case CPU -> new OptimizerState(0, 0, shard * (FP32 + 2 * moment) + staging * 2 * BF16);
         };
     }
 

@@ -2,6 +2,7 @@ package io.easycontext.runtime.spec;
 
 import io.easycontext.runtime.comm.RankDevices;
 import io.easycontext.runtime.model.LlamaConfig;
+import io.easycontext.runtime.optim.OptimizerMoments;
 import io.easycontext.runtime.optim.zero.OffloadMode;
 import io.easycontext.runtime.optim.zero.Sharding;
 import io.easycontext.runtime.parallel.ParallelConfig;
@@ -45,6 +46,10 @@ import java.util.stream.IntStream;
  * @param optimizerOffload where a sharded state lives (stages 1 to 3): {@code none} (the default, on the device),
  *     {@code cpu} (host memory, updated by the host) or {@code gpu_stream} (host memory, streamed through the device
  *     to be updated)
+ * @param optimizerMoments the type AdamW keeps its two moments in: {@code fp32} (the default) or {@code bf16}, which
+ *     halves their memory (4 bytes a parameter instead of 8, wherever the state lives) at the cost of rounding them
+ *     to bfloat16 after every update, as PyTorch's AdamW on bf16 parameters does; master weights stay fp32. A run
+ *     resumes only under the type it was saved with
  * @param offloadCheckpoints with activation checkpointing, how many layers (the first ones) park their checkpoint
  *     in host memory between the forward and the backward; 0, the default, none
  */
@@ -72,6 +77,7 @@ public record TrainSpec(
         Integer checkpointEvery,
         Integer zeroStage,
         String optimizerOffload,
+        String optimizerMoments,
         Integer offloadCheckpoints,
         List<TrainStage> stages) implements RunSpec {
 
@@ -99,6 +105,8 @@ public record TrainSpec(
         checkpointEvery = checkpointEvery == null ? 0 : checkpointEvery;
         zeroStage = zeroStage == null ? 0 : zeroStage;
         optimizerOffload = optimizerOffload == null ? OffloadMode.NONE.flag() : optimizerOffload.toLowerCase(Locale.ROOT);
+        optimizerMoments = optimizerMoments == null ? OptimizerMoments.FP32.flag()
+                : optimizerMoments.toLowerCase(Locale.ROOT);
         offloadCheckpoints = offloadCheckpoints == null ? 0 : offloadCheckpoints;
         stages = stages == null ? List.of() : List.copyOf(stages);
     }
@@ -119,7 +127,7 @@ public record TrainSpec(
                     gradientAccumulateEvery, or(s.learningRate(), learningRate), warmupSteps, weightDecay,
                     maxGradNorm, or(s.maxTrainSteps(), maxTrainSteps), seed, dtype, gpuMemoryGib, activationCheckpointing,
                     or(s.dataset(), dataset), or(s.checkpointEvery(), checkpointEvery), zeroStage, optimizerOffload,
-                    offloadCheckpoints, List.of()));
+                    optimizerMoments, offloadCheckpoints, List.of()));
         }
         return runs;
     }
@@ -208,6 +216,11 @@ public record TrainSpec(
             checks.reject("optimizerOffload", "needs zeroStage 1, 2 or 3: only a sharded optimizer offloads its "
                     + "state");
         }
+        try {
+            OptimizerMoments.parse(optimizerMoments);
+        } catch (IllegalArgumentException e) {
+            checks.reject("optimizerMoments", "must be fp32 or bf16, not '" + optimizerMoments + "'");
+        }
         checks.atLeast("offloadCheckpoints", offloadCheckpoints, 0);
         if (offloadCheckpoints != null && offloadCheckpoints > 0 && Boolean.FALSE.equals(activationCheckpointing)) {
             checks.reject("offloadCheckpoints", "needs activationCheckpointing: only checkpoints are offloaded");
@@ -241,7 +254,7 @@ public record TrainSpec(
         return new TrainConfig(config, parallelConfig(ranks.ranks()), seqLength, batchSize,
                 gradientAccumulateEvery, maxTrainSteps, learningRate, warmupSteps, weightDecay, maxGradNorm, seed,
                 ranks, activationCheckpointing, new Sharding(zeroStage, OffloadMode.parse(optimizerOffload)),
-                offloadCheckpoints);
+                offloadCheckpoints, OptimizerMoments.parse(optimizerMoments));
     }
 
     /** {@link #openDataset(int, Tokenizer)} with the model directory's tokenizer, or bytes where it has none. */
@@ -295,6 +308,7 @@ public record TrainSpec(
                 .flag("checkpointEvery", checkpointEvery)
                 .flag("zeroStage", zeroStage == 0 ? null : zeroStage)
                 .flag("optimizerOffload", OffloadMode.NONE.flag().equals(optimizerOffload) ? null : optimizerOffload)
+                .flag("optimizerMoments", OptimizerMoments.FP32.flag().equals(optimizerMoments) ? null : optimizerMoments)
                 .flag("offloadCheckpoints", offloadCheckpoints == 0 ? null : offloadCheckpoints)
                 .flag("outputDir", outputDir(run))
                 .args();
@@ -344,6 +358,7 @@ public record TrainSpec(
         private Integer checkpointEvery;
         private Integer zeroStage;
         private String optimizerOffload;
+        private String optimizerMoments;
         private Integer offloadCheckpoints;
         private List<TrainStage> stages;
 
@@ -373,6 +388,7 @@ public record TrainSpec(
         public Builder checkpointEvery(Integer v) { checkpointEvery = v; return this; }
         public Builder zeroStage(Integer v) { zeroStage = v; return this; }
         public Builder optimizerOffload(String v) { optimizerOffload = v; return this; }
+        public Builder optimizerMoments(String v) { optimizerMoments = v; return this; }
         public Builder offloadCheckpoints(Integer v) { offloadCheckpoints = v; return this; }
         public Builder stages(List<TrainStage> v) { stages = v; return this; }
 
@@ -380,7 +396,7 @@ public record TrainSpec(
             return new TrainSpec(model, devices, parallelMode, ulyssesDegree, ringDegree, dpDegree, seqLength,
                     ropeTheta, batchSize, gradientAccumulateEvery, learningRate, warmupSteps, weightDecay,
                     maxGradNorm, maxTrainSteps, seed, dtype, gpuMemoryGib, activationCheckpointing, dataset,
-                    checkpointEvery, zeroStage, optimizerOffload, offloadCheckpoints, stages);
+                    checkpointEvery, zeroStage, optimizerOffload, optimizerMoments, offloadCheckpoints, stages);
         }
     }
 }

@@ -101,7 +101,7 @@ final class RankTrainer implements RankState, AutoCloseable {
         }
         this.plan = new BatchPlan(config.batchSize(), config.parallel().dpDegree(), config.gradientAccumulation());
         AdamW.Hyper hyper = new AdamW.Hyper(AdamW.Hyper.DEFAULTS.beta1(), AdamW.Hyper.DEFAULTS.beta2(),
-                AdamW.Hyper.DEFAULTS.eps(), config.weightDecay());
+                AdamW.Hyper.DEFAULTS.eps(), config.weightDecay(), config.optimizerMoments());
         LrSchedule schedule = LrSchedule.warmupConstant(config.learningRate(), config.warmupSteps());
         if (sharded != null) {
             this.optimizer = new ShardedOptimizer(backend, rank.world(), sharded, hyper, schedule, config.maxGradNorm(),

@@ -2,6 +2,7 @@ package io.easycontext.runtime.train;
 
 import io.easycontext.runtime.comm.RankDevices;
 import io.easycontext.runtime.model.LlamaConfig;
+import io.easycontext.runtime.optim.OptimizerMoments;
 import io.easycontext.runtime.optim.zero.Sharding;
 import io.easycontext.runtime.parallel.ParallelConfig;
 import io.easycontext.runtime.tensor.DType;
@@ -12,7 +13,8 @@ import io.easycontext.runtime.tensor.DType;
  * sequence is split within it), so a step's global batch is {@code dp × batchSize × gradientAccumulation} sequences.
  * {@code sharding} says whether every rank keeps the whole AdamW state or its shard of it (ZeRO stage 1), and also
  * only its shard of the gradients (stage 2) and of the parameters (stage 3), and where the state lives;
- * {@code offloadedCheckpoints}, how many layers park their activation checkpoint in host memory.
+ * {@code offloadedCheckpoints}, how many layers park their activation checkpoint in host memory;
+ * {@code optimizerMoments}, the type AdamW keeps its moments in (fp32, or bf16 to halve their memory).
  */
 public record TrainConfig(
         LlamaConfig model,
@@ -29,7 +31,8 @@ public record TrainConfig(
         RankDevices devices,
         boolean activationCheckpointing,
         Sharding sharding,
-        int offloadedCheckpoints) {
+        int offloadedCheckpoints,
+        OptimizerMoments optimizerMoments) {
 
     /** Checks every field and the parallel layout against the model, before any rank starts. */
     public TrainConfig {
@@ -57,7 +60,20 @@ public record TrainConfig(
             throw new IllegalArgumentException("offload_checkpoints (" + offloadedCheckpoints
                     + ") must be 0, or positive with activation checkpointing");
         }
+        if (optimizerMoments == null) {
+            throw new IllegalArgumentException("the optimizer moments' type must be given (OptimizerMoments.FP32)");
+        }
         parallel.validate(seqLength, model.numAttentionHeads(), model.numKeyValueHeads());
+    }
+
+    /** A run that keeps the AdamW moments in fp32. */
+    public TrainConfig(LlamaConfig model, ParallelConfig parallel, int seqLength, int batchSize,
+                       int gradientAccumulation, int maxTrainSteps, double learningRate, int warmupSteps,
+                       double weightDecay, double maxGradNorm, long seed, RankDevices devices,
+                       boolean activationCheckpointing, Sharding sharding, int offloadedCheckpoints) {
+        this(model, parallel, seqLength, batchSize, gradientAccumulation, maxTrainSteps, learningRate, warmupSteps,
+                weightDecay, maxGradNorm, seed, devices, activationCheckpointing, sharding, offloadedCheckpoints,
+                OptimizerMoments.FP32);
     }
 
     /** A run whose every rank keeps the whole optimizer state. */
@@ -78,11 +94,21 @@ public record TrainConfig(
                 weightDecay, maxGradNorm, seed, devices, activationCheckpointing, sharding, 0);
     }
 
-    /** This run with other memory options: where the AdamW state lives, how many checkpoints are parked. */
+    /**
+     * This run with other memory options: where the AdamW state lives, how many checkpoints are parked. The moments'
+     * type is kept: it changes the numbers, which no memory option may do behind the user's back.
+     */
     public TrainConfig withMemory(Sharding sharding, int offloadedCheckpoints) {
         return new TrainConfig(model, parallel, seqLength, batchSize, gradientAccumulation, maxTrainSteps, learningRate,
                 warmupSteps, weightDecay, maxGradNorm, seed, devices, activationCheckpointing, sharding,
-                offloadedCheckpoints);
+                offloadedCheckpoints, optimizerMoments);
+    }
+
+    /** This run with the AdamW moments kept in {@code moments}. */
+    public TrainConfig withOptimizerMoments(OptimizerMoments moments) {
+        return new TrainConfig(model, parallel, seqLength, batchSize, gradientAccumulation, maxTrainSteps, learningRate,
+                warmupSteps, weightDecay, maxGradNorm, seed, devices, activationCheckpointing, sharding,
+                offloadedCheckpoints, moments);
     }
 
     /** The CPU backend's precision; GPU ranks store bf16 whatever this says. */

@@ -121,6 +121,20 @@ class TrainCommandTest {
         }
     }
 
+    /** bf16 AdamW moments from the command line: said at the start, the same first loss, then other numbers. */
+    @Test
+    void bf16MomentsAreTakenAndSaidAndChangeTheUpdate() throws Exception {
+        Run fp32 = train(with("--devices", "cpu:2", "--zero-stage", "1"));
+        Run bf16 = train(with("--devices", "cpu:2", "--zero-stage", "1", "--optimizer-moments", "bf16"));
+        assertThat(bf16.code()).as(bf16.stderr()).isZero();
+        assertThat(fp32.stderr()).contains("fp32 AdamW moments");
+        assertThat(bf16.stderr()).contains("bf16 AdamW moments");
+        assertThat(bf16.steps()).hasSize(3);
+        assertThat(bf16.steps().get(0).get("loss").asDouble()).isEqualTo(fp32.steps().get(0).get("loss").asDouble());
+        assertThat(bf16.steps().get(2).get("loss").asDouble()).isNotEqualTo(fp32.steps().get(2).get("loss").asDouble());
+        expectUsageError("--optimizer-moments must be fp32 or bf16, not 'fp16'", "--optimizer-moments", "fp16");
+    }
+
     /** An offload without a sharded stage, a stage there is not, and stage 3 with one rank: refused clearly. */
     @Test
     void zeroFlagsThatCannotWorkExitTwo() throws Exception {

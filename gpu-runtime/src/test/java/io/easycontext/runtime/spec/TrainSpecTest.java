@@ -1,5 +1,6 @@
 package io.easycontext.runtime.spec;
 
+import io.easycontext.runtime.optim.OptimizerMoments;
 import io.easycontext.runtime.optim.zero.OffloadMode;
 import io.easycontext.runtime.optim.zero.Sharding;
 import io.easycontext.runtime.parallel.ParallelMode;
@@ -19,7 +20,7 @@ class TrainSpecTest {
 
         assertThat(spec.validate()).isEmpty();
         assertThat(spec).isEqualTo(new TrainSpec("tiny", "cpu:1", ParallelMode.DATA_PARALLEL, null, null, null, 64,
-                null, 1, 1, 2e-5, 0, 0.0, 1.0, 10, 2022L, "f32", 0, true, "synthetic", 0, 0, "none", 0, List.of()));
+                null, 1, 1, 2e-5, 0, 0.0, 1.0, 10, 2022L, "f32", 0, true, "synthetic", 0, 0, "none", "fp32", 0, List.of()));
     }
 
     @Test
@@ -140,6 +141,27 @@ class TrainSpecTest {
         assertThat(TrainSpec.builder().optimizerOffload("cpu").build().validate()).containsExactly(
                 new Violation("optimizerOffload", "needs zeroStage 1, 2 or 3: only a sharded optimizer offloads its "
                         + "state"));
+    }
+
+    @Test
+    void theOptimizerMomentsTypeBecomesTheConfigsAndItsFlagAndEveryStageKeepsIt() {
+        TrainSpec spec = TrainSpec.builder().devices("cpu:2").zeroStage(1).optimizerMoments("BF16")
+                .stages(List.of(new TrainStage(null, null, null, null, null, null, null),
+                        new TrainStage(128, null, null, null, null, null, null)))
+                .build();
+        assertThat(spec.validate()).isEmpty();
+        assertThat(spec.optimizerMoments()).isEqualTo("bf16");
+        for (TrainSpec run : spec.runs()) {
+            assertThat(run.toTrainConfig().optimizerMoments()).isEqualTo(OptimizerMoments.BF16);
+        }
+        assertThat(spec.commandLines()).allSatisfy(args -> assertThat(String.join(" ", args))
+                .contains("--optimizer-moments bf16"));
+        // The default is fp32 and leaves the flag out of the command line.
+        assertThat(TrainSpec.builder().build().toTrainConfig().optimizerMoments()).isEqualTo(OptimizerMoments.FP32);
+        assertThat(String.join(" ", TrainSpec.builder().build().commandLines().get(0)))
+                .doesNotContain("optimizer-moments");
+        assertThat(TrainSpec.builder().optimizerMoments("fp16").build().validate()).containsExactly(
+                new Violation("optimizerMoments", "must be fp32 or bf16, not 'fp16'"));
     }
 
     @Test

@@ -151,7 +151,7 @@ class GpuJobsTest {
     void aTrainingIsRefusedWhenTheMemoryPlannerSaysAStageCannotFitTheGpus() {
         ResponseEntity<String> tooLong = client.submit("""
                 {"kind": "TRAIN", "gpus": 2, "train": {"model": "small", "parallelMode": "zigzag_ring_attn",
-                  "stages": [{"seqLength": 4096}, {"seqLength": 33554432, "ropeTheta": 1e7}]}}""");
+                  "stages": [{"seqLength": 4096}, {"seqLength": 67108864, "ropeTheta": 1e7}]}}""");
         String fits = client.submitted("""
                 {"kind": "TRAIN", "gpus": 2, "train": {"model": "tiny", "parallelMode": "zigzag_ring_attn",
                   "seqLength": 128, "maxTrainSteps": 2}}""");

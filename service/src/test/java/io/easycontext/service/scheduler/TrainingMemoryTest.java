@@ -1,6 +1,7 @@
 package io.easycontext.service.scheduler;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.within;
 
 import java.util.List;
 import java.util.Locale;
@@ -45,6 +46,29 @@ class TrainingMemoryTest {
                 peak.total() / GIB, state / GIB)));
     }
 
+    /**
+     * bf16 AdamW moments ({@code optimizerMoments}) take 4 bytes a parameter off a rank's predicted peak: Llama-2-7B
+     * replicated on one GPU at 32K tokens needs 25.10 GiB less (the JSON the verdict is computed from keeps the field).
+     */
+    @Test
+    void bf16OptimizerMomentsAreCountedAtTwoBytesEach() {
+        TrainSpec.Builder llama = TrainSpec.builder().model("llama2-7b").devices("cuda:0").seqLength(32768);
+        long parameters = LlamaConfig.preset("llama2-7b").parameterCount();
+        List<Violation> fp32 = TrainingMemory.check(llama.build(), H100);
+        List<Violation> bf16 = TrainingMemory.check(llama.optimizerMoments("bf16").build(), H100);
+
+        assertThat(fp32).hasSize(1);
+        assertThat(bf16).hasSize(1);
+        assertThat(neededGib(fp32.get(0).message()) - neededGib(bf16.get(0).message()))
+                .isCloseTo(4.0 * parameters / GIB, within(0.011));
+    }
+
+    private static double neededGib(String message) {
+        java.util.regex.Matcher m = java.util.regex.Pattern.compile("needs ([0-9.]+) GiB per GPU").matcher(message);
+        assertThat(m.find()).as(message).isTrue();
+        return Double.parseDouble(m.group(1));
+    }
+
     /** The runtime's headline for one 80 GB GPU: 7B at 256K tokens, its state and its checkpoints in host memory. */
     @Test
     void parkedCheckpointsAndOffloadedStateMakeRoomFor256KTokensOfSevenBOnOneGpu() {
@@ -52,25 +76,25 @@ class TrainingMemoryTest {
                 .zeroStage(1).optimizerOffload("gpu_stream");
 
         assertThat(TrainingMemory.check(longContext.build(), H100)).singleElement()
-                .satisfies(v -> assertThat(v.message()).startsWith("does not fit the GPUs: needs 121.40 GiB per GPU"));
+                .satisfies(v -> assertThat(v.message()).startsWith("does not fit the GPUs: needs 113.40 GiB per GPU"));
         assertThat(TrainingMemory.check(longContext.offloadCheckpoints(32).build(), H100)).isEmpty();
     }
 
     @Test
     void theStageThatDoesNotFitIsNamed() {
-        // 2^25 tokens over a ring of 2: each rank holds 2^24, whose checkpoints and activations outgrow 78 GiB.
+        // 2^26 tokens over a ring of 2: each rank holds 2^25, whose checkpoints and activations outgrow 78 GiB.
         TrainSpec staged = TrainSpec.builder().model("small").devices("cuda:0,1")
                 .parallelMode(ParallelMode.ZIGZAG_RING_ATTN)
                 .stages(List.of(new TrainStage(4096, null, null, null, null, null, null),
-                        new TrainStage(1 << 25, 1e7, null, null, null, null, null)))
+                        new TrainStage(1 << 26, 1e7, null, null, null, null, null)))
                 .build();
 
         assertThat(TrainingMemory.check(staged, H100)).singleElement().satisfies(v -> {
             assertThat(v.field()).isEqualTo("train.stages[1]");
             assertThat(v.message()).startsWith("does not fit the GPUs: needs ")
-                    .contains(" at seqLength 33554432 with zigzag_ring_attn (world 2 = dp 1 × ulysses 1 × ring 2), "
+                    .contains(" at seqLength 67108864 with zigzag_ring_attn (world 2 = dp 1 × ulysses 1 × ring 2), "
                             + "78.00 GiB available (")
-                    .endsWith(" GiB of it grows with the 16,777,216 tokens per rank, which more GPUs sharing each "
+                    .endsWith(" GiB of it grows with the 33,554,432 tokens per rank, which more GPUs sharing each "
                             + "sequence or a shorter seqLength would reduce");
         });
     }

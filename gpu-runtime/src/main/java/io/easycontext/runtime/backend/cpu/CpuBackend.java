@@ -57,7 +57,7 @@ public final class CpuBackend implements Backend {
         Checks.floating(t, "dst");
         Checks.require(src.length == t.numel(), "%d values for %s", src.length, t);
         for (int i = 0; i < src.length; i++) {
-            t.data[t.offset + i] = src[i];
+            t.data[t.offset + i] = t.round(src[i]);
         }
     }
 

@@ -1,5 +1,6 @@
 package io.easycontext.runtime.backend.cpu;
 
+import io.easycontext.runtime.tensor.Bf16;
 import io.easycontext.runtime.tensor.DType;
 import io.easycontext.runtime.tensor.Tensor;
 
@@ -7,7 +8,9 @@ import java.util.Arrays;
 
 /**
  * A CPU tensor: float values live in a {@code double[]} (F32 tensors hold values already rounded to float32,
- * so F32 behaves as float32 storage with float64 arithmetic inside an op), I32 values in an {@code int[]}.
+ * so F32 behaves as float32 storage with float64 arithmetic inside an op; BF16 tensors, which the reference keeps
+ * only for bf16 AdamW moments, hold values rounded to bfloat16 through float, as the GPU stores a float), I32 values
+ * in an {@code int[]}.
  * A view shares its base's array from {@code offset}.
  */
 public final class CpuTensor implements Tensor {
@@ -47,14 +50,20 @@ public final class CpuTensor implements Tensor {
         }
         return switch (dtype) {
             case I32 -> new CpuTensor(dtype, shape, null, new int[(int) n], 0);
-            case F32, F64 -> new CpuTensor(dtype, shape, new double[(int) n], null, 0);
-            case BF16 -> throw new IllegalArgumentException("the CPU reference stores F32 or F64, not BF16");
+            case F32, F64, BF16 -> new CpuTensor(dtype, shape, new double[(int) n], null, 0);
         };
     }
 
-    /** Rounds a value to this tensor's precision: float32 for F32, unchanged for F64. */
+    /**
+     * Rounds a value to this tensor's precision: float32 for F32, bfloat16 (through float32, to nearest even, as
+     * CUDA's {@code __float2bfloat16_rn}) for BF16, unchanged for F64.
+     */
     public double round(double v) {
-        return dtype == DType.F32 ? (float) v : v;
+        return switch (dtype) {
+            case F32 -> (float) v;
+            case BF16 -> Bf16.round((float) v);
+            default -> v;
+        };
     }
 
     public static CpuTensor of(Tensor t) {

@@ -24,8 +24,8 @@ import static org.bytedeco.cuda.global.cudart.CUDA_R_16BF;
 import static org.bytedeco.cuda.global.cudart.CUDA_R_32F;
 
 /**
- * The Backend on one GPU: bf16 activations and parameters, fp32 statistics, master weights and moments, all work
- * queued on one stream, memory from the device's pool. Only methods that return host values synchronise.
+ * The Backend on one GPU: bf16 activations and parameters, fp32 statistics and master weights, fp32 or bf16 AdamW
+ * moments (whichever type the optimizer allocated them in), all work queued on one stream, memory from the device's pool. Only methods that return host values synchronise.
  * The thread that uses a backend must have its device current (the constructor makes it so for its thread;
  * {@link #bindToCurrentThread()} for another).
  */
@@ -449,11 +449,16 @@ public final class CudaBackend implements Backend {
                       double beta2, double eps, double weightDecay, long step, double gradScale) {
         CudaTensor p = CudaTensor.of(param);
         CudaTensor g = CudaTensor.of(grad);
-        require(CudaTensor.of(m).dtype() == DType.F32 && CudaTensor.of(v).dtype() == DType.F32, "AdamW moments must be F32");
+        DType moments = CudaTensor.of(m).dtype();
+        require((moments == DType.F32 || moments == DType.BF16) && CudaTensor.of(v).dtype() == moments,
+                "AdamW moments must be both F32 or both BF16, got %s and %s", m, v);
         require(p.dtype() == DType.F32 || master != null, "a bf16 parameter needs fp32 master weights: %s", p);
+        require(master == null || CudaTensor.of(master).dtype() == DType.F32, "master weights must be F32: %s", master);
         require(step >= 1, "AdamW steps count from 1, got %d", step);
         DevicePtr masterPtr = master == null ? new DevicePtr() : ptr(master);
-        elementwise("adamw", "adamw_" + suffix(p) + "_" + suffix(g), p.numel(), p.ptr(), masterPtr, g.ptr(), ptr(m),
+        // adamw_<param>_<grad> keeps fp32 moments, adamw_<param>_<grad>_mbf16 bf16 ones (kernels/adamw.cu).
+        String function = "adamw_" + suffix(p) + "_" + suffix(g) + (moments == DType.BF16 ? "_mbf16" : "");
+        elementwise("adamw", function, p.numel(), p.ptr(), masterPtr, g.ptr(), ptr(m),
                 ptr(v), (float) lr, (float) beta1, (float) beta2, (float) eps, (float) weightDecay,
                 (float) (1 - Math.pow(beta1, step)), (float) (1 - Math.pow(beta2, step)), (float) gradScale, p.numel());
     }

@@ -3,6 +3,7 @@ package io.easycontext.runtime.optim.zero;
 import io.easycontext.runtime.backend.Backend;
 import io.easycontext.runtime.backend.cpu.AdamWArithmetic;
 import io.easycontext.runtime.optim.AdamW;
+import io.easycontext.runtime.optim.OptimizerMoments;
 import io.easycontext.runtime.tensor.DType;
 import io.easycontext.runtime.tensor.Tensor;
 
@@ -101,6 +102,7 @@ final class CpuOffloadState extends OffloadState {
             }
         }
         boolean statsF32 = backend.statsType() == DType.F32;
+        DType moments = momentsType;
         IntStream.range(0, tasks.size()).parallel().forEach(t -> {
             Task task = tasks.get(t);
             ShardPiece part = task.part();
@@ -124,9 +126,9 @@ final class CpuOffloadState extends OffloadState {
                 double gi = rule.scaledGrad(g[i]);
                 double mi = rule.firstMoment(mm[i], gi);
                 double vi = rule.secondMoment(vv[i], gi);
-                // Rounded as stored before the weight uses them, as the backend's AdamW does.
-                mm[i] = statsF32 ? (float) mi : mi;
-                vv[i] = statsF32 ? (float) vi : vi;
+                // Rounded as stored (fp32, float64 or bf16) before the weight uses them, as the backend's AdamW does.
+                mm[i] = OptimizerMoments.round(mi, moments);
+                vv[i] = OptimizerMoments.round(vi, moments);
                 double w = rule.weight(x[i], mm[i], vv[i]);
                 x[i] = master != null && statsF32 ? (float) w : w;
             }

@@ -27,9 +27,10 @@ final class DeviceShardState implements ShardState {
         this.hyper = hyper;
         int[] shape = grads.shape();
         DType stats = backend.statsType();
+        DType moments = hyper.moments().dtype(backend);
         master = backend.floatType() != stats ? backend.zeros(stats, shape) : null;
-        m = backend.zeros(stats, shape);
-        v = backend.zeros(stats, shape);
+        m = backend.zeros(moments, shape);
+        v = backend.zeros(moments, shape);
         for (ShardPiece p : pieces) {
             Tensor value = values.range(p.offset(), p.length());
             if (master != null) {

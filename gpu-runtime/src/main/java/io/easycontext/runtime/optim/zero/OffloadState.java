@@ -29,6 +29,8 @@ abstract class OffloadState implements ShardState {
     final HostTransfers transfers;
     final AdamW.Hyper hyper;
     final HostBuffer master;
+    /** The type of {@link #m} and {@link #v}: the backend's statistics type, or BF16 ({@code --optimizer-moments}). */
+    final DType momentsType;
     final HostBuffer m;
     final HostBuffer v;
     final List<Chunk> chunks = new ArrayList<>();
@@ -56,19 +58,24 @@ abstract class OffloadState implements ShardState {
             }
         }
         DType stats = backend.statsType();
-        long segment = this.chunkElements * Math.max(1, SEGMENT_BYTES / ((long) this.chunkElements * stats.bytes()));
+        this.momentsType = hyper.moments().dtype(backend);
         this.transfers = HostTransfers.of(backend);
-        this.m = transfers.allocate(stats, shardSize, segment);
-        this.v = transfers.allocate(stats, shardSize, segment);
+        this.m = transfers.allocate(momentsType, shardSize, segmentElements(momentsType));
+        this.v = transfers.allocate(momentsType, shardSize, segmentElements(momentsType));
         m.zero();
         v.zero();
         if (backend.floatType() != stats) {
-            master = transfers.allocate(stats, shardSize, segment);
+            master = transfers.allocate(stats, shardSize, segmentElements(stats));
             master.zero();
             copyValuesInto(master, stats);
         } else {
             master = null;
         }
+    }
+
+    /** Elements of a host segment of {@code type}: whole chunks, about {@link #SEGMENT_BYTES} of them. */
+    private long segmentElements(DType type) {
+        return chunkElements * Math.max(1, SEGMENT_BYTES / ((long) chunkElements * type.bytes()));
     }
 
     /**

@@ -8,6 +8,7 @@ import io.easycontext.runtime.optim.AdamW;
 import io.easycontext.runtime.optim.GradientClipping;
 import io.easycontext.runtime.optim.LrSchedule;
 import io.easycontext.runtime.optim.Optimizer;
+import io.easycontext.runtime.optim.OptimizerMoments;
 import io.easycontext.runtime.optim.TrainingOptimizer;
 import io.easycontext.runtime.tensor.Tensor;
 
@@ -17,7 +18,8 @@ import java.util.List;
  * ZeRO stage 1: {@link Optimizer}'s update with the AdamW state sharded over the ranks. Rank {@code r} of {@code W}
  * owns the contiguous {@code r}-th of {@code W} equal shards of the flat parameter space ({@link FlatParameters}) and
  * keeps master weights and moments for that shard only: {@code 12·P/W} bytes instead of {@code 12·P} for bf16
- * parameters, on the device or, with an {@link OffloadMode}, in host memory.
+ * parameters ({@code 8·P/W} with {@link OptimizerMoments#BF16} moments), on the device or, with an
+ * {@link OffloadMode}, in host memory.
  *
  * <p>A step takes every rank's <em>local</em> gradients, so the caller must not all-reduce them: one
  * {@code reduceScatter} (sum) leaves each rank the reduced gradients of its shard, in place in the flat gradient
@@ -55,6 +57,7 @@ public final class ShardedOptimizer implements TrainingOptimizer {
     private final LrSchedule schedule;
     private final double maxGradNorm;
     private final OffloadMode offload;
+    private final OptimizerMoments moments;
     private final ShardState state;
     private long steps;
 
@@ -98,6 +101,7 @@ public final class ShardedOptimizer implements TrainingOptimizer {
         this.schedule = schedule;
         this.maxGradNorm = maxGradNorm;
         this.offload = offload;
+        this.moments = hyper.moments();
         ShardValues values = own.values();
         Tensor grads = own.gradients();
         List<ShardPiece> pieces = own.pieces();
@@ -164,6 +168,11 @@ public final class ShardedOptimizer implements TrainingOptimizer {
 
     public OffloadMode offload() {
         return offload;
+    }
+
+    @Override
+    public OptimizerMoments moments() {
+        return moments;
     }
 
     @Override

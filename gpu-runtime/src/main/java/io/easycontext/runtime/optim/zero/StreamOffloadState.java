@@ -25,8 +25,9 @@ final class StreamOffloadState extends OffloadState {
                        AdamW.Hyper hyper, int chunkElements) {
         super(backend, valueShard, gradShard, pieces, hyper, chunkElements);
         stageMaster = master == null ? null : stagingTensors(backend.statsType());
-        stageM = stagingTensors(backend.statsType());
-        stageV = stagingTensors(backend.statsType());
+        // The moments' staging has their type (BF16 halves the bytes each chunk moves each way); the master's is fp32.
+        stageM = stagingTensors(momentsType);
+        stageV = stagingTensors(momentsType);
         uploaded = fences();
         updated = fences();
         freed = fences();

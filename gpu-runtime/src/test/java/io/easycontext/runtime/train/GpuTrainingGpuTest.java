@@ -5,6 +5,7 @@ import io.easycontext.runtime.cuda.Cuda;
 import io.easycontext.runtime.cuda.GpuTest;
 import io.easycontext.runtime.cuda.Gpus;
 import io.easycontext.runtime.model.LlamaConfig;
+import io.easycontext.runtime.optim.OptimizerMoments;
 import io.easycontext.runtime.optim.zero.OffloadMode;
 import io.easycontext.runtime.optim.zero.Sharding;
 import io.easycontext.runtime.parallel.ParallelConfig;
@@ -113,6 +114,26 @@ class GpuTrainingGpuTest {
             assertClose(train(two.withMemory(sharding, 0)), stage1, mode + " on cuda:0,1, " + sharding
                     + " vs zero_stage 1");
         }
+    }
+
+    /**
+     * bf16 AdamW moments on GPUs train as they do on the CPU reference (which rounds them the same way): on one GPU
+     * with the replicated optimizer, and on two with ZeRO-3 and the state streamed from host memory.
+     */
+    @ParameterizedTest(name = "{0}")
+    @CsvSource({"cuda:0", "cuda:0,1"})
+    void bf16MomentsTrainAsTheCpuReferenceWithThem(String devices) {
+        int gpus = devices.split(",").length;
+        assumeGpus(gpus);
+        ParallelConfig parallel = ParallelConfig.resolve(ParallelMode.DATA_PARALLEL, gpus, 0, 0, 0);
+        Sharding sharding = gpus == 1 ? Sharding.REPLICATED : new Sharding(3, OffloadMode.GPU_STREAM);
+        List<StepMetrics> cpu = train(config(parallel, RankDevices.cpu(gpus, DType.F32), 2).withMemory(sharding, 0)
+                .withOptimizerMoments(OptimizerMoments.BF16));
+        List<StepMetrics> gpu = train(config(parallel, gpus(devices), 2).withMemory(sharding, 0)
+                .withOptimizerMoments(OptimizerMoments.BF16));
+
+        assertClose(gpu, cpu, devices + " vs cpu:" + gpus + ", bf16 moments, " + sharding);
+        assertThat(gpu.get(STEPS - 1).loss()).as("the loss falls").isLessThan(gpu.get(0).loss());
     }
 
     @Test

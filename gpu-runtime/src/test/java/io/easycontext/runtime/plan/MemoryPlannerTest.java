@@ -218,7 +218,8 @@ class MemoryPlannerTest {
         assertThatThrownBy(() -> new Sharding(4, OffloadMode.NONE)).hasMessageContaining("ZeRO stage 4 is not supported");
     }
 
-    private static int plan(StringBuilder text, String... args) {
+    /** Runs the CLI's {@code plan} (args include it), appending what it printed to {@code text}; the exit code. */
+    static int plan(StringBuilder text, String... args) {
         ByteArrayOutputStream out = new ByteArrayOutputStream();
         int code = Main.run(args, new PrintStream(out, true, StandardCharsets.UTF_8),
                 new PrintStream(out, true, StandardCharsets.UTF_8));

@@ -1,6 +1,5 @@
 package io.easycontext.runtime.plan;
 
-import io.easycontext.runtime.cli.Main;
 import io.easycontext.runtime.comm.RankDevices;
 import io.easycontext.runtime.model.FlatLayout;
 import io.easycontext.runtime.model.LlamaConfig;
@@ -16,9 +15,6 @@ import io.easycontext.runtime.tensor.DType;
 import io.easycontext.runtime.train.TrainConfig;
 import org.junit.jupiter.api.Test;
 
-import java.io.ByteArrayOutputStream;
-import java.io.PrintStream;
-import java.nio.charset.StandardCharsets;
 import java.util.Optional;
 
 import static org.assertj.core.api.Assertions.assertThat;
@@ -117,39 +113,31 @@ class OptimizerMomentsPlanTest {
         assertThat(MemoryPlanner.choose(run.withOptimizerMoments(OptimizerMoments.FP32), device, host)).isEmpty();
     }
 
-    private static int plan(StringBuilder text, String... args) {
-        ByteArrayOutputStream out = new ByteArrayOutputStream();
-        int code = Main.run(args, new PrintStream(out, true, StandardCharsets.UTF_8),
-                new PrintStream(out, true, StandardCharsets.UTF_8));
-        text.append(out.toString(StandardCharsets.UTF_8));
-        return code;
-    }
-
     @Test
     void theCliTakesTheMomentsTypeAndPrintsIt() {
         String[] headline = {"plan", "--model", "llama2-7b", "--gpus", "1", "--seq-length", "262144",
                 "--gpu-memory-gib", "78", "--host-memory-gib", "112", "--auto"};
         StringBuilder fp32 = new StringBuilder();
-        assertThat(plan(fp32, headline)).isEqualTo(3);
+        assertThat(MemoryPlannerTest.plan(fp32, headline)).isEqualTo(3);
         assertThat(fp32).contains("no sharding or offload fits").contains("--optimizer-moments bf16");
 
         StringBuilder bf16 = new StringBuilder();
         String[] withBf16 = java.util.Arrays.copyOf(headline, headline.length + 2);
         withBf16[headline.length] = "--optimizer-moments";
         withBf16[headline.length + 1] = "bf16";
-        assertThat(plan(bf16, withBf16)).as(bf16.toString()).isZero();
+        assertThat(MemoryPlannerTest.plan(bf16, withBf16)).as(bf16.toString()).isZero();
         assertThat(bf16).contains("choose: --zero-stage 1 --optimizer-offload gpu_stream --offload-checkpoints ")
                 .contains(" --optimizer-moments bf16\n").contains("; optimizer_moments bf16")
                 .contains("AdamW moments (bf16)").contains("fits: ");
 
         StringBuilder replicated = new StringBuilder();
-        assertThat(plan(replicated, "plan", "--model", "llama2-7b", "--seq-length", "4096", "--optimizer-moments",
+        assertThat(MemoryPlannerTest.plan(replicated, "plan", "--model", "llama2-7b", "--seq-length", "4096", "--optimizer-moments",
                 "bf16", "--gpu-memory-gib", "80")).isZero();
         assertThat(replicated).containsPattern("AdamW moments \\(bf16\\) +25\\.10 GiB")
                 .containsPattern("master weights \\(fp32\\) +25\\.10 GiB");
 
         StringBuilder bad = new StringBuilder();
-        assertThat(plan(bad, "plan", "--optimizer-moments", "fp16")).isEqualTo(2);
+        assertThat(MemoryPlannerTest.plan(bad, "plan", "--optimizer-moments", "fp16")).isEqualTo(2);
         assertThat(bad).contains("known: fp32, bf16");
     }
 }

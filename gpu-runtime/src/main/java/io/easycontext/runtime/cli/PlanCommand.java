@@ -119,7 +119,7 @@ public final class PlanCommand implements Command {
         }
         out.printf(Locale.ROOT, "  %-42s %9.2f GiB%n", "peak per rank", e.total() / GIB);
         if (e.hostMemory() > 0) {
-            out.printf(Locale.ROOT, "  %-42s %9.2f GiB%n", "host memory (offloaded state, checkpoints), per rank",
+            out.printf(Locale.ROOT, "  %-42s %9.2f GiB%n", "host memory per rank (state, checkpoints)",
                     e.hostMemory() / GIB);
         }
         if (available <= 0) {

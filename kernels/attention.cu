@@ -4,18 +4,11 @@
 //
 // Layouts: q, out [b, tq, hq, d]; k, v [b, tk, hkv, d]; lse, delta [b, hq, tq] fp32 (natural log).
 // Masks: causal (query i sees key j ≤ i, same positions: tq == tk) or none.
-#include "common.cuh"
+#include "attention.cuh"
 
 namespace {
 
-constexpr float LOG2E = 1.4426950408889634f;
-constexpr float LN2 = 0.6931471805599453f;
 constexpr int PAD = 8;  // bf16 elements added to each shared row: keeps the fragment loads off one bank
-
-__device__ __forceinline__ unsigned pack(float lo, float hi) {
-  __nv_bfloat162 v = __floats2bfloat162_rn(lo, hi);
-  return *reinterpret_cast<unsigned*>(&v);
-}
 
 
 // D (16×8, fp32) += A (16×16, bf16, row) · B (16×8, bf16, col).
@@ -52,12 +45,6 @@ __device__ __forceinline__ void cp_async_commit() { asm volatile("cp.async.commi
 
 template <int N>
 __device__ __forceinline__ void cp_async_wait() { asm volatile("cp.async.wait_group %0;\n" ::"n"(N)); }
-
-__device__ __forceinline__ float fast_exp2(float x) {
-  float y;
-  asm("ex2.approx.ftz.f32 %0, %1;" : "=f"(y) : "f"(x));
-  return y;
-}
 
 // Starts copying rows [row0, row0+rows) of a [*, heads, D] tensor (head `head`, length `len`) into shared
 // memory, zero-filling rows past the end; completes at the next cp_async_wait.

@@ -6,23 +6,10 @@
 // attention.cu elsewhere.
 //
 // Layouts: q, out [b, tq, hq, d]; k, v [b, tk, hkv, d]; lse, delta [b, hq, tq] fp32 (natural log).
+#include "attention.cuh"
 #include "wgmma.cuh"
 
 namespace {
-
-constexpr float LOG2E = 1.4426950408889634f;
-constexpr float LN2 = 0.6931471805599453f;
-
-__device__ __forceinline__ unsigned pack(float lo, float hi) {
-  __nv_bfloat162 v = __floats2bfloat162_rn(lo, hi);
-  return *reinterpret_cast<unsigned*>(&v);
-}
-
-__device__ __forceinline__ float fast_exp2(float x) {
-  float y;
-  asm("ex2.approx.ftz.f32 %0, %1;" : "=f"(y) : "f"(x));
-  return y;
-}
 
 // Accumulator fragments with `cols` columns as A operands over k-steps of 16 columns (see wgmma.cuh).
 template <int COLS>

@@ -1,7 +1,6 @@
 package io.easycontext.runtime.optim;
 
 import io.easycontext.runtime.backend.Backend;
-import io.easycontext.runtime.tensor.Bf16;
 import io.easycontext.runtime.tensor.DType;
 
 import java.util.Locale;
@@ -40,18 +39,5 @@ public enum OptimizerMoments {
     /** Bytes of one moment of one parameter on a GPU. */
     public int bytes() {
         return this == BF16 ? 2 : 4;
-    }
-
-    /**
-     * A moment computed in float64 as it is stored in {@code type}: through float to bf16 (round to nearest even,
-     * as CUDA's {@code __float2bfloat16_rn}) for BF16, to float for F32, unchanged for F64.
-     */
-    public static double round(double value, DType type) {
-        return switch (type) {
-            case BF16 -> Bf16.round((float) value);
-            case F32 -> (float) value;
-            case F64 -> value;
-            case I32 -> throw new IllegalArgumentException("AdamW moments are floating point, not " + type);
-        };
     }
 }

@@ -1,6 +1,5 @@
 package io.easycontext.runtime.backend.cpu;
 
-import io.easycontext.runtime.tensor.Bf16;
 import io.easycontext.runtime.tensor.DType;
 import io.easycontext.runtime.tensor.Tensor;
 
@@ -59,11 +58,7 @@ public final class CpuTensor implements Tensor {
      * CUDA's {@code __float2bfloat16_rn}) for BF16, unchanged for F64.
      */
     public double round(double v) {
-        return switch (dtype) {
-            case F32 -> (float) v;
-            case BF16 -> Bf16.round((float) v);
-            default -> v;
-        };
+        return dtype == DType.I32 ? v : dtype.round(v);
     }
 
     public static CpuTensor of(Tensor t) {

@@ -3,7 +3,6 @@ package io.easycontext.runtime.optim.zero;
 import io.easycontext.runtime.backend.Backend;
 import io.easycontext.runtime.backend.cpu.AdamWArithmetic;
 import io.easycontext.runtime.optim.AdamW;
-import io.easycontext.runtime.optim.OptimizerMoments;
 import io.easycontext.runtime.tensor.DType;
 import io.easycontext.runtime.tensor.Tensor;
 
@@ -127,8 +126,8 @@ final class CpuOffloadState extends OffloadState {
                 double mi = rule.firstMoment(mm[i], gi);
                 double vi = rule.secondMoment(vv[i], gi);
                 // Rounded as stored (fp32, float64 or bf16) before the weight uses them, as the backend's AdamW does.
-                mm[i] = OptimizerMoments.round(mi, moments);
-                vv[i] = OptimizerMoments.round(vi, moments);
+                mm[i] = moments.round(mi);
+                vv[i] = moments.round(vi);
                 double w = rule.weight(x[i], mm[i], vv[i]);
                 x[i] = master != null && statsF32 ? (float) w : w;
             }

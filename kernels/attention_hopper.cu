@@ -32,7 +32,8 @@ __device__ __forceinline__ unsigned char* align1024(unsigned char* p) {
 // ---------------------------------------------------------------------------------------------------------------
 // Forward: grid (ceil(tq/128), hq, b), 256 threads. Warpgroup w owns query rows 64w..64w+63 of the block's 128;
 // key/value tiles of 128 rows are double-buffered, loaded by the tensor memory accelerator (one thread issues a
-// tile; a barrier counts its bytes), which leaves the warps' issue slots to the MMAs and the softmax. Per tile: S = Q·Kᵀ (wgmma, both from shared
+// tile; a barrier counts its bytes, another counts the warps done with it), which leaves the warps' issue slots to
+// the MMAs and the softmax; the two warpgroups take turns at the tensor cores (ping-pong). Per tile: S = Q·Kᵀ (wgmma, both from shared
 // memory), the online softmax in registers, O += P·V (P from registers, V MN-major).
 template <int D>
 __device__ void hopper_forward(const CUtensorMap* qmap, const CUtensorMap* kmap, const CUtensorMap* vmap,
@@ -43,7 +44,10 @@ __device__ void hopper_forward(const CUtensorMap* qmap, const CUtensorMap* kmap,
   unsigned char* Qs = align1024(smem_raw);
   unsigned char* Ks = Qs + BQ * D * 2;  // two stages, then two of V
   unsigned char* Vs = Ks + 2 * TILE;
-  uint64_t* bars = reinterpret_cast<uint64_t*>(Vs + 2 * TILE);  // Q, then K/V of each stage
+  // Barriers: Q landed; K/V of each stage landed; K/V of each stage read by all 8 warps (free to refill).
+  uint64_t* bars = reinterpret_cast<uint64_t*>(Vs + 2 * TILE);
+  uint64_t* full = bars + 1;
+  uint64_t* empty = bars + 3;
 
   const int b = blockIdx.z, h = blockIdx.y, q0 = blockIdx.x * BQ;
   const int hk = h / (hq / hkv);
@@ -53,20 +57,24 @@ __device__ void hopper_forward(const CUtensorMap* qmap, const CUtensorMap* kmap,
 
   auto load_kv = [&](int kt) {
     const int stage = kt & 1;
-    wg::barrier_expect(&bars[1 + stage], 2 * TILE);
-    wg::tma_tile<D>(Ks + stage * TILE, kmap, BK, kt * BK, hk, b, &bars[1 + stage]);
-    wg::tma_tile<D>(Vs + stage * TILE, vmap, BK, kt * BK, hk, b, &bars[1 + stage]);
+    wg::barrier_expect(&full[stage], 2 * TILE);
+    wg::tma_tile<D>(Ks + stage * TILE, kmap, BK, kt * BK, hk, b, &full[stage]);
+    wg::tma_tile<D>(Vs + stage * TILE, vmap, BK, kt * BK, hk, b, &full[stage]);
   };
   if (tid == 0) {
     for (int i = 0; i < 3; i++) wg::barrier_init(&bars[i], 1);
+    for (int i = 0; i < 2; i++) wg::barrier_init(&empty[i], 8);
     asm volatile("fence.mbarrier_init.release.cluster;\n" ::: "memory");
   }
   __syncthreads();
   if (tid == 0) {
     wg::barrier_expect(&bars[0], BQ * D * 2);
     wg::tma_tile<D>(Qs, qmap, BQ, q0, h, b, &bars[0]);
-    if (kt_end > 0) load_kv(0);
+    for (int kt = 0; kt < min(2, kt_end); kt++) load_kv(kt);
   }
+  // Ping-pong: a warpgroup issues its Q·Kᵀ only on its turn (named barrier 1 + w) and then hands the turn over,
+  // so one warpgroup's softmax runs while the other's MMAs keep the tensor cores busy. Warpgroup 0 starts.
+  if (wgi == 1 && kt_end > 0) wg::named_arrive(1, 256);
 
   const int wq0 = q0 + 64 * wgi;  // this warpgroup's first query row
   const int qi[2] = {wq0 + 16 * warp + g, wq0 + 16 * warp + g + 8};
@@ -79,12 +87,12 @@ __device__ void hopper_forward(const CUtensorMap* qmap, const CUtensorMap* kmap,
 
   for (int kt = 0; kt < kt_end; kt++) {
     const int k0 = kt * BK, stage = kt & 1;
-    // The other stage was last read in the previous iteration, which every warp has left (its closing barrier).
-    if (tid == 0 && kt + 1 < kt_end) load_kv(kt + 1);
     if (kt == 0) wg::barrier_wait(&bars[0], 0);
-    wg::barrier_wait(&bars[1 + stage], (kt >> 1) & 1);
-    if (!causal || k0 <= wq0 + 63) {
+    wg::barrier_wait(&full[stage], (kt >> 1) & 1);
+    // 128-row tiles on 128-aligned query blocks: every tile below kt_end has a key a row of each warpgroup sees.
+    {
       float s[BK / 2];
+      wg::named_sync(1 + wgi, 256);
       wg::fence();
 #pragma unroll
       for (int kk = 0; kk < D / 16; kk++) {
@@ -92,6 +100,8 @@ __device__ void hopper_forward(const CUtensorMap* qmap, const CUtensorMap* kmap,
                              kk > 0);
       }
       wg::commit();
+      // Warpgroup 1's last hand-over would find no turn to take.
+      if (wgi == 0 || kt + 1 < kt_end) wg::named_arrive(2 - wgi, 256);
       wg::wait<0>();
       wg::hold<BK / 2>(s);
 
@@ -153,7 +163,12 @@ __device__ void hopper_forward(const CUtensorMap* qmap, const CUtensorMap* kmap,
       wg::wait<0>();
       wg::hold<D / 2>(o);
     }
-    __syncthreads();  // the next iteration's load overwrites the stage read here
+    if (lane == 0) wg::barrier_arrive(&empty[stage]);
+    // Warpgroup 1 runs behind: its first thread refills the stage both have now read with the tile after next.
+    if (tid == 128 && kt + 2 < kt_end) {
+      wg::barrier_wait(&empty[stage], (kt >> 1) & 1);
+      load_kv(kt + 2);
+    }
   }
   if (kt_end == 0 && tid == 0) wg::barrier_wait(&bars[0], 0);  // nothing to attend to: let the Q load land
 

@@ -244,11 +244,15 @@ __device__ void hopper_backward(const CUtensorMap* qmap, const CUtensorMap* kmap
       wg::tma_tile<D>(Qs + stage * Q_TILE, qmap, BQ, q0, h, b, &bars[1 + stage]);
       wg::tma_tile<D>(dOs + stage * Q_TILE, dmap, BQ, q0, h, b, &bars[1 + stage]);
     }
-    if (tid < BQ) {
-      const bool in = q0 + tid < tq;
-      const long long at = ((long long)b * hq + h) * tq + q0 + tid;
-      lse_s[stage][tid] = in ? lse[at] * LOG2E : 0.f;
-      delta_s[stage][tid] = in ? delta[at] : 0.f;
+    // lse and delta by asynchronous copies, so that no warp stalls on their loads (zeros past the end).
+    if (tid < 2 * BQ) {
+      const int j = tid & (BQ - 1);
+      const bool in = q0 + j < tq;
+      const float* src = (tid < BQ ? lse : delta) + ((long long)b * hq + h) * tq + (in ? q0 + j : 0);
+      float* dst = tid < BQ ? &lse_s[stage][j] : &delta_s[stage][j];
+      asm volatile("cp.async.ca.shared.global [%0], [%1], 4, %2;\ncp.async.commit_group;\n" ::"r"(wg::smem_addr(dst)),
+                   "l"(src), "r"(in ? 4 : 0)
+                   : "memory");
     }
   };
 
@@ -274,6 +278,7 @@ __device__ void hopper_backward(const CUtensorMap* qmap, const CUtensorMap* kmap
     const int h = hk * group + i / qt_count, q0 = (qt_begin + i % qt_count) * BQ;
     if (i == 0) wg::barrier_wait(&bars[0], 0);
     wg::barrier_wait(&bars[1 + stage], (i >> 1) & 1);
+    asm volatile("cp.async.wait_all;\n" ::: "memory");
     __syncthreads();  // lse and delta of this step are in; every warp has left the previous step
     // The other stage (and lse, delta of it) was last read in the previous step.
     if (i + 1 < steps) prefetch(i + 1, stage ^ 1);
@@ -300,7 +305,7 @@ __device__ void hopper_backward(const CUtensorMap* qmap, const CUtensorMap* kmap
 #pragma unroll
       for (int e = 0; e < 4; e++) {
         const int col = 8 * j + 2 * t + (e & 1);
-        float pv = fast_exp2(fmaf(st[4 * j + e], scale2, -lse_s[stage][col]));
+        float pv = fast_exp2(fmaf(st[4 * j + e], scale2, -LOG2E * lse_s[stage][col]));
         if (needs_mask) {
           const int qi = q0 + col, row = e >> 1;
           if (qi >= tq || kj[row] >= tk || (causal && kj[row] > qi)) pv = 0.f;
@@ -346,16 +351,23 @@ __device__ void hopper_backward(const CUtensorMap* qmap, const CUtensorMap* kmap
     wg::hold<DN / 2>(dq);
     wg::hold<D / 2>(dkacc);
     wg::hold<D / 2>(dvacc);
-#pragma unroll
-    for (int row = 0; row < 2; row++) {
-      const int qi = q0 + 16 * warp + g + 8 * row;
-      if (qi >= tq) continue;
-      float* dst = dq_acc + (((long long)b * tq + qi) * hq + h) * D + DN * wgi + 2 * t;
+    // Four adjacent columns a vector atomic: lanes 2u and 2u + 1 swap halves, the even lane taking row g and the
+    // odd one row g + 8.
+    {
+      const bool odd = t & 1;
+      const int qi = q0 + 16 * warp + g + (odd ? 8 : 0);
+      float* dst = dq_acc + (((long long)b * tq + qi) * hq + h) * D + DN * wgi + 2 * (t & ~1);
 #pragma unroll
       for (int j = 0; j < DN / 8; j++) {
-        asm volatile("red.global.add.v2.f32 [%0], {%1, %2};\n" ::"l"(dst + 8 * j), "f"(dq[4 * j + 2 * row] * scale),
-                     "f"(dq[4 * j + 2 * row + 1] * scale)
-                     : "memory");
+        const float r0 = __shfl_xor_sync(0xffffffffu, odd ? dq[4 * j] : dq[4 * j + 2], 1);
+        const float r1 = __shfl_xor_sync(0xffffffffu, odd ? dq[4 * j + 1] : dq[4 * j + 3], 1);
+        const float v0 = odd ? r0 : dq[4 * j], v1 = odd ? r1 : dq[4 * j + 1];
+        const float v2 = odd ? dq[4 * j + 2] : r0, v3 = odd ? dq[4 * j + 3] : r1;
+        if (qi < tq) {
+          asm volatile("red.global.add.v4.f32 [%0], {%1, %2, %3, %4};\n" ::"l"(dst + 8 * j), "f"(v0 * scale),
+                       "f"(v1 * scale), "f"(v2 * scale), "f"(v3 * scale)
+                       : "memory");
+        }
       }
     }
   }

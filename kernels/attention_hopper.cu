@@ -169,6 +169,7 @@ __device__ void hopper_forward(const CUtensorMap* qmap, const CUtensorMap* kmap,
       wg::barrier_wait(&empty[stage], (kt >> 1) & 1);
       load_kv(kt + 2);
     }
+    __syncwarp();  // the warp's MMAs need all its lanes
   }
   if (kt_end == 0 && tid == 0) wg::barrier_wait(&bars[0], 0);  // nothing to attend to: let the Q load land
 

@@ -168,12 +168,13 @@ __device__ __forceinline__ void barrier_arrive(uint64_t* bar) {
   asm volatile("mbarrier.arrive.shared::cta.b64 _, [%0];\n" ::"r"(smem_addr(bar)) : "memory");
 }
 
-// Named barriers (1..15) for `threads` threads: some sync (and wait), the others only arrive.
+// Named barriers (1..15) for `threads` threads: some sync (and wait), the others only arrive. Not .aligned: a
+// warp may reach one with a lane still elsewhere.
 __device__ __forceinline__ void named_sync(int id, int threads) {
-  asm volatile("bar.sync %0, %1;\n" ::"r"(id), "r"(threads) : "memory");
+  asm volatile("barrier.sync %0, %1;\n" ::"r"(id), "r"(threads) : "memory");
 }
 __device__ __forceinline__ void named_arrive(int id, int threads) {
-  asm volatile("bar.arrive %0, %1;\n" ::"r"(id), "r"(threads) : "memory");
+  asm volatile("barrier.arrive %0, %1;\n" ::"r"(id), "r"(threads) : "memory");
 }
 
 // A box of a 4-d tensor map (d, heads, rows, batch) into shared memory, counted by `bar` when it lands.

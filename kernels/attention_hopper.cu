@@ -32,10 +32,72 @@ __device__ __forceinline__ unsigned char* align1024(unsigned char* p) {
 // ---------------------------------------------------------------------------------------------------------------
 // Forward: grid (ceil(tq/128), hq, b), 256 threads. Warpgroup w owns query rows 64w..64w+63 of the block's 128;
 // key/value tiles of 128 rows are double-buffered, loaded by the tensor memory accelerator (one thread issues a
-// tile; a barrier counts its bytes, another counts the warps done with it), which leaves the warps' issue slots to
-// the MMAs and the softmax; the two warpgroups take turns at the tensor cores (ping-pong). Per tile: S = Q·Kᵀ (wgmma, both from shared
-// memory), the online softmax in registers, O += P·V (P from registers, V MN-major).
+// tile; a barrier counts its bytes, another counts the warps done with it). Per tile: S = Q·Kᵀ (wgmma, both from
+// shared memory), the online softmax in registers, O += P·V (P from registers, V MN-major). Two ways to keep the
+// tensor cores busy through the softmax, each optional:
+//   PINGPONG  the warpgroups take turns issuing their MMAs (named barriers 1 and 2), so one's softmax runs while
+//             the other's MMAs do;
+//   OVERLAP   a warpgroup issues the next tile's Q·Kᵀ together with this tile's P·V and works through the next
+//             softmax while P·V runs (O's rescale waits for it).
+
+// The online softmax of one tile's scores (this warpgroup's 64 rows × BK keys, accumulator layout) in place:
+// masked scores −∞, then P = exp2(s·scale2 − m_new); m and l move on, alpha is what O must be scaled by.
+template <int BK>
+__device__ __forceinline__ void online_softmax(float* s, float* m, float* l, float* alpha, bool needs_mask, int k0,
+                                               int tk, int causal, const int* qi, int t, float scale2) {
+  float rowmax[2] = {-INFINITY, -INFINITY};
+#pragma unroll
+  for (int j = 0; j < BK / 8; j++) {
+#pragma unroll
+    for (int e = 0; e < 4; e++) {
+      const int row = e >> 1;
+      if (needs_mask) {
+        const int kj = k0 + 8 * j + 2 * t + (e & 1);
+        if (kj >= tk || (causal && kj > qi[row])) s[4 * j + e] = -INFINITY;
+      }
+      rowmax[row] = fmaxf(rowmax[row], s[4 * j + e]);
+    }
+  }
+  float mscaled[2], rowsum[2] = {0.f, 0.f};
+#pragma unroll
+  for (int row = 0; row < 2; row++) {
+    rowmax[row] = fmaxf(rowmax[row], __shfl_xor_sync(0xffffffffu, rowmax[row], 1));
+    rowmax[row] = fmaxf(rowmax[row], __shfl_xor_sync(0xffffffffu, rowmax[row], 2));
+    const float mnew = fmaxf(m[row], rowmax[row] * scale2);
+    // A row with no visible key yet keeps m = −∞; exp2 of (−∞ − −∞) must not become NaN.
+    alpha[row] = mnew == -INFINITY ? 1.f : fast_exp2(m[row] - mnew);
+    mscaled[row] = mnew == -INFINITY ? 0.f : mnew;
+    m[row] = mnew;
+  }
+#pragma unroll
+  for (int j = 0; j < BK / 8; j++) {
+#pragma unroll
+    for (int e = 0; e < 4; e++) {
+      const float p = fast_exp2(fmaf(s[4 * j + e], scale2, -mscaled[e >> 1]));
+      s[4 * j + e] = p;
+      rowsum[e >> 1] += p;
+    }
+  }
+#pragma unroll
+  for (int row = 0; row < 2; row++) {
+    rowsum[row] += __shfl_xor_sync(0xffffffffu, rowsum[row], 1);
+    rowsum[row] += __shfl_xor_sync(0xffffffffu, rowsum[row], 2);
+    l[row] = l[row] * alpha[row] + rowsum[row];
+  }
+}
+
 template <int D>
+__device__ __forceinline__ void rescale(float* o, const float* alpha) {
+#pragma unroll
+  for (int j = 0; j < D / 8; j++) {
+    o[4 * j + 0] *= alpha[0];
+    o[4 * j + 1] *= alpha[0];
+    o[4 * j + 2] *= alpha[1];
+    o[4 * j + 3] *= alpha[1];
+  }
+}
+
+template <int D, bool PINGPONG, bool OVERLAP>
 __device__ void hopper_forward(const CUtensorMap* qmap, const CUtensorMap* kmap, const CUtensorMap* vmap,
                                bf16* __restrict__ out, float* __restrict__ lse, int tq, int tk, int hq, int hkv,
                                int causal, float scale) {
@@ -52,6 +114,7 @@ __device__ void hopper_forward(const CUtensorMap* qmap, const CUtensorMap* kmap,
   const int b = blockIdx.z, h = blockIdx.y, q0 = blockIdx.x * BQ;
   const int hk = h / (hq / hkv);
   const int tid = threadIdx.x, wgi = tid >> 7, warp = (tid >> 5) & 3, lane = tid & 31, g = lane >> 2, t = lane & 3;
+  // 128-row tiles on 128-aligned query blocks: every tile below kt_end has a key a row of each warpgroup sees.
   int kt_end = (tk + BK - 1) / BK;
   if (causal) kt_end = min(kt_end, (q0 + BQ - 1) / BK + 1);
 
@@ -72,104 +135,115 @@ __device__ void hopper_forward(const CUtensorMap* qmap, const CUtensorMap* kmap,
     wg::tma_tile<D>(Qs, qmap, BQ, q0, h, b, &bars[0]);
     for (int kt = 0; kt < min(2, kt_end); kt++) load_kv(kt);
   }
-  // Ping-pong: a warpgroup issues its Q·Kᵀ only on its turn (named barrier 1 + w) and then hands the turn over,
-  // so one warpgroup's softmax runs while the other's MMAs keep the tensor cores busy. Warpgroup 0 starts.
-  if (wgi == 1 && kt_end > 0) wg::named_arrive(1, 256);
-
-  const int wq0 = q0 + 64 * wgi;  // this warpgroup's first query row
-  const int qi[2] = {wq0 + 16 * warp + g, wq0 + 16 * warp + g + 8};
-
-  float o[D / 2];
-#pragma unroll
-  for (int i = 0; i < D / 2; i++) o[i] = 0.f;
-  float m[2] = {-INFINITY, -INFINITY}, l[2] = {0.f, 0.f};
-  const float scale2 = scale * LOG2E;
-
-  for (int kt = 0; kt < kt_end; kt++) {
-    const int k0 = kt * BK, stage = kt & 1;
-    if (kt == 0) wg::barrier_wait(&bars[0], 0);
-    wg::barrier_wait(&full[stage], (kt >> 1) & 1);
-    // 128-row tiles on 128-aligned query blocks: every tile below kt_end has a key a row of each warpgroup sees.
-    {
-      float s[BK / 2];
-      wg::named_sync(1 + wgi, 256);
-      wg::fence();
-#pragma unroll
-      for (int kk = 0; kk < D / 16; kk++) {
-        wg::mma_ss<BK, 0, 0>(s, wg::desc_k_major(Qs, BQ, 64 * wgi, kk), wg::desc_k_major(Ks + stage * TILE, BK, 0, kk),
-                             kk > 0);
-      }
-      wg::commit();
-      // Warpgroup 1's last hand-over would find no turn to take.
-      if (wgi == 0 || kt + 1 < kt_end) wg::named_arrive(2 - wgi, 256);
-      wg::wait<0>();
-      wg::hold<BK / 2>(s);
-
-      const bool needs_mask = k0 + BK > tk || (causal && k0 + BK - 1 > wq0);
-      float rowmax[2] = {-INFINITY, -INFINITY};
-#pragma unroll
-      for (int j = 0; j < BK / 8; j++) {
-#pragma unroll
-        for (int e = 0; e < 4; e++) {
-          const int row = e >> 1;
-          if (needs_mask) {
-            const int kj = k0 + 8 * j + 2 * t + (e & 1);
-            if (kj >= tk || (causal && kj > qi[row])) s[4 * j + e] = -INFINITY;
-          }
-          rowmax[row] = fmaxf(rowmax[row], s[4 * j + e]);
-        }
-      }
-      float alpha[2], mscaled[2], rowsum[2] = {0.f, 0.f};
-#pragma unroll
-      for (int row = 0; row < 2; row++) {
-        rowmax[row] = fmaxf(rowmax[row], __shfl_xor_sync(0xffffffffu, rowmax[row], 1));
-        rowmax[row] = fmaxf(rowmax[row], __shfl_xor_sync(0xffffffffu, rowmax[row], 2));
-        const float mnew = fmaxf(m[row], rowmax[row] * scale2);
-        // A row with no visible key yet keeps m = −∞; exp2 of (−∞ − −∞) must not become NaN.
-        alpha[row] = mnew == -INFINITY ? 1.f : fast_exp2(m[row] - mnew);
-        mscaled[row] = mnew == -INFINITY ? 0.f : mnew;
-        m[row] = mnew;
-      }
-#pragma unroll
-      for (int j = 0; j < BK / 8; j++) {
-#pragma unroll
-        for (int e = 0; e < 4; e++) {
-          const float p = fast_exp2(fmaf(s[4 * j + e], scale2, -mscaled[e >> 1]));
-          s[4 * j + e] = p;
-          rowsum[e >> 1] += p;
-        }
-      }
-#pragma unroll
-      for (int row = 0; row < 2; row++) {
-        rowsum[row] += __shfl_xor_sync(0xffffffffu, rowsum[row], 1);
-        rowsum[row] += __shfl_xor_sync(0xffffffffu, rowsum[row], 2);
-        l[row] = l[row] * alpha[row] + rowsum[row];
-      }
-#pragma unroll
-      for (int j = 0; j < D / 8; j++) {
-        o[4 * j + 0] *= alpha[0];
-        o[4 * j + 1] *= alpha[0];
-        o[4 * j + 2] *= alpha[1];
-        o[4 * j + 3] *= alpha[1];
-      }
-      unsigned pa[BK / 16][4];
-      to_a_fragments<BK>(s, pa);
-      wg::fence();
-#pragma unroll
-      for (int kk = 0; kk < BK / 16; kk++) {
-        wg::mma_rs<D, 1>(o, pa[kk], wg::desc_mn_major(Vs + stage * TILE, BK, 0, kk), 1);
-      }
-      wg::commit();
-      wg::wait<0>();
-      wg::hold<D / 2>(o);
-    }
-    if (lane == 0) wg::barrier_arrive(&empty[stage]);
-    // Warpgroup 1 runs behind: its first thread refills the stage both have now read with the tile after next.
+  // Turns: warpgroup 0 starts; each hands over after issuing, except warpgroup 1 at its last issue.
+  const int issues = OVERLAP ? kt_end + 1 : kt_end;
+  int issued = 0;
+  auto my_turn = [&]() {
+    if (PINGPONG) wg::named_sync(1 + wgi, 256);
+  };
+  auto hand_over = [&]() {
+    issued++;
+    if (PINGPONG && (wgi == 0 || issued < issues)) wg::named_arrive(2 - wgi, 256);
+  };
+  if (PINGPONG && wgi == 1 && kt_end > 0) wg::named_arrive(1, 256);
+  // Both warpgroups are done with tile kt's stage: warpgroup 1's first thread (the later one, as a rule) refills it
+  // with the tile after next.
+  auto release = [&](int kt) {
+    if (lane == 0) wg::barrier_arrive(&empty[kt & 1]);
     if (tid == 128 && kt + 2 < kt_end) {
-      wg::barrier_wait(&empty[stage], (kt >> 1) & 1);
+      wg::barrier_wait(&empty[kt & 1], (kt >> 1) & 1);
       load_kv(kt + 2);
     }
     __syncwarp();  // the warp's MMAs need all its lanes
+  };
+
+  const int wq0 = q0 + 64 * wgi;  // this warpgroup's first query row
+  const int qi[2] = {wq0 + 16 * warp + g, wq0 + 16 * warp + g + 8};
+  float o[D / 2];
+#pragma unroll
+  for (int i = 0; i < D / 2; i++) o[i] = 0.f;
+  float m[2] = {-INFINITY, -INFINITY}, l[2] = {0.f, 0.f}, alpha[2];
+  const float scale2 = scale * LOG2E;
+  auto needs_mask = [&](int kt) { return kt * BK + BK > tk || (causal && kt * BK + BK - 1 > wq0); };
+  auto issue_s = [&](float* s, int kt) {
+#pragma unroll
+    for (int kk = 0; kk < D / 16; kk++) {
+      wg::mma_ss<BK, 0, 0>(s, wg::desc_k_major(Qs, BQ, 64 * wgi, kk),
+                           wg::desc_k_major(Ks + (kt & 1) * TILE, BK, 0, kk), kk > 0);
+    }
+  };
+  auto issue_pv = [&](unsigned (*pa)[4], int kt) {
+#pragma unroll
+    for (int kk = 0; kk < BK / 16; kk++) {
+      wg::mma_rs<D, 1>(o, pa[kk], wg::desc_mn_major(Vs + (kt & 1) * TILE, BK, 0, kk), 1);
+    }
+  };
+
+  if (kt_end > 0) wg::barrier_wait(&bars[0], 0);
+  if (!OVERLAP) {
+    for (int kt = 0; kt < kt_end; kt++) {
+      wg::barrier_wait(&full[kt & 1], (kt >> 1) & 1);
+      float s[BK / 2];
+      my_turn();
+      wg::fence();
+      issue_s(s, kt);
+      wg::commit();
+      hand_over();
+      wg::wait<0>();
+      wg::hold<BK / 2>(s);
+      online_softmax<BK>(s, m, l, alpha, needs_mask(kt), kt * BK, tk, causal, qi, t, scale2);
+      rescale<D>(o, alpha);
+      unsigned pa[BK / 16][4];
+      to_a_fragments<BK>(s, pa);
+      wg::fence();
+      issue_pv(pa, kt);
+      wg::commit();
+      wg::wait<0>();
+      wg::hold<D / 2>(o);
+      release(kt);
+    }
+  } else if (kt_end > 0) {
+    unsigned pa[BK / 16][4];  // P of the tile whose P·V comes next
+    {
+      float s[BK / 2];
+      wg::barrier_wait(&full[0], 0);
+      my_turn();
+      wg::fence();
+      issue_s(s, 0);
+      wg::commit();
+      hand_over();
+      wg::wait<0>();
+      wg::hold<BK / 2>(s);
+      online_softmax<BK>(s, m, l, alpha, needs_mask(0), 0, tk, causal, qi, t, scale2);
+      to_a_fragments<BK>(s, pa);
+    }
+    for (int kt = 1; kt < kt_end; kt++) {
+      wg::barrier_wait(&full[kt & 1], (kt >> 1) & 1);
+      float s[BK / 2];
+      my_turn();
+      wg::fence();
+      issue_s(s, kt);
+      wg::commit();
+      issue_pv(pa, kt - 1);
+      wg::commit();
+      hand_over();
+      wg::wait<1>();  // Q·Kᵀ of tile kt is in; P·V of tile kt − 1 may still run (and read pa)
+      wg::hold<BK / 2>(s);
+      online_softmax<BK>(s, m, l, alpha, needs_mask(kt), kt * BK, tk, causal, qi, t, scale2);
+      wg::wait<0>();
+      wg::hold<D / 2>(o);
+      release(kt - 1);
+      rescale<D>(o, alpha);
+      to_a_fragments<BK>(s, pa);
+    }
+    my_turn();
+    wg::fence();
+    issue_pv(pa, kt_end - 1);
+    wg::commit();
+    hand_over();
+    wg::wait<0>();
+    wg::hold<D / 2>(o);
+    release(kt_end - 1);
   }
   if (kt_end == 0 && tid == 0) wg::barrier_wait(&bars[0], 0);  // nothing to attend to: let the Q load land
 
@@ -191,16 +265,23 @@ __device__ void hopper_forward(const CUtensorMap* qmap, const CUtensorMap* kmap,
   }
 }
 
-#define FORWARD(D)                                                                                              \
+// attention_forward_hopper_<variant>d<D>: variant "" (neither), "pp_" (ping-pong), "ov_" (overlap), "ovpp_" (both).
+#define FORWARD(NAME, D, PP, OV)                                                                                \
   extern "C" __global__ void __launch_bounds__(256, 1)                                                          \
-      attention_forward_hopper_d##D(const __grid_constant__ CUtensorMap qmap,                                   \
-                                    const __grid_constant__ CUtensorMap kmap,                                   \
-                                    const __grid_constant__ CUtensorMap vmap, bf16* out, float* lse, int tq,     \
-                                    int tk, int hq, int hkv, int causal, float scale) {                          \
-    hopper_forward<D>(&qmap, &kmap, &vmap, out, lse, tq, tk, hq, hkv, causal, scale);                            \
+      attention_forward_hopper_##NAME##d##D(const __grid_constant__ CUtensorMap qmap,                           \
+                                            const __grid_constant__ CUtensorMap kmap,                           \
+                                            const __grid_constant__ CUtensorMap vmap, bf16* out, float* lse,    \
+                                            int tq, int tk, int hq, int hkv, int causal, float scale) {          \
+    hopper_forward<D, PP, OV>(&qmap, &kmap, &vmap, out, lse, tq, tk, hq, hkv, causal, scale);                    \
   }
-FORWARD(64)
-FORWARD(128)
+FORWARD(, 64, false, false)
+FORWARD(, 128, false, false)
+FORWARD(pp_, 64, true, false)
+FORWARD(pp_, 128, true, false)
+FORWARD(ov_, 64, false, true)
+FORWARD(ov_, 128, false, true)
+FORWARD(ovpp_, 64, true, true)
+FORWARD(ovpp_, 128, true, true)
 
 // ---------------------------------------------------------------------------------------------------------------
 // Backward: grid (ceil(tk/128), hkv, b), 256 threads. Warpgroup w owns keys 64w..64w+63 of the block's 128 and

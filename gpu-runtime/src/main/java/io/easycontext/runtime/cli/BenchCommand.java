@@ -3,6 +3,7 @@ package io.easycontext.runtime.cli;
 import io.easycontext.runtime.backend.AttentionMask;
 import io.easycontext.runtime.backend.cuda.AttentionKernels;
 import io.easycontext.runtime.backend.cuda.CudaBackend;
+import io.easycontext.runtime.backend.cuda.HopperForward;
 import io.easycontext.runtime.cuda.Cuda;
 import io.easycontext.runtime.cuda.CudaEvent;
 import io.easycontext.runtime.model.LlamaConfig;
@@ -59,6 +60,8 @@ public final class BenchCommand implements Command {
                 int[] kvHeads = ints(flags.string("kv-heads", "32,8"));
                 int headDim = flags.integer("head-dim", 128);
                 String kernels = flags.string("attention-kernels", "auto");
+                List<HopperForward> schedules = Arrays.stream(flags.string("hopper-forward", "both").split(","))
+                        .map(HopperForward::parse).toList();
                 List<AttentionKernels> sets = switch (kernels) {
                     case "auto" -> List.of(AttentionKernels.AUTO);
                     case "portable" -> List.of(AttentionKernels.PORTABLE);
@@ -71,9 +74,13 @@ public final class BenchCommand implements Command {
                 try (CudaBackend backend = backend(gpu, 10L * largest * heads * headDim * 2 + (1L << 30))) {
                     for (AttentionKernels set : sets) {
                         backend.useAttentionKernels(set);
-                        for (int kv : kvHeads) {
-                            for (int s : seqs) {
-                                attention(backend, s, heads, kv, headDim, iters, out);
+                        for (HopperForward schedule : set == AttentionKernels.AUTO ? schedules
+                                : List.of(HopperForward.PLAIN)) {
+                            backend.useHopperForward(schedule);
+                            for (int kv : kvHeads) {
+                                for (int s : seqs) {
+                                    attention(backend, s, heads, kv, headDim, iters, schedule, out);
+                                }
                             }
                         }
                     }
@@ -124,7 +131,8 @@ public final class BenchCommand implements Command {
         z.close();
     }
 
-    private static void attention(CudaBackend b, int s, int h, int kv, int d, int iters, PrintStream out) {
+    private static void attention(CudaBackend b, int s, int h, int kv, int d, int iters, HopperForward schedule,
+                                  PrintStream out) {
         Tensor q = random(b, 1, 1, s, h, d);
         Tensor k = random(b, 1, 1, s, kv, d);
         Tensor v = random(b, 1, 1, s, kv, d);
@@ -139,9 +147,13 @@ public final class BenchCommand implements Command {
         double bwd = medianMillis(b, iters, () -> b.attentionBackward(dout, o, lse, q, k, v,
                 AttentionMask.CAUSAL_DIAGONAL, scale, dq, dk, dv));
         double flops = 2.0 * s * (double) s * h * d;
+        String forward = b.attentionKernelsFor(d, false);
+        if (forward.equals("hopper")) {
+            forward += "-" + schedule.name().toLowerCase(java.util.Locale.ROOT);
+        }
         emit(out, "\"what\":\"attention_causal\",\"impl\":\"ours\",\"kernels\":\"%s/%s\",\"S\":%d,\"heads\":%d,"
                         + "\"kv_heads\":%d,\"head_dim\":%d,\"fwd_ms\":%.3f,\"fwd_tflops\":%.1f,\"bwd_ms\":%.3f,\"bwd_tflops\":%.1f",
-                b.attentionKernelsFor(d, false), b.attentionKernelsFor(d, true), s, h, kv, d, fwd, flops / fwd / 1e9,
+                forward, b.attentionKernelsFor(d, true), s, h, kv, d, fwd, flops / fwd / 1e9,
                 bwd, 2.5 * flops / bwd / 1e9);
         for (Tensor t : List.of(q, k, v, o, lse, dout, dq, dk, dv)) {
             t.close();

@@ -41,6 +41,7 @@ public final class CudaBackend implements Backend {
     private final HostParking parking;
     private final boolean hopperBuilt;
     private AttentionKernels attentionKernels = AttentionKernels.fromSystemProperty();
+    private HopperForward hopperForward = HopperForward.fromSystemProperty();
 
     /**
      * @param ordinal       the GPU
@@ -59,6 +60,11 @@ public final class CudaBackend implements Backend {
     /** Chooses the attention kernels from now on (see {@link AttentionKernels}). */
     public void useAttentionKernels(AttentionKernels kernels) {
         this.attentionKernels = kernels;
+    }
+
+    /** Chooses the schedule of the Hopper attention forward from now on (see {@link HopperForward}). */
+    public void useHopperForward(HopperForward schedule) {
+        this.hopperForward = schedule;
     }
 
     /** {@code hopper} or {@code portable}: the kernels an attention forward or backward of this head size runs. */
@@ -370,7 +376,7 @@ public final class CudaBackend implements Backend {
         if (hopperAttention(d, false)) {
             // 128 query rows and two stages of 128 keys and values, in 1024-byte aligned swizzled tiles; 3 barriers.
             int smem = 1024 + (128 + 4 * 128) * d * 2 + 64;
-            kernel(HOPPER_ATTENTION, "attention_forward_hopper_d" + d).maxDynamicSharedMemory(smem)
+            kernel(HOPPER_ATTENTION, "attention_forward_hopper_" + hopperForward.prefix() + "d" + d).maxDynamicSharedMemory(smem)
                     .launchGrid(stream, (s.tq() + 127) / 128, s.hq(), s.batch(), 256, 1, 1, smem,
                             queryMap(q, s, 128), keyMap(k, s, 128), keyMap(v, s, 128), ptr(out), ptr(lse), s.tq(),
                             s.tk(), s.hq(), s.hkv(), causal, (float) scale);

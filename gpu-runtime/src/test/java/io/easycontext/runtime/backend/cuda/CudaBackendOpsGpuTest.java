@@ -253,9 +253,13 @@ class CudaBackendOpsGpuTest {
         cpu.attentionBackward(dout.cpu, out.cpu, lse.cpu, q.cpu, k.cpu, v.cpu, mask, scale, dq.cpu, dk.cpu, dv.cpu);
         // Both sets of kernels where the device has the Hopper ones: each must hold to the reference on its own.
         for (AttentionKernels kernels : AttentionKernels.values()) {
+          for (HopperForward schedule : kernels == AttentionKernels.AUTO ? HopperForward.values()
+                  : new HopperForward[]{HopperForward.PLAIN}) {
             gpu.useAttentionKernels(kernels);
+            gpu.useHopperForward(schedule);
             try {
-                String which = gpu.attentionKernelsFor(d, false) + "/" + gpu.attentionKernelsFor(d, true) + " ";
+                String which = gpu.attentionKernelsFor(d, false) + "(" + schedule + ")/" + gpu.attentionKernelsFor(d, true)
+                        + " ";
                 for (Pair written : List.of(out, lse, dq, dk, dv)) {
                     gpu.fill(written.gpu, Double.NaN);
                 }
@@ -275,7 +279,9 @@ class CudaBackendOpsGpuTest {
                 assertThat(error(dv)).as(which + "dv").isLessThan(BF16);
             } finally {
                 gpu.useAttentionKernels(AttentionKernels.AUTO);
+                gpu.useHopperForward(HopperForward.BOTH);
             }
+          }
         }
     }
 

@@ -348,8 +348,11 @@ class CudaBackendOpsGpuTest {
      * {@code --optimizer-moments bf16}: the {@code _mbf16} kernels against the CPU reference with BF16 moment tensors,
      * which rounds m and v to bf16 after every update and moves the weight by the rounded values, as the kernel does.
      * The kernel computes in fp32 and the reference in float64 rounded through float, so a moment may land one bf16
-     * ulp apart where the two straddle a rounding boundary: nearly every moment is bit-identical, all within 1e-3
-     * relative, and the master weights within 1e-5 (fp32 moments: 1e-6).
+     * ulp apart where the two straddle a rounding boundary. With bf16 gradients that is far more common (about 3% of
+     * first moments, against none with fp32 ones, in a CPU simulation of the kernel's arithmetic): 0.9·m + 0.1·g of
+     * two bf16 values often falls next to a bf16 half-way point, where fp32's 1 − 0.9f = 0.100000024 and float64's
+     * 0.0999…98 round it to opposite sides. So: at most one ulp apart, at least 95% bit-identical (99% for fp32
+     * gradients), all within 1e-3 relative, and the master weights within 1e-5 (fp32 moments: 1e-6).
      */
     @ParameterizedTest(name = "grad {0}")
     @CsvSource({"BF16", "F32"})
@@ -379,9 +382,12 @@ class CudaBackendOpsGpuTest {
             int same = 0;
             for (int i = 0; i < n; i++) {
                 assertThat(got[i]).as("a bf16 value").isEqualTo((double) Bf16.round((float) got[i]));
+                assertThat(Math.abs(got[i] - want[i])).as("moment %d within one bf16 ulp", i)
+                        .isLessThanOrEqualTo(Math.ulp((float) want[i]) * 65536.0);
                 same += got[i] == want[i] ? 1 : 0;
             }
-            assertThat(same).as("moments equal to the reference's bit for bit").isGreaterThan(n * 99 / 100);
+            int share = gradType == DType.BF16 ? 95 : 99;
+            assertThat(same).as("moments equal to the reference's bit for bit").isGreaterThan(n * share / 100);
             assertThat(RelativeError.of(got, want)).isLessThan(1e-3);
         }
         assertThat(error(master)).isLessThan(1e-5);

@@ -35,7 +35,10 @@ if not rows:
 # "train: ... model 6,738,415,616 parameters (hidden 4096, 32 layers, ...)", logged before the first step.
 size = re.search(r"model ([\d,]+) parameters \(hidden (\d+), (\d+) layers", open(log).read())
 shape = (int(size[1].replace(",", "")), int(size[3]), int(size[2])) if size else None
-gpus = len(devices.split(":")[1].split(",")) if devices.startswith("cuda:") else 1
+def count(part):  # "0,1" or "0-3"
+    a, _, b = part.partition("-")
+    return int(b) - int(a) + 1 if b else 1
+gpus = sum(count(p) for p in devices.split(":")[1].split(",")) if devices.startswith("cuda:") else 1
 later = rows[1:] or rows
 tps = statistics.median(r["tokens_per_s"] for r in later)
 peak = max(r.get("peak_device_gib", 0) for r in rows)

@@ -41,7 +41,8 @@ import java.util.stream.Collectors;
  * over the ranks, {@code --zero-stage 2} the gradients too (reduce-scattered layer by layer in the backward) and
  * {@code --zero-stage 3} the parameters too (gathered layer by layer, the next one while the current one computes);
  * {@code --optimizer-offload cpu|gpu_stream} keeps the shard's state in host memory; {@code --optimizer-moments bf16}
- * keeps the AdamW moments in bf16 instead of fp32 (half their memory; {@code --auto-memory} keeps whichever is given).
+ * keeps the AdamW moments in bf16 instead of fp32 (half their memory; {@code --auto-memory} keeps whichever is given);
+ * {@code --auto-memory} lets the memory planner choose sharding and offloads, within {@code --host-memory-gib}.
  * One JSON line per optimizer step on stdout; logs on stderr.
  */
 public final class TrainCommand implements Command {
@@ -62,6 +63,7 @@ public final class TrainCommand implements Command {
         Flags flags = new Flags(args);
         TrainSpec spec = spec(flags);
         boolean autoMemory = flags.bool("auto-memory", false);
+        double hostGib = flags.number("host-memory-gib", 0);
         String tokenizerSpec = flags.string("tokenizer", null);
         CheckpointManager.Options checkpoints = checkpoints(flags, spec.checkpointEvery());
         flags.finish();
@@ -74,7 +76,7 @@ public final class TrainCommand implements Command {
         TrainConfig config = spec.toTrainConfig();
         if (config.devices().cuda()) {
             Cuda.require();
-            config = fitMemory(config, autoMemory, err);
+            config = fitMemory(config, autoMemory, hostGib, err);
             if (config == null) {
                 return 3;
             }
@@ -108,11 +110,13 @@ public final class TrainCommand implements Command {
     /**
      * Before any work, the memory planner's verdict on GPU ranks: with {@code --auto-memory} the cheapest options
      * that fit (sharding, offloads) replace the given ones; without, a run that cannot fit is refused with the
-     * numbers and the options that would fit. Null when refused.
+     * numbers and the options that would fit. {@code --host-memory-gib}, as in {@code plan}, is the host memory the
+     * choice may use on this node (a smaller machine's, to rehearse its run here), else what the node has. Null when
+     * refused.
      */
-    private static TrainConfig fitMemory(TrainConfig config, boolean auto, PrintStream err) {
+    private static TrainConfig fitMemory(TrainConfig config, boolean auto, double hostGib, PrintStream err) {
         long device = NodeMemory.devicePerRank(config.devices());
-        long host = NodeMemory.host().orElse(Long.MAX_VALUE);
+        long host = hostGib > 0 ? (long) (hostGib * GIB) : NodeMemory.host().orElse(Long.MAX_VALUE);
         MemoryEstimate asGiven = MemoryPlanner.estimate(config);
         Optional<MemoryPlanner.Choice> choice = MemoryPlanner.choose(config, device, host);
         if (auto && choice.isPresent()) {

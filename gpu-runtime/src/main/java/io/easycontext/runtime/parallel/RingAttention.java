@@ -190,6 +190,10 @@ public final class RingAttention implements AttentionOp {
         }
 
         void shift(Communicator ring) {
+            if (ring.size() == 1) {
+                // Already home: a ring of one (usp_attn's Ulysses-only layout) has no neighbour to visit.
+                return;
+            }
             if (spare == null) {
                 spare = likeAll(scratch, own);
             }

@@ -92,9 +92,8 @@ public final class PlanCommand implements Command {
                 throw new Flags.UsageException("--auto needs a GPU here or --gpu-memory-gib");
             }
             long host = hostGib > 0 ? (long) (hostGib * GIB) : NodeMemory.host().orElse(Long.MAX_VALUE);
-            Optional<MemoryPlanner.Choice> choice = MemoryPlanner.choose(model, localTokens, mode,
-                    parallel.ulyssesDegree(), lossChunk, mlpChunk, parallel.worldSize(), true, available, host,
-                    moments);
+            Optional<MemoryPlanner.Choice> choice = MemoryPlanner.choose(model, localTokens, parallel, batch, lossChunk,
+                    mlpChunk, true, available, host, moments);
             if (choice.isEmpty()) {
                 out.printf(Locale.ROOT, "no sharding or offload fits %.2f GiB per rank and %s of host memory: more GPUs"
                         + " sharing each sequence, or a shorter --seq-length%s%n", available / GIB,
@@ -109,8 +108,8 @@ public final class PlanCommand implements Command {
             sharding = o.sharding();
             offloadedCheckpoints = o.offloadedCheckpoints();
         }
-        MemoryEstimate e = MemoryPlanner.estimate(model, localTokens, mode, parallel.ulyssesDegree(), lossChunk, mlpChunk,
-                sharding, parallel.worldSize(), offloadedCheckpoints, moments);
+        MemoryEstimate e = MemoryPlanner.estimate(model, localTokens, parallel, batch, lossChunk, mlpChunk, sharding,
+                offloadedCheckpoints, moments);
         out.printf(Locale.ROOT, "plan: %s, %,d parameters, %,d tokens per sequence, %,d per rank; %s; %s; "
                         + "optimizer_moments %s%n", modelName(model), model.parameterCount(), seq, localTokens, parallel,
                 sharding, moments.flag());

@@ -61,6 +61,15 @@ final class BlockAttention {
         return new Tensor[] {dqBlock, dkBlock, dvBlock};
     }
 
+    /**
+     * The block dq's memory for queries shaped like {@code q}, for a caller to fill when it knows the block's own dq
+     * is not needed (already added, or not computed); the next {@link #gradients} overwrites it.
+     */
+    Tensor dqScratch(Tensor q) {
+        dqBlock = reuse(dqBlock, q.dtype(), q.shape());
+        return dqBlock;
+    }
+
     /** Adds the block's gradients into {@code dq}, {@code dk}, {@code dv}. */
     void backward(Tensor dOut, Tensor out, Tensor lse, Tensor q, Tensor k, Tensor v, AttentionMask mask,
                   Tensor dq, Tensor dk, Tensor dv) {

@@ -45,8 +45,8 @@ public final class DistFlashAttention implements AttentionOp {
         try (Scratch temp = new Scratch(backend)) {
             int steps = DistFlashSchedule.steps(w);
             Tensor[] mine = {k, v, q};
-            Tensor[][] fetched = {likeAll(temp, mine), likeAll(temp, mine)};
-            Communicator.Pending inFlight = fetch(r, w, 1, steps, mine, fetched[1]);
+            Fetched fetched = new Fetched(temp, mine);
+            Communicator.Pending inFlight = fetch(r, w, 1, steps, mine, fetched);
             // Step 0: every rank's diagonal block, written straight into the results.
             backend.attentionForward(q, k, v, AttentionMask.CAUSAL_DIAGONAL, scale, out, lse);
             BlockAttention blocks = new BlockAttention(temp, scale);
@@ -55,10 +55,11 @@ public final class DistFlashAttention implements AttentionOp {
             for (int t = 1; t <= steps; t++) {
                 DistFlashSchedule step = DistFlashSchedule.of(r, w, t);
                 inFlight.await();
-                Tensor kIn = fetched[t % 2][0];
-                Tensor vIn = fetched[t % 2][1];
-                Tensor qIn = fetched[t % 2][2];
-                inFlight = fetch(r, w, t + 1, steps, mine, fetched[(t + 1) % 2]);
+                Tensor[] in = fetched.set(t);
+                Tensor kIn = in[0];
+                Tensor vIn = in[1];
+                Tensor qIn = in[2];
+                inFlight = fetch(r, w, t + 1, steps, mine, fetched);
 
                 Transfers back = new Transfers();
                 if (step.kvFrom() >= 0) {
@@ -88,22 +89,21 @@ public final class DistFlashAttention implements AttentionOp {
             BlockAttention blocks = new BlockAttention(temp, st.scale);
             int steps = DistFlashSchedule.steps(w);
             Tensor[] mine = {st.k, st.v, st.q, dOut, st.out, st.lse};
-            Tensor[][] fetched = {likeAll(temp, mine), likeAll(temp, mine)};
-            Tensor dqPartial = temp.like(dq);
+            Fetched fetched = new Fetched(temp, mine);
             Tensor dkPartial = temp.like(dk);
             Tensor dvPartial = temp.like(dv);
-            Communicator.Pending inFlight = fetch(r, w, 1, steps, mine, fetched[1]);
+            Communicator.Pending inFlight = fetch(r, w, 1, steps, mine, fetched);
             for (int t = 1; t <= steps; t++) {
                 DistFlashSchedule step = DistFlashSchedule.of(r, w, t);
                 inFlight.await();
-                Tensor[] in = fetched[t % 2];
+                Tensor[] in = fetched.set(t);
                 Tensor kIn = in[0];
                 Tensor vIn = in[1];
                 Tensor qIn = in[2];
                 Tensor dOutIn = in[3];
                 Tensor outIn = in[4];
                 Tensor lseIn = in[5];
-                inFlight = fetch(r, w, t + 1, steps, mine, fetched[(t + 1) % 2]);
+                inFlight = fetch(r, w, t + 1, steps, mine, fetched);
 
                 Transfers back = new Transfers();
                 if (step.kvFrom() >= 0) {
@@ -117,6 +117,9 @@ public final class DistFlashAttention implements AttentionOp {
                     backend.addScaledAccumulate(dv, g[2], 1.0);
                     back.send(step.qFrom(), g[0]);
                 }
+                // A rank that receives a helper's dq never helps in the same step (qTo and qFrom exclude each
+                // other), so its block dq is free: added into dq already, or not computed this step.
+                Tensor dqPartial = step.qTo() >= 0 ? blocks.dqScratch(st.q) : null;
                 back.recv(step.kvTo(), dkPartial, dvPartial).recv(step.qTo(), dqPartial).run(group);
                 if (step.kvTo() >= 0) {
                     backend.addScaledAccumulate(dk, dkPartial, 1.0);
@@ -134,10 +137,11 @@ public final class DistFlashAttention implements AttentionOp {
      * query side: q in the forward; q, dOut, out and lse in the backward. k and v go to the rank this one helps, the
      * query side to the rank that helps it. The caller awaits it before step {@code t} reads {@code into}.
      */
-    private Communicator.Pending fetch(int r, int w, int t, int steps, Tensor[] mine, Tensor[] into) {
+    private Communicator.Pending fetch(int r, int w, int t, int steps, Tensor[] mine, Fetched fetched) {
         if (t > steps) {
             return Communicator.Pending.DONE;
         }
+        Tensor[] into = fetched.set(t);
         DistFlashSchedule step = DistFlashSchedule.of(r, w, t);
         int n = mine.length;
         return new Transfers().send(step.kvTo(), mine[0], mine[1]).send(step.qTo(), Arrays.copyOfRange(mine, 2, n))
@@ -145,12 +149,30 @@ public final class DistFlashAttention implements AttentionOp {
                 .start(group);
     }
 
-    private static Tensor[] likeAll(Scratch temp, Tensor[] tensors) {
-        Tensor[] out = new Tensor[tensors.length];
-        for (int i = 0; i < tensors.length; i++) {
-            out[i] = temp.like(tensors[i]);
+    /**
+     * The two sets of receive buffers, step {@code t} fetching into set {@code t % 2}; each is allocated by the first
+     * fetch into it, so that a schedule of one step (two or three ranks) holds one set.
+     */
+    private static final class Fetched {
+        private final Scratch temp;
+        private final Tensor[] like;
+        private final Tensor[][] sets = new Tensor[2][];
+
+        Fetched(Scratch temp, Tensor[] like) {
+            this.temp = temp;
+            this.like = like;
         }
-        return out;
+
+        Tensor[] set(int t) {
+            int i = t % 2;
+            if (sets[i] == null) {
+                sets[i] = new Tensor[like.length];
+                for (int j = 0; j < like.length; j++) {
+                    sets[i][j] = temp.like(like[j]);
+                }
+            }
+            return sets[i];
+        }
     }
 
     /** One batch of point-to-point transfers; a peer of −1 means "nobody this step". */

@@ -23,8 +23,11 @@ import io.easycontext.runtime.tensor.Tensor;
  */
 public final class RingAttention implements AttentionOp {
 
-    /** What the backward needs, per local chunk; {@code kept} owns whatever the forward allocated. */
-    private record State(double scale, Tensor[] q, Tensor[] k, Tensor[] v, Tensor[] out, Tensor[] lse, Scratch kept)
+    /**
+     * What the backward needs: the model's q, k, v and out, read through views, and the lse of each local chunk,
+     * which is the state's own ({@code kept}).
+     */
+    private record State(double scale, Tensor q, Tensor k, Tensor v, Tensor out, Tensor[] lse, Scratch kept)
             implements AttentionState {
         @Override
         public void close() {
@@ -46,18 +49,16 @@ public final class RingAttention implements AttentionOp {
         int[] mine = layout.ringChunks(ring.rank());
         int n = mine.length;
         Scratch kept = new Scratch(backend);
-        Tensor[] qc = TokenChunks.split(kept, q, n);
-        Tensor[] kc = TokenChunks.split(kept, k, n);
-        Tensor[] vc = TokenChunks.split(kept, v, n);
-        Tensor[] outc = TokenChunks.shaped(kept, out, n);
+        // lse is [b, h, t]: a chunk of tokens is not contiguous in it, so each chunk has its own.
         Tensor[] lsec = new Tensor[n];
+        backend.fill(out, 0);
         for (int i = 0; i < n; i++) {
-            lsec[i] = kept.lseFor(qc[i]);
-            BlockAttention.clear(backend, outc[i], lsec[i]);
+            lsec[i] = kept.allocate(backend.statsType(), q.dim(0), q.dim(2), q.dim(1) / n);
+            backend.fill(lsec[i], Double.NEGATIVE_INFINITY);
         }
         try (Scratch temp = new Scratch(backend)) {
             BlockAttention blocks = new BlockAttention(temp, scale);
-            Traveller kvInHand = new Traveller(temp, concat(kc, vc));
+            Traveller kvInHand = new Traveller(temp, new Tensor[] {k, v});
             for (int s = 0; s < ring.size(); s++) {
                 // The next block travels while this one is computed; it is waited for only before its own step.
                 Communicator.Pending next = s < ring.size() - 1 ? kvInHand.shiftAsync(ring) : Communicator.Pending.DONE;
@@ -66,46 +67,56 @@ public final class RingAttention implements AttentionOp {
                 for (int i = 0; i < n; i++) {
                     for (int j = 0; j < theirs.length; j++) {
                         AttentionMask mask = ChunkMask.of(mine[i], theirs[j]);
-                        if (mask != null) {
-                            blocks.forward(qc[i], held[j], held[theirs.length + j], mask, outc[i], lsec[i]);
+                        if (mask == null) {
+                            continue;
+                        }
+                        for (int b = 0; b < q.dim(0); b++) {
+                            blocks.forward(TokenChunks.of(backend, q, b, i, n),
+                                    TokenChunks.of(backend, held[0], b, j, n), TokenChunks.of(backend, held[1], b, j, n),
+                                    mask, TokenChunks.of(backend, out, b, i, n), TokenChunks.lseOf(backend, lsec[i], b));
                         }
                     }
                 }
                 next.await();
             }
         }
-        TokenChunks.join(backend, outc, out);
-        return new State(scale, qc, kc, vc, outc, lsec, kept);
+        return new State(scale, q, k, v, out, lsec, kept);
     }
 
+    /**
+     * The rank's dq and its own dk, dv accumulators are the model's {@code dq, dk, dv}: each block adds into views of
+     * them, in the same order as into separate zeroed tensors, so the sums are the same bits.
+     */
     @Override
     public void backward(Backend backend, AttentionState state, Tensor dOut, Tensor dq, Tensor dk, Tensor dv) {
         State st = (State) state;
         int[] mine = layout.ringChunks(ring.rank());
         int n = mine.length;
+        backend.fill(dq, 0);
+        backend.fill(dk, 0);
+        backend.fill(dv, 0);
         try (Scratch temp = new Scratch(backend)) {
-            Tensor[] dOutc = TokenChunks.split(temp, dOut, n);
-            Tensor[] dqc = new Tensor[n];
-            Tensor[] dkvOwn = new Tensor[2 * n];
-            for (int i = 0; i < n; i++) {
-                dqc[i] = temp.zerosLike(st.q[i]);
-                dkvOwn[i] = temp.zerosLike(st.k[i]);
-                dkvOwn[n + i] = temp.zerosLike(st.v[i]);
-            }
-            Traveller kvInHand = new Traveller(temp, concat(st.k, st.v));
-            Traveller dkvInHand = new Traveller(temp, dkvOwn);
+            Traveller kvInHand = new Traveller(temp, new Tensor[] {st.k, st.v});
+            Accumulator dkvInHand = new Accumulator(temp, new Tensor[] {dk, dv});
             BlockAttention blocks = new BlockAttention(temp, st.scale);
             for (int s = 0; s < ring.size(); s++) {
                 Communicator.Pending next = s < ring.size() - 1 ? kvInHand.shiftAsync(ring) : Communicator.Pending.DONE;
                 int[] theirs = layout.ringChunks(source(s));
                 Tensor[] held = kvInHand.held(s);
-                Tensor[] dHeld = dkvInHand.held(s);
+                Tensor[] dHeld = dkvInHand.held();
                 for (int i = 0; i < n; i++) {
                     for (int j = 0; j < theirs.length; j++) {
                         AttentionMask mask = ChunkMask.of(mine[i], theirs[j]);
-                        if (mask != null) {
-                            blocks.backward(dOutc[i], st.out[i], st.lse[i], st.q[i], held[j],
-                                    held[theirs.length + j], mask, dqc[i], dHeld[j], dHeld[theirs.length + j]);
+                        if (mask == null) {
+                            continue;
+                        }
+                        for (int b = 0; b < st.q.dim(0); b++) {
+                            blocks.backward(TokenChunks.of(backend, dOut, b, i, n),
+                                    TokenChunks.of(backend, st.out, b, i, n), TokenChunks.lseOf(backend, st.lse[i], b),
+                                    TokenChunks.of(backend, st.q, b, i, n), TokenChunks.of(backend, held[0], b, j, n),
+                                    TokenChunks.of(backend, held[1], b, j, n), mask,
+                                    TokenChunks.of(backend, dq, b, i, n), TokenChunks.of(backend, dHeld[0], b, j, n),
+                                    TokenChunks.of(backend, dHeld[1], b, j, n));
                         }
                     }
                 }
@@ -113,10 +124,7 @@ public final class RingAttention implements AttentionOp {
                 // The accumulator moves on only once this rank has added to it; the last shift takes it home.
                 dkvInHand.shift(ring);
             }
-            Tensor[] home = dkvInHand.held(ring.size());
-            TokenChunks.join(backend, dqc, dq);
-            TokenChunks.join(backend, firstHalf(home), dk);
-            TokenChunks.join(backend, secondHalf(home), dv);
+            dkvInHand.bringHome(backend);
         }
     }
 
@@ -126,9 +134,9 @@ public final class RingAttention implements AttentionOp {
     }
 
     /**
-     * Tensors that walk around the ring. In hand at step {@code s} is the rank's own set at {@code s = 0} and then
-     * alternately one of two receive buffers, so a shift never overwrites what is being sent, nor the rank's own
-     * tensors, which the backward still needs.
+     * Key/value blocks that walk around the ring. In hand at step {@code s} is the rank's own set at {@code s = 0} and
+     * then alternately one of two receive buffers, so a shift never overwrites what is being sent, nor the rank's
+     * own tensors, which the backward still needs. A ring of two ranks shifts once and needs only one buffer.
      */
     private static final class Traveller {
         private final Scratch scratch;
@@ -145,10 +153,6 @@ public final class RingAttention implements AttentionOp {
             return step == 0 ? own : buffers[(step - 1) % 2];
         }
 
-        void shift(Communicator ring) {
-            shiftAsync(ring).await();
-        }
-
         /**
          * Sends what is in hand and receives into the other buffer, which held the block before last: the caller
          * awaits each shift before the next, so that buffer is free, and the compute queued on it came first.
@@ -156,10 +160,7 @@ public final class RingAttention implements AttentionOp {
         Communicator.Pending shiftAsync(Communicator ring) {
             int slot = shifts % 2;
             if (buffers[slot] == null) {
-                buffers[slot] = new Tensor[own.length];
-                for (int i = 0; i < own.length; i++) {
-                    buffers[slot][i] = scratch.like(own[i]);
-                }
+                buffers[slot] = likeAll(scratch, own);
             }
             Communicator.Pending pending = RingShift.shiftAsync(ring, scratch.backend, held(shifts), buffers[slot]);
             shifts++;
@@ -167,22 +168,54 @@ public final class RingAttention implements AttentionOp {
         }
     }
 
-    private static Tensor[] concat(Tensor[] a, Tensor[] b) {
-        Tensor[] all = new Tensor[a.length + b.length];
-        System.arraycopy(a, 0, all, 0, a.length);
-        System.arraycopy(b, 0, all, a.length, b.length);
-        return all;
+    /**
+     * dK/dV accumulators that walk around the ring, each shift awaited before the next block adds to what arrived.
+     * The set sent is free once its shift returns, so the walk alternates between the rank's own tensors (the
+     * model's dk, dv) and one spare set; it ends in the spare after an odd number of shifts, which is copied home.
+     */
+    private static final class Accumulator {
+        private final Scratch scratch;
+        private final Tensor[] own;
+        private Tensor[] spare;
+        private Tensor[] held;
+
+        Accumulator(Scratch scratch, Tensor[] own) {
+            this.scratch = scratch;
+            this.own = own;
+            this.held = own;
+        }
+
+        Tensor[] held() {
+            return held;
+        }
+
+        void shift(Communicator ring) {
+            if (ring.size() == 1) {
+                // Already home: a ring of one (usp_attn's Ulysses-only layout) has no neighbour to visit.
+                return;
+            }
+            if (spare == null) {
+                spare = likeAll(scratch, own);
+            }
+            Tensor[] into = held == own ? spare : own;
+            RingShift.shift(ring, scratch.backend, held, into);
+            held = into;
+        }
+
+        void bringHome(Backend backend) {
+            if (held != own) {
+                for (int i = 0; i < own.length; i++) {
+                    backend.copy(held[i], own[i]);
+                }
+            }
+        }
     }
 
-    private static Tensor[] firstHalf(Tensor[] all) {
-        Tensor[] h = new Tensor[all.length / 2];
-        System.arraycopy(all, 0, h, 0, h.length);
-        return h;
-    }
-
-    private static Tensor[] secondHalf(Tensor[] all) {
-        Tensor[] h = new Tensor[all.length / 2];
-        System.arraycopy(all, h.length, h, 0, h.length);
-        return h;
+    private static Tensor[] likeAll(Scratch scratch, Tensor[] tensors) {
+        Tensor[] out = new Tensor[tensors.length];
+        for (int i = 0; i < tensors.length; i++) {
+            out[i] = scratch.like(tensors[i]);
+        }
+        return out;
     }
 }

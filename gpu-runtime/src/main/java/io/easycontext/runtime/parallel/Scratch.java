@@ -30,17 +30,6 @@ final class Scratch implements AutoCloseable {
         return allocate(t.dtype(), t.shape());
     }
 
-    Tensor zerosLike(Tensor t) {
-        Tensor z = backend.zeros(t.dtype(), t.shape());
-        tensors.add(z);
-        return z;
-    }
-
-    /** The log-sum-exp of queries {@code q [b, t, h, d]}: {@code [b, h, t]} in the backend's statistics type. */
-    Tensor lseFor(Tensor q) {
-        return allocate(backend.statsType(), q.dim(0), q.dim(2), q.dim(1));
-    }
-
     @Override
     public void close() {
         for (Tensor t : tensors) {

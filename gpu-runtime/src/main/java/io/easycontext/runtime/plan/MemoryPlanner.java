@@ -22,8 +22,10 @@ import java.util.Optional;
  * were checked against the pool's measured peak (benchmarks.md: 36.6 GiB and 46.1 GiB on an H200, both within 1%;
  * those runs predate the chunked MLP recompute, which they match with one chunk of all tokens, and the backward's
  * early frees, which took one {@code [tokens, hidden]} tensor off their peak). The layer's working set is checked
- * byte for byte against what a layer allocates (DecoderLayerMemoryTest, counted as the pool counts). The
- * sequence-parallel buffers follow the code of the ring and Ulysses ops but have not been measured on GPUs yet.
+ * byte for byte against what a layer allocates (DecoderLayerMemoryTest, counted as the pool counts), and so are the
+ * buffers every sequence-parallel mode adds at world sizes 2 and 4 (SequenceParallelMemoryTest). The first ring
+ * measurements on GPUs (4 × H200, zigzag_ring_attn) found the planner of then 1.8 to 7.4 GiB low: the ring kept chunk
+ * copies of q, k, v, out, dOut, dq and its dK/dV accumulators that it did not count; it no longer makes them.
  *
  * <p>With the optimizer sharded (ZeRO stage 1) a rank keeps master weights and moments for its shard only, 12 bytes
  * per parameter of the {@code 1/W} shard (8 with {@code --optimizer-moments bf16}); offloaded, they move to host memory and the device keeps the staging of
@@ -75,11 +77,37 @@ public final class MemoryPlanner {
                 offloadedCheckpoints, OptimizerMoments.FP32);
     }
 
-    /** As above, with the AdamW moments kept in {@code moments} (fp32: 8 bytes a parameter; bf16: 4). */
+    /**
+     * As above, with the AdamW moments kept in {@code moments} (fp32: 8 bytes a parameter; bf16: 4). These overloads
+     * know the mode but not the layout: they take the world as one sequence-parallel group ({@code worldSize /
+     * ulyssesDegree} ring ranks) of one sequence per rank.
+     */
     public static MemoryEstimate estimate(LlamaConfig c, long localTokens, ParallelMode mode, int ulyssesDegree,
                                           int lossChunkTokens, int mlpChunkTokens, Sharding sharding, int worldSize,
                                           int offloadedCheckpoints, OptimizerMoments moments) {
-        long params = c.parameterCount();
+        return estimate(c, localTokens, layout(mode, ulyssesDegree, worldSize), 1, lossChunkTokens, mlpChunkTokens,
+                sharding, offloadedCheckpoints, moments);
+    }
+
+    /** The layout the overloads without one assume: the world is one sequence-parallel group. */
+    private static ParallelConfig layout(ParallelMode mode, int ulyssesDegree, int worldSize) {
+        int u = mode == ParallelMode.ULYSSES_ATTN || mode == ParallelMode.USP_ATTN ? Math.max(1, ulyssesDegree) : 1;
+        int ring = switch (mode) {
+            case DATA_PARALLEL, ULYSSES_ATTN -> 1;
+            default -> Math.max(1, worldSize / u);
+        };
+        int world = mode == ParallelMode.DATA_PARALLEL ? worldSize : u * ring;
+        return new ParallelConfig(mode, Math.max(1, world), mode == ParallelMode.DATA_PARALLEL ? Math.max(1, world) : 1,
+                u, ring);
+    }
+
+    /**
+     * The estimate of one rank of {@code parallel} holding {@code batch} sequences of {@code localTokens / batch}
+     * tokens each, with the state sharded over the whole world.
+     */
+    public static MemoryEstimate estimate(LlamaConfig c, long localTokens, ParallelConfig parallel, int batch,
+                                          int lossChunkTokens, int mlpChunkTokens, Sharding sharding,
+                                          int offloadedCheckpoints, OptimizerMoments moments) {
         long n = localTokens;
         long m = Math.min(mlpChunkTokens, n);
         long h = c.hiddenSize();
@@ -88,30 +116,50 @@ public final class MemoryPlanner {
         long kvd = c.kvDim();
         // A layer's recomputed forward keeps n1, q, k, v, attention output, h, n2; its MLP's gate, up and act
         // exist for one chunk of tokens at a time. DecoderLayer.backward then frees each tensor after the last op
-        // that reads it, so the working set is the largest of its phases:
+        // that reads it, so the working set is the largest of its phases, each with what the attention op holds
+        // then (AttentionBuffers):
         long recomputed = n * (3 * h + 2 * qd + 2 * kvd) * BF16;
+        AttentionBuffers attention = attentionBuffers(c, n, parallel, batch);
         // 1. The MLP's backward: all of the recomputed, dNormed (∂L/∂n2), and the chunk's gate, up, act, dAct,
-        //    dGate, dUp. (The post-attention norm's backward after it holds less: n2 and the chunk gone, dBranch.)
+        //    dGate, dUp; beside them the attention's state. (The post-attention norm's backward after it holds
+        //    less: n2 and the chunk gone, dBranch.)
         long mlpBackward = recomputed + (n * h + m * 6 * f) * BF16;
         // 2. The attention's backward: h, n2 and the MLP's gradients gone; n1, q, k, v and the attention output
-        //    beside dAttnOut, dq, dk, dv and the fp32 dQ accumulator of Backend.attentionBackward.
-        long attentionBackward = n * (h + 4 * qd + 4 * kvd) * BF16 + n * qd * FP32;
-        // 3. The q, k, v projections' backward: q, k, v, the output, dAttnOut gone; n1, dq, dk, dv and dNormed
-        //    (∂L/∂n1). (Then the input norm's backward: dNormed and dBranch.) Below 2 for Llama's shapes.
+        //    beside dAttnOut, dq, dk, dv; the attention's state, its buffers and its kernel's fp32 scratch.
+        long attentionBackward = n * (h + 4 * qd + 4 * kvd) * BF16;
+        // 3. The q, k, v projections' backward: q, k, v, the output, dAttnOut and the state gone; n1, dq, dk, dv
+        //    and dNormed (∂L/∂n1). (Then the input norm's backward: dNormed and dBranch.) Below 2 for Llama's shapes.
         long projectionBackward = n * (2 * h + qd + 2 * kvd) * BF16;
-        long working = Math.max(mlpBackward, Math.max(attentionBackward, projectionBackward));
-        // lse kept from the forward, and delta in the backward: fp32 per head and token.
-        long attentionScratch = 2L * c.numAttentionHeads() * n * FP32;
+        long atMlp = mlpBackward + attention.lse() + attention.kept();
+        long atAttention = attentionBackward + attention.lse() + attention.kept() + attention.backward()
+                + attention.kernel();
+        long working;
+        long attentionScratch;
+        long communication;
+        if (atAttention >= Math.max(atMlp, projectionBackward)) {
+            working = attentionBackward;
+            attentionScratch = attention.lse() + attention.kernel();
+            communication = attention.kept() + attention.backward();
+        } else if (atMlp >= projectionBackward) {
+            working = mlpBackward;
+            attentionScratch = attention.lse();
+            communication = attention.kept();
+        } else {
+            working = projectionBackward;
+            attentionScratch = 0;
+            communication = 0;
+        }
         long checkpoint = n * h * BF16;
         int parked = Math.min(offloadedCheckpoints, c.numHiddenLayers());
         long checkpoints = (c.numHiddenLayers() - parked + Math.min(parked, 2)) * checkpoint;
         long other = n * h * BF16                                   // the residual gradient
                 + (long) Math.min(lossChunkTokens, n) * c.vocabSize() * BF16
                 + WORKSPACE;
+        int worldSize = parallel.worldSize();
         OptimizerState state = optimizerState(c, sharding, worldSize, moments);
         return new MemoryEstimate(parameterBytes(c, sharding, worldSize), gradientBytes(c, sharding, worldSize),
-                state.master(), state.moments(), checkpoints, working, attentionScratch,
-                communication(c, n, mode, ulyssesDegree), other, state.host() + parked * checkpoint, moments);
+                state.master(), state.moments(), checkpoints, working, attentionScratch, communication, other,
+                state.host() + parked * checkpoint, moments);
     }
 
     /**
@@ -154,8 +202,8 @@ public final class MemoryPlanner {
     public static MemoryEstimate estimate(TrainConfig config, MemoryOptions options) {
         ParallelConfig parallel = config.parallel();
         LlamaModel.Options chunks = LlamaModel.Options.DEFAULTS;
-        return estimate(config.model(), localTokens(config), parallel.mode(), parallel.ulyssesDegree(),
-                chunks.lossChunkTokens(), chunks.mlpChunkTokens(), options.sharding(), parallel.worldSize(),
+        return estimate(config.model(), localTokens(config), parallel, config.batchSize(), chunks.lossChunkTokens(),
+                chunks.mlpChunkTokens(), options.sharding(),
                 config.activationCheckpointing() ? options.offloadedCheckpoints() : 0, config.optimizerMoments());
     }
 
@@ -187,8 +235,8 @@ public final class MemoryPlanner {
     public static Optional<Choice> choose(TrainConfig config, long deviceBytes, long hostBytes) {
         ParallelConfig parallel = config.parallel();
         LlamaModel.Options chunks = LlamaModel.Options.DEFAULTS;
-        return choose(config.model(), localTokens(config), parallel.mode(), parallel.ulyssesDegree(), chunks.lossChunkTokens(), chunks.mlpChunkTokens(),
-                parallel.worldSize(), config.activationCheckpointing(), deviceBytes, hostBytes,
+        return choose(config.model(), localTokens(config), parallel, config.batchSize(), chunks.lossChunkTokens(),
+                chunks.mlpChunkTokens(), config.activationCheckpointing(), deviceBytes, hostBytes,
                 config.optimizerMoments());
     }
 
@@ -200,14 +248,27 @@ public final class MemoryPlanner {
                 deviceBytes, hostBytes, OptimizerMoments.FP32);
     }
 
-    /** As above, with the AdamW moments kept in {@code moments}, which no choice changes. */
+    /**
+     * As above, with the AdamW moments kept in {@code moments}, which no choice changes; the world is one
+     * sequence-parallel group of one sequence per rank (see {@link #estimate(LlamaConfig, long, ParallelMode, int,
+     * int, int, Sharding, int, int, OptimizerMoments)}).
+     */
     public static Optional<Choice> choose(LlamaConfig c, long localTokens, ParallelMode mode, int ulyssesDegree,
                                           int lossChunkTokens, int mlpChunkTokens, int worldSize,
                                           boolean checkpointing, long deviceBytes, long hostBytes,
                                           OptimizerMoments moments) {
+        return choose(c, localTokens, layout(mode, ulyssesDegree, worldSize), 1, lossChunkTokens, mlpChunkTokens,
+                checkpointing, deviceBytes, hostBytes, moments);
+    }
+
+    /** As above, for one rank of {@code parallel} holding {@code batch} sequences. */
+    public static Optional<Choice> choose(LlamaConfig c, long localTokens, ParallelConfig parallel, int batch,
+                                          int lossChunkTokens, int mlpChunkTokens, boolean checkpointing,
+                                          long deviceBytes, long hostBytes, OptimizerMoments moments) {
+        int worldSize = parallel.worldSize();
         for (MemoryOptions o : MemoryOptions.byCost(worldSize, checkpointing ? c.numHiddenLayers() : 0)) {
-            MemoryEstimate e = estimate(c, localTokens, mode, ulyssesDegree, lossChunkTokens, mlpChunkTokens,
-                    o.sharding(), worldSize, o.offloadedCheckpoints(), moments);
+            MemoryEstimate e = estimate(c, localTokens, parallel, batch, lossChunkTokens, mlpChunkTokens,
+                    o.sharding(), o.offloadedCheckpoints(), moments);
             if (e.total() <= deviceBytes * CHOICE_HEADROOM && e.hostMemory() * worldSize <= hostBytes) {
                 return Optional.of(new Choice(o, e));
             }
@@ -244,21 +305,72 @@ public final class MemoryPlanner {
     }
 
     /**
-     * Buffers the sequence-parallel ops hold beside the layer's own tensors: a ring keeps the key/value block in
-     * flight and the next one (and in the backward their dK/dV accumulators); Ulysses holds the head-sharded
-     * copies of q, k, v and the output; DistFlashAttn holds two sets of fetched blocks (one in flight) and partials.
+     * What a rank's attention op holds beyond the model's q, k, v, out and their gradients, in bytes: {@code lse},
+     * its fp32 log-sum-exp, and {@code kept}, the rest of its state, from the (re)computed forward to the end of its
+     * backward; {@code backward}, its buffers at the peak of its backward; {@code kernel}, the fp32 delta and dQ
+     * accumulator of the largest block it hands to {@code Backend.attentionBackward}, alive while that runs.
      */
-    static long communication(LlamaConfig c, long n, ParallelMode mode, int ulyssesDegree) {
-        long kv = 2 * n * c.kvDim() * BF16;
+    record AttentionBuffers(long lse, long kept, long backward, long kernel) {
+    }
+
+    /**
+     * {@link AttentionBuffers} of one rank of {@code parallel} holding {@code batch} sequences, {@code n} tokens in
+     * all, as the modes allocate them (RingAttention, UlyssesAttention, DistFlashAttention).
+     */
+    static AttentionBuffers attentionBuffers(LlamaConfig c, long n, ParallelConfig parallel, int batch) {
+        long hq = c.numAttentionHeads();
         long q = n * c.qDim() * BF16;
-        long partial = q + (long) c.numAttentionHeads() * n * FP32;
-        return switch (mode) {
-            case DATA_PARALLEL -> 0;
-            case RING_ATTN, ZIGZAG_RING_ATTN -> 2 * kv + 2 * kv + partial;
-            case ULYSSES_ATTN -> 2 * q + kv;
-            // Two sets of fetch buffers (one in flight), in the backward q, dOut and out beside k and v; the partials.
-            case DIST_FLASH_ATTN -> 2 * (kv + 3 * q) + kv + q + 2 * partial;
-            case USP_ATTN -> (2 * q + kv) + (2 * kv + 2 * kv + partial) / Math.max(1, ulyssesDegree);
+        long kv = 2 * n * c.kvDim() * BF16;
+        long lse = hq * n * FP32;
+        return switch (parallel.mode()) {
+            case DATA_PARALLEL -> new AttentionBuffers(lse, 0, 0, kernel(c, n));
+            case RING_ATTN -> ring(c, n, lse, parallel.ringDegree(), n / batch);
+            case ZIGZAG_RING_ATTN -> ring(c, n, lse, parallel.ringDegree(), n / batch / 2);
+            case ULYSSES_ATTN -> ulysses(q, kv, new AttentionBuffers(lse, 0, 0, kernel(c, n)));
+            // The ring of the Ulysses heads: U times the tokens and 1/U of the heads are the same bytes.
+            case USP_ATTN -> ulysses(q, kv, ring(c, n, lse, parallel.ringDegree(), n / batch / 2));
+            case DIST_FLASH_ATTN -> {
+                // Fetched: k, v, q, dOut, out and lse of a peer; a second set while one is in flight, where the
+                // schedule has a second step. Partials: the dK, dV a peer returns (a helper's dq lands in the block
+                // scratch). Block scratch: the block's dq, dk, dv, every block being a whole shard.
+                int sets = Math.min(2, parallel.ringDegree() / 2);
+                long fetched = sets * (kv + 3 * q + lse);
+                yield new AttentionBuffers(lse, 0, fetched + kv + (q + kv), kernel(c, n));
+            }
         };
+    }
+
+    /**
+     * The ring's backward: the key/value blocks in hand and in flight ({@code W − 1} receive buffers, at most two);
+     * the one spare dK/dV accumulator set (the other is the model's dk, dv; a ring of one has nowhere to send
+     * them); the block scratch of one sequence's
+     * chunk of {@code blockTokens}: its dq, dk, dv. Its kernel scratch is that chunk's too. The forward's blocks hold
+     * less: the same receive buffers, a block's out and lse. The state keeps only lse, per chunk.
+     */
+    private static AttentionBuffers ring(LlamaConfig c, long n, long lse, int ringDegree, long blockTokens) {
+        long kv = 2 * n * c.kvDim() * BF16;
+        long receive = Math.min(2, ringDegree - 1) * kv;
+        long block = blockTokens * (c.qDim() + 2L * c.kvDim()) * BF16;
+        long spare = ringDegree > 1 ? kv : 0;
+        return new AttentionBuffers(lse, 0, receive + spare + block, kernel(c, blockTokens));
+    }
+
+    /**
+     * Ulysses around {@code inner}: its state keeps the head-sharded q, k, v and output (the bytes of the model's);
+     * its backward holds the head-sharded dOut, dq, dk, dv beside the inner backward, or then the packed send and
+     * receive buffers of the all-to-all that returns dq (NcclCommunicator), whichever is more.
+     */
+    private static AttentionBuffers ulysses(long q, long kv, AttentionBuffers inner) {
+        long heads = 2 * q + kv;
+        long innerPeak = inner.backward() + inner.kernel();
+        long allToAll = 2 * q;
+        return innerPeak >= allToAll
+                ? new AttentionBuffers(inner.lse(), heads + inner.kept(), heads + inner.backward(), inner.kernel())
+                : new AttentionBuffers(inner.lse(), heads + inner.kept(), heads + allToAll, 0);
+    }
+
+    /** {@code Backend.attentionBackward}'s fp32 delta {@code [b, hq, t]} and dQ accumulator over {@code tokens}. */
+    private static long kernel(LlamaConfig c, long tokens) {
+        return tokens * ((long) c.numAttentionHeads() + c.qDim()) * FP32;
     }
 }

@@ -71,8 +71,9 @@ class DecoderLayerMemoryTest {
 
     /**
      * The planner's working set is the layer's measured peak but for what it counts elsewhere or leaves out: the
-     * attention's lse (alive throughout) and delta (inside the attention backward only), both in the planner's
-     * attention scratch, and the fp32 rstd of each norm ([tokens] each, too small to plan).
+     * attention's lse (alive throughout) and, inside the attention backward only, the kernel's fp32 delta and dQ
+     * accumulator, all in the planner's attention scratch; and the fp32 rstd of each norm ([tokens] each, too small
+     * to plan).
      *
      * <p>Measured before the backward freed each tensor after its last reader (h, n2, dNormed and dBranch lived
      * through the attention backward, q, k, v and the attention output to the layer's end): 218,112 bytes at MLP
@@ -83,21 +84,23 @@ class DecoderLayerMemoryTest {
         int n = BATCH * LENGTH;
         long lse = 4L * CONFIG.numAttentionHeads() * n;
         long delta = lse;
+        long dqAccumulator = 4L * CONFIG.qDim() * n;
         long rstd = 4L * n;
 
         // Small MLP chunks: the attention backward sets the peak, with rstd1 (rstd2 is gone by then).
         MemoryEstimate small = planned(8);
-        long attention = n * (CONFIG.hiddenSize() + 4L * CONFIG.qDim() + 4L * CONFIG.kvDim()) * 2
-                + n * CONFIG.qDim() * 4L;
+        long attention = n * (CONFIG.hiddenSize() + 4L * CONFIG.qDim() + 4L * CONFIG.kvDim()) * 2;
         assertThat(small.layerWorkingSet()).isEqualTo(attention);
-        assertThat(small.attentionScratch()).isEqualTo(lse + delta);
-        assertThat(measuredWorkingSet(8)).isEqualTo(152_064).isEqualTo(small.layerWorkingSet() + lse + delta + rstd);
+        assertThat(small.attentionScratch()).isEqualTo(lse + delta + dqAccumulator);
+        assertThat(measuredWorkingSet(8)).isEqualTo(152_064).isEqualTo(small.layerWorkingSet() + lse + delta
+                + dqAccumulator + rstd);
 
         // One chunk of all tokens: the MLP backward sets the peak, with both norms' rstd and no delta yet.
         MemoryEstimate whole = planned(n);
         long mlp = n * (4L * CONFIG.hiddenSize() + 2L * CONFIG.qDim() + 2L * CONFIG.kvDim()
                 + 6L * CONFIG.intermediateSize()) * 2;
         assertThat(whole.layerWorkingSet()).isEqualTo(mlp);
+        assertThat(whole.attentionScratch()).isEqualTo(lse);
         assertThat(measuredWorkingSet(n)).isEqualTo(388_096).isEqualTo(whole.layerWorkingSet() + lse + 2 * rstd);
     }
 

@@ -2,8 +2,13 @@ package io.easycontext.runtime.backend.cpu;
 
 import io.easycontext.runtime.backend.AttentionMask;
 import io.easycontext.runtime.backend.Backend;
+import io.easycontext.runtime.comm.Communicator;
+import io.easycontext.runtime.comm.P2POp;
+import io.easycontext.runtime.comm.ReduceOp;
 import io.easycontext.runtime.tensor.DType;
 import io.easycontext.runtime.tensor.Tensor;
+
+import java.util.List;
 
 /**
  * The CPU backend with the allocation bookkeeping of the CUDA one: it counts the bytes of every tensor it hands out
@@ -17,6 +22,10 @@ import io.easycontext.runtime.tensor.Tensor;
  * it a {@code statsType} other than {@code floatType}, e.g. F64 beside F32. {@link #attentionBackward} also counts,
  * while it runs, the two fp32 tensors {@code CudaBackend.attentionBackward} allocates: delta {@code [b, hq, tq]} and
  * the dQ accumulator {@code [b, tq, hq, d]}.
+ *
+ * <p>{@link #communicator} lets this backend's tensors travel over an in-process communicator, counting what
+ * {@code NcclCommunicator} takes from the pool for itself: an all-to-all's packed send and receive buffers, each the
+ * size of {@code send}, while it runs.
  */
 public final class TrackingBackend implements Backend {
 
@@ -263,5 +272,98 @@ public final class TrackingBackend implements Backend {
     public void adamW(Tensor param, Tensor master, Tensor grad, Tensor m, Tensor v, double lr, double beta1,
                       double beta2, double eps, double weightDecay, long step, double gradScale) {
         cpu.adamW(in(param), in(master), in(grad), in(m), in(v), lr, beta1, beta2, eps, weightDecay, step, gradScale);
+    }
+
+    /** {@code inner} (an in-process communicator over CPU tensors) for the tensors of this backend. */
+    public Communicator communicator(Communicator inner) {
+        return new TrackedCommunicator(inner);
+    }
+
+    private final class TrackedCommunicator implements Communicator {
+        private final Communicator inner;
+
+        TrackedCommunicator(Communicator inner) {
+            this.inner = inner;
+        }
+
+        private List<P2POp> unwrap(List<P2POp> ops) {
+            return ops.stream().map(op -> new P2POp(op.kind(), in(op.tensor()), op.peer())).toList();
+        }
+
+        @Override
+        public int rank() {
+            return inner.rank();
+        }
+
+        @Override
+        public int size() {
+            return inner.size();
+        }
+
+        @Override
+        public void sendRecv(List<P2POp> ops) {
+            inner.sendRecv(unwrap(ops));
+        }
+
+        @Override
+        public Pending sendRecvAsync(List<P2POp> ops) {
+            return inner.sendRecvAsync(unwrap(ops));
+        }
+
+        @Override
+        public void allReduce(Tensor tensor, ReduceOp op) {
+            inner.allReduce(in(tensor), op);
+        }
+
+        @Override
+        public double[] allReduce(double[] values, ReduceOp op) {
+            return inner.allReduce(values, op);
+        }
+
+        @Override
+        public void allGather(Tensor send, Tensor recv) {
+            inner.allGather(in(send), in(recv));
+        }
+
+        @Override
+        public Pending allGatherAsync(Tensor send, Tensor recv) {
+            return inner.allGatherAsync(in(send), in(recv));
+        }
+
+        @Override
+        public void reduceScatter(Tensor send, Tensor recv, ReduceOp op) {
+            inner.reduceScatter(in(send), in(recv), op);
+        }
+
+        @Override
+        public void allToAll(Tensor send, Tensor recv, int scatterDim, int gatherDim) {
+            long packing = 2 * tracked(send).inner.numel() * (send.dtype() == floatType() ? 2 : 4);
+            grow(packing);
+            try {
+                inner.allToAll(in(send), in(recv), scatterDim, gatherDim);
+            } finally {
+                live -= packing;
+            }
+        }
+
+        @Override
+        public void broadcast(Tensor tensor, int root) {
+            inner.broadcast(in(tensor), root);
+        }
+
+        @Override
+        public void barrier() {
+            inner.barrier();
+        }
+
+        @Override
+        public Communicator split(int color, int key) {
+            return new TrackedCommunicator(inner.split(color, key));
+        }
+
+        @Override
+        public void close() {
+            inner.close();
+        }
     }
 }

@@ -1,0 +1,168 @@
+package io.easycontext.runtime.model;
+
+import io.easycontext.runtime.backend.cpu.TrackingBackend;
+import io.easycontext.runtime.comm.InProcessRanks;
+import io.easycontext.runtime.optim.OptimizerMoments;
+import io.easycontext.runtime.optim.zero.Sharding;
+import io.easycontext.runtime.parallel.ParallelConfig;
+import io.easycontext.runtime.parallel.ParallelMode;
+import io.easycontext.runtime.parallel.ParallelRank;
+import io.easycontext.runtime.plan.MemoryEstimate;
+import io.easycontext.runtime.plan.MemoryPlanner;
+import io.easycontext.runtime.tensor.DType;
+import io.easycontext.runtime.tensor.Tensor;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.MethodSource;
+
+import java.time.Duration;
+import java.util.List;
+import java.util.SplittableRandom;
+import java.util.stream.Stream;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+/**
+ * What a decoder layer's recompute and backward hold at most on each rank of every sequence-parallel mode, counted as
+ * the CUDA pool would (DecoderLayerMemoryTest's single-rank check, with a TrackingBackend per rank), against the
+ * planner: the most any rank holds is the planner's working set, attention scratch and sequence-parallel buffers, byte
+ * for byte, plus the norms' fp32 rstd ({@code [tokens]} each, too small to plan). Ranks with less work hold less
+ * (ring_attn's first ranks, dist_flash_attn's idle rank at two).
+ */
+class SequenceParallelMemoryTest {
+
+    /** GQA, and multi-head as Llama-2-7B (hidden = q = kv features). */
+    private static final LlamaConfig GQA = LlamaConfig.of(64, 176, 1, 8, 4, 32);
+    private static final LlamaConfig MHA = LlamaConfig.of(64, 176, 1, 8, 8, 32);
+    private static final int LOCAL = 32;
+
+    record Case(LlamaConfig model, ParallelConfig parallel, int batch, int mlpChunkTokens) {
+        @Override
+        public String toString() {
+            return (model == GQA ? "gqa " : "mha ") + parallel + ", batch " + batch + ", mlp chunk " + mlpChunkTokens;
+        }
+    }
+
+    static Stream<Case> cases() {
+        List<ParallelConfig> layouts = List.of(
+                ParallelConfig.resolve(ParallelMode.DATA_PARALLEL, 1, 0, 0, 0),
+                ParallelConfig.resolve(ParallelMode.RING_ATTN, 2, 0, 0, 0),
+                ParallelConfig.resolve(ParallelMode.RING_ATTN, 4, 0, 0, 0),
+                ParallelConfig.resolve(ParallelMode.ZIGZAG_RING_ATTN, 2, 0, 0, 0),
+                ParallelConfig.resolve(ParallelMode.ZIGZAG_RING_ATTN, 4, 0, 0, 0),
+                ParallelConfig.resolve(ParallelMode.ULYSSES_ATTN, 2, 0, 0, 0),
+                ParallelConfig.resolve(ParallelMode.ULYSSES_ATTN, 4, 0, 0, 0),
+                ParallelConfig.resolve(ParallelMode.DIST_FLASH_ATTN, 2, 0, 0, 0),
+                ParallelConfig.resolve(ParallelMode.DIST_FLASH_ATTN, 4, 0, 0, 0),
+                ParallelConfig.resolve(ParallelMode.USP_ATTN, 2, 0, 1, 2),
+                ParallelConfig.resolve(ParallelMode.USP_ATTN, 2, 0, 2, 1),
+                ParallelConfig.resolve(ParallelMode.USP_ATTN, 4, 0, 2, 2));
+        Stream.Builder<Case> all = Stream.builder();
+        for (LlamaConfig model : List.of(GQA, MHA)) {
+            for (ParallelConfig p : layouts) {
+                // MLP chunks of 2 tokens: the attention backward sets the peak, as for Llama at long context.
+                all.add(new Case(model, p, 1, 2));
+                all.add(new Case(model, p, 2, 2));
+            }
+        }
+        // One chunk of all tokens: the MLP backward sets the peak, beside the attention's state.
+        for (ParallelConfig p : layouts) {
+            all.add(new Case(GQA, p, 1, LOCAL));
+        }
+        return all.build();
+    }
+
+    /** Each rank's peak beyond what it held before the recompute (the layer's input and ∂L/∂y). */
+    static long[] measured(Case c) {
+        ParallelConfig config = c.parallel();
+        int seq = LOCAL * config.spDegree();
+        LlamaConfig model = c.model();
+        List<Long> peaks = InProcessRanks.run(config.worldSize(), Duration.ofSeconds(60), comm -> {
+            // Statistics in F64 so that they count 4 bytes an element and activations 2, as on the GPU.
+            TrackingBackend b = new TrackingBackend(DType.F32, DType.F64);
+            ParallelRank rank = ParallelRank.create(b.communicator(comm), config, seq);
+            SplittableRandom rng = new SplittableRandom(3 + comm.rank());
+            LlamaWeights w = LlamaWeights.initialize(b, model, 1);
+            Tensor positions = b.allocate(DType.I32, c.batch(), LOCAL);
+            b.uploadInts(positions, rank.positionIds(c.batch()));
+            float[] inv = Rotary.inverseFrequencies(model);
+            Tensor invFreq = b.allocate(DType.F32, inv.length);
+            b.upload(invFreq, inv);
+            DecoderLayer.Step s = new DecoderLayer.Step(b, model, c.batch(), LOCAL, positions, invFreq,
+                    rank.attention(), c.mlpChunkTokens());
+            int n = c.batch() * LOCAL;
+            Tensor x = random(b, rng, n, model.hiddenSize());
+            Tensor dResidual = random(b, rng, n, model.hiddenSize());
+            long before = b.liveBytes();
+            b.resetPeakDeviceBytes();
+            try (DecoderLayer.Activations a = DecoderLayer.forward(s, w.layer(0), x, null, false)) {
+                DecoderLayer.backward(s, w.layer(0), a, dResidual);
+            }
+            assertThat(b.liveBytes()).as("everything the layer allocated is closed").isEqualTo(before);
+            return b.peakDeviceBytes() - before;
+        });
+        return peaks.stream().mapToLong(Long::longValue).toArray();
+    }
+
+    private static Tensor random(TrackingBackend b, SplittableRandom rng, int rows, int cols) {
+        float[] values = new float[rows * cols];
+        for (int i = 0; i < values.length; i++) {
+            values[i] = (float) rng.nextDouble(-1, 1);
+        }
+        Tensor t = b.allocate(DType.F32, rows, cols);
+        b.upload(t, values);
+        return t;
+    }
+
+    static MemoryEstimate planned(Case c) {
+        return MemoryPlanner.estimate(c.model(), (long) c.batch() * LOCAL, c.parallel(), c.batch(), 1024,
+                c.mlpChunkTokens(), Sharding.REPLICATED, 0, OptimizerMoments.FP32);
+    }
+
+    @ParameterizedTest(name = "{0}")
+    @MethodSource("cases")
+    void theMostARankHoldsIsThePlannersWorkingSetScratchAndBuffers(Case c) {
+        long n = (long) c.batch() * LOCAL;
+        MemoryEstimate e = planned(c);
+        // rstd1 lives to the layer's end; rstd2 only to the post-attention norm's backward, after the MLP's.
+        boolean mlpPeak = c.mlpChunkTokens() == LOCAL;
+        long rstd = 4 * n * (mlpPeak ? 2 : 1);
+        long most = 0;
+        for (long peak : measured(c)) {
+            most = Math.max(most, peak);
+        }
+        assertThat(most).isEqualTo(e.layerWorkingSet() + e.attentionScratch() + e.communication() + rstd);
+        long h = c.model().hiddenSize();
+        long qd = c.model().qDim();
+        long kvd = c.model().kvDim();
+        assertThat(e.layerWorkingSet()).as("the phase that sets the peak").isEqualTo(mlpPeak
+                ? n * (4 * h + 2 * qd + 2 * kvd) * 2 + (long) LOCAL * 6 * c.model().intermediateSize() * 2
+                : n * (h + 4 * qd + 4 * kvd) * 2);
+    }
+
+    /**
+     * Zigzag over four ranks, Llama-2-7B's proportions (hidden = q = kv features), one sequence of 32 tokens a rank,
+     * term by term: what the planner used to leave out here (chunk copies of q, k, v, out, dOut, zeroed dq and own
+     * dK/dV chunks, a second dK/dV receive buffer) was 7 × q and more, as the 4-GPU runs measured.
+     */
+    @Test
+    void zigzagOverFourRanksTermByTerm() {
+        Case c = new Case(MHA, ParallelConfig.resolve(ParallelMode.ZIGZAG_RING_ATTN, 4, 0, 0, 0), 1, 2);
+        long n = LOCAL;
+        long q = n * 64 * 2;          // one [tokens, 64] bf16 tensor: q, and k, and v alike here
+        long chunk = n / 2;           // a zigzag block: one of the rank's two chunks
+        long model = 9 * q;           // n1, q, k, v, out, dAttnOut, dq, dk, dv
+        long lse = 8 * n * 4;         // the forward's lse, fp32, kept per chunk
+        long kvReceive = 2 * (2 * q); // k and v of the two blocks in hand and in flight
+        long dkvSpare = 2 * q;        // where the dK/dV accumulator from the left neighbour lands
+        long blockGrads = chunk * 3 * 64 * 2;      // the block's dq, dk, dv
+        long kernel = chunk * (8 + 64) * 4;        // attentionBackward's fp32 delta and dQ accumulator, per block
+        long rstd1 = n * 4;
+        long[] peaks = measured(c);
+        assertThat(peaks).containsOnly(model + lse + kvReceive + dkvSpare + blockGrads + kernel + rstd1);
+        MemoryEstimate e = planned(c);
+        assertThat(e.layerWorkingSet()).isEqualTo(model);
+        assertThat(e.attentionScratch()).isEqualTo(lse + kernel);
+        assertThat(e.communication()).isEqualTo(kvReceive + dkvSpare + blockGrads);
+    }
+}

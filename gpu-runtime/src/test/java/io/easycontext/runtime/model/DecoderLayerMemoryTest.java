@@ -55,7 +55,8 @@ class DecoderLayerMemoryTest {
         return b.peakDeviceBytes() - before;
     }
 
-    private static Tensor random(TrackingBackend b, SplittableRandom rng, int rows, int cols) {
+    /** Values uniform in [−1, 1) in a fresh F32 [rows, cols] tensor. */
+    static Tensor random(TrackingBackend b, SplittableRandom rng, int rows, int cols) {
         float[] values = new float[rows * cols];
         for (int i = 0; i < values.length; i++) {
             values[i] = (float) rng.nextDouble(-1, 1);

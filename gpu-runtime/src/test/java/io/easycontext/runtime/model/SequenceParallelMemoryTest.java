@@ -91,8 +91,8 @@ class SequenceParallelMemoryTest {
             DecoderLayer.Step s = new DecoderLayer.Step(b, model, c.batch(), LOCAL, positions, invFreq,
                     rank.attention(), c.mlpChunkTokens());
             int n = c.batch() * LOCAL;
-            Tensor x = random(b, rng, n, model.hiddenSize());
-            Tensor dResidual = random(b, rng, n, model.hiddenSize());
+            Tensor x = DecoderLayerMemoryTest.random(b, rng, n, model.hiddenSize());
+            Tensor dResidual = DecoderLayerMemoryTest.random(b, rng, n, model.hiddenSize());
             long before = b.liveBytes();
             b.resetPeakDeviceBytes();
             try (DecoderLayer.Activations a = DecoderLayer.forward(s, w.layer(0), x, null, false)) {
@@ -102,16 +102,6 @@ class SequenceParallelMemoryTest {
             return b.peakDeviceBytes() - before;
         });
         return peaks.stream().mapToLong(Long::longValue).toArray();
-    }
-
-    private static Tensor random(TrackingBackend b, SplittableRandom rng, int rows, int cols) {
-        float[] values = new float[rows * cols];
-        for (int i = 0; i < values.length; i++) {
-            values[i] = (float) rng.nextDouble(-1, 1);
-        }
-        Tensor t = b.allocate(DType.F32, rows, cols);
-        b.upload(t, values);
-        return t;
     }
 
     static MemoryEstimate planned(Case c) {

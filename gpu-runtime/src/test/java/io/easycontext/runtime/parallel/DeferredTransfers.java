@@ -3,8 +3,7 @@ package io.easycontext.runtime.parallel;
 import io.easycontext.runtime.backend.cpu.CpuTensor;
 import io.easycontext.runtime.comm.Communicator;
 import io.easycontext.runtime.comm.P2POp;
-import io.easycontext.runtime.comm.ReduceOp;
-import io.easycontext.runtime.tensor.Tensor;
+import io.easycontext.runtime.comm.ForwardingCommunicator;
 
 import java.util.Arrays;
 import java.util.List;
@@ -14,11 +13,15 @@ import java.util.List;
  * then, and send buffers are read only then — the worst a GPU's communication stream may do. An attention that
  * reads a block before awaiting it, or overwrites one in flight, then gives wrong answers on the CPU too.
  */
-final class DeferredTransfers implements Communicator {
-    private final Communicator inner;
+final class DeferredTransfers extends ForwardingCommunicator {
 
     DeferredTransfers(Communicator inner) {
-        this.inner = inner;
+        super(inner);
+    }
+
+    @Override
+    protected Communicator decorate(Communicator split) {
+        return new DeferredTransfers(split);
     }
 
     @Override
@@ -34,58 +37,8 @@ final class DeferredTransfers implements Communicator {
         return () -> inner.sendRecv(ops);
     }
 
+    /** The world the inner communicator belongs to is closed by whoever made it. */
     @Override
-    public int rank() {
-        return inner.rank();
-    }
-
-    @Override
-    public int size() {
-        return inner.size();
-    }
-
-    @Override
-    public void sendRecv(List<P2POp> ops) {
-        inner.sendRecv(ops);
-    }
-
-    @Override
-    public void allReduce(Tensor tensor, ReduceOp op) {
-        inner.allReduce(tensor, op);
-    }
-
-    @Override
-    public double[] allReduce(double[] values, ReduceOp op) {
-        return inner.allReduce(values, op);
-    }
-
-    @Override
-    public void allGather(Tensor send, Tensor recv) {
-        inner.allGather(send, recv);
-    }
-
-    @Override
-    public void reduceScatter(Tensor send, Tensor recv, ReduceOp op) {
-        inner.reduceScatter(send, recv, op);
-    }
-
-    @Override
-    public void allToAll(Tensor send, Tensor recv, int scatterDim, int gatherDim) {
-        inner.allToAll(send, recv, scatterDim, gatherDim);
-    }
-
-    @Override
-    public void broadcast(Tensor tensor, int root) {
-        inner.broadcast(tensor, root);
-    }
-
-    @Override
-    public void barrier() {
-        inner.barrier();
-    }
-
-    @Override
-    public Communicator split(int color, int key) {
-        return new DeferredTransfers(inner.split(color, key));
+    public void close() {
     }
 }

@@ -3,12 +3,10 @@ package io.easycontext.runtime.backend.cpu;
 import io.easycontext.runtime.backend.AttentionMask;
 import io.easycontext.runtime.backend.Backend;
 import io.easycontext.runtime.comm.Communicator;
-import io.easycontext.runtime.comm.P2POp;
-import io.easycontext.runtime.comm.ReduceOp;
+import io.easycontext.runtime.comm.ForwardingCommunicator;
 import io.easycontext.runtime.tensor.DType;
 import io.easycontext.runtime.tensor.Tensor;
 
-import java.util.List;
 
 /**
  * The CPU backend with the allocation bookkeeping of the CUDA one: it counts the bytes of every tensor it hands out
@@ -279,60 +277,20 @@ public final class TrackingBackend implements Backend {
         return new TrackedCommunicator(inner);
     }
 
-    private final class TrackedCommunicator implements Communicator {
-        private final Communicator inner;
+    private final class TrackedCommunicator extends ForwardingCommunicator {
 
         TrackedCommunicator(Communicator inner) {
-            this.inner = inner;
-        }
-
-        private List<P2POp> unwrap(List<P2POp> ops) {
-            return ops.stream().map(op -> new P2POp(op.kind(), in(op.tensor()), op.peer())).toList();
+            super(inner);
         }
 
         @Override
-        public int rank() {
-            return inner.rank();
+        protected Communicator decorate(Communicator split) {
+            return new TrackedCommunicator(split);
         }
 
         @Override
-        public int size() {
-            return inner.size();
-        }
-
-        @Override
-        public void sendRecv(List<P2POp> ops) {
-            inner.sendRecv(unwrap(ops));
-        }
-
-        @Override
-        public Pending sendRecvAsync(List<P2POp> ops) {
-            return inner.sendRecvAsync(unwrap(ops));
-        }
-
-        @Override
-        public void allReduce(Tensor tensor, ReduceOp op) {
-            inner.allReduce(in(tensor), op);
-        }
-
-        @Override
-        public double[] allReduce(double[] values, ReduceOp op) {
-            return inner.allReduce(values, op);
-        }
-
-        @Override
-        public void allGather(Tensor send, Tensor recv) {
-            inner.allGather(in(send), in(recv));
-        }
-
-        @Override
-        public Pending allGatherAsync(Tensor send, Tensor recv) {
-            return inner.allGatherAsync(in(send), in(recv));
-        }
-
-        @Override
-        public void reduceScatter(Tensor send, Tensor recv, ReduceOp op) {
-            inner.reduceScatter(in(send), in(recv), op);
+        protected Tensor unwrap(Tensor t) {
+            return in(t);
         }
 
         @Override
@@ -344,26 +302,6 @@ public final class TrackingBackend implements Backend {
             } finally {
                 live -= packing;
             }
-        }
-
-        @Override
-        public void broadcast(Tensor tensor, int root) {
-            inner.broadcast(in(tensor), root);
-        }
-
-        @Override
-        public void barrier() {
-            inner.barrier();
-        }
-
-        @Override
-        public Communicator split(int color, int key) {
-            return new TrackedCommunicator(inner.split(color, key));
-        }
-
-        @Override
-        public void close() {
-            inner.close();
         }
     }
 }

@@ -295,7 +295,10 @@ FORWARD(ovpp_, 128, true, true)
 // issuing (named barriers 1 and 2), so that one's softmax runs under the other's MMAs. The loader never competes
 // for issue slots or stalls a consumer warp on an empty barrier (the 256-thread kernels above do both).
 
-// Register split: 24 × 128 + 240 × 256 = 64512, within the 65536 the launch (384 threads at ≤ 168) reserves.
+// Register split: 24 × 128 + 240 × 256 = 64512, exactly the pool the launch reserves (384 threads × the 168 that
+// __launch_bounds__(384, 1) leaves, which ptxas then gives a kernel with setmaxnreg whatever it needs before
+// it); the consumers' setmaxnreg.inc waits until the loader's dec has returned its share. The consumers need
+// about 200 for D = 128 (ptxas spills below 200); the rest is room for its scheduling.
 constexpr int WS_LOADER_REGS = 24;
 constexpr int WS_CONSUMER_REGS = 240;
 
@@ -486,17 +489,21 @@ __device__ void hopper_forward_ws(const CUtensorMap* qmap, const CUtensorMap* km
   }
 }
 
-// attention_forward_hopper_ws_d<D>: the warp-specialized forward, 384 threads.
-#define FORWARD_WS(D, STAGES)                                                                                   \
+// attention_forward_hopper_<variant>d<D>: the warp-specialized forward, 384 threads; "ws_" with two stages of K
+// and V, "ws3_" with three (D 128: 225 KB of shared memory, the most a block may have, for more slack against a
+// late load).
+#define FORWARD_WS(NAME, D, STAGES)                                                                             \
   extern "C" __global__ void __launch_bounds__(384, 1)                                                          \
-      attention_forward_hopper_ws_d##D(const __grid_constant__ CUtensorMap qmap,                                \
+      attention_forward_hopper_##NAME##d##D(const __grid_constant__ CUtensorMap qmap,                                \
                                        const __grid_constant__ CUtensorMap kmap,                                \
                                        const __grid_constant__ CUtensorMap vmap, bf16* out, float* lse, int tq,  \
                                        int tk, int hq, int hkv, int causal, float scale) {                       \
     hopper_forward_ws<D, STAGES>(&qmap, &kmap, &vmap, out, lse, tq, tk, hq, hkv, causal, scale);                \
   }
-FORWARD_WS(64, 2)
-FORWARD_WS(128, 2)
+FORWARD_WS(ws_, 64, 2)
+FORWARD_WS(ws_, 128, 2)
+FORWARD_WS(ws3_, 64, 3)
+FORWARD_WS(ws3_, 128, 3)
 
 // ---------------------------------------------------------------------------------------------------------------
 // Backward: grid (ceil(tk/128), hkv, b), 256 threads. Warpgroup w owns keys 64w..64w+63 of the block's 128 and

@@ -8,6 +8,7 @@
 // Layouts: q, out [b, tq, hq, d]; k, v [b, tk, hkv, d]; lse, delta [b, hq, tq] fp32 (natural log).
 #include "attention.cuh"
 #include "wgmma.cuh"
+#include <type_traits>
 
 namespace {
 
@@ -282,6 +283,227 @@ FORWARD(ov_, 64, false, true)
 FORWARD(ov_, 128, false, true)
 FORWARD(ovpp_, 64, true, true)
 FORWARD(ovpp_, 128, true, true)
+
+// ---------------------------------------------------------------------------------------------------------------
+// Forward, warp-specialized: grid (ceil(tq/128), hq, b), 384 threads; arguments, layouts, masks and results as the
+// forward above. Warpgroup 0 only loads (one thread issues the TMA copies): Q once, then K and V tiles of 128 keys
+// into STAGES stages, K and V each with their own full barrier (bytes landed) and empty barrier (all 8 consumer
+// warps done), so that a tile's Q·Kᵀ need not wait for its V and K's stage refills as soon as its Q·Kᵀ is done.
+// Warpgroups 1 and 2 own query rows 0..63 and 64..127 and do nothing but MMAs and the softmax. setmaxnreg hands
+// the loader's registers to them, so that O, S and the previous tile's P fit in registers together: each issues
+// tile kt's Q·Kᵀ with tile kt − 1's P·V and works through tile kt's softmax while P·V runs, and the two take turns
+// issuing (named barriers 1 and 2), so that one's softmax runs under the other's MMAs. The loader never competes
+// for issue slots or stalls a consumer warp on an empty barrier (the 256-thread kernels above do both).
+
+// Register split: 24 × 128 + 240 × 256 = 64512, exactly the pool the launch reserves (384 threads × the 168 that
+// __launch_bounds__(384, 1) leaves, which ptxas then gives a kernel with setmaxnreg whatever it needs before
+// it); the consumers' setmaxnreg.inc waits until the loader's dec has returned its share. The consumers need
+// about 200 for D = 128 (ptxas spills below 200); the rest is room for its scheduling.
+constexpr int WS_LOADER_REGS = 24;
+constexpr int WS_CONSUMER_REGS = 240;
+
+template <bool V>
+using ws_mask = std::integral_constant<bool, V>;
+
+template <int D, int STAGES>
+__device__ void hopper_forward_ws(const CUtensorMap* qmap, const CUtensorMap* kmap, const CUtensorMap* vmap,
+                                  bf16* __restrict__ out, float* __restrict__ lse, int tq, int tk, int hq, int hkv,
+                                  int causal, float scale) {
+  constexpr int BQ = 128, BK = 128, TILE = BK * D * 2;
+  extern __shared__ unsigned char smem_raw[];
+  unsigned char* Qs = align1024(smem_raw);
+  unsigned char* Ks = Qs + BQ * D * 2;  // STAGES stages, then STAGES of V
+  unsigned char* Vs = Ks + STAGES * TILE;
+  uint64_t* q_full = reinterpret_cast<uint64_t*>(Vs + STAGES * TILE);
+  uint64_t* k_full = q_full + 1;
+  uint64_t* v_full = k_full + STAGES;
+  uint64_t* k_empty = v_full + STAGES;
+  uint64_t* v_empty = k_empty + STAGES;
+
+  // Causal: the last query blocks see the most key tiles; starting them first keeps the grid's tail short.
+  const int b = blockIdx.z, h = blockIdx.y, q0 = (gridDim.x - 1 - blockIdx.x) * BQ;
+  const int hk = h / (hq / hkv);
+  const int tid = threadIdx.x, wgi = tid >> 7, warp = (tid >> 5) & 3, lane = tid & 31, g = lane >> 2, t = lane & 3;
+  int kt_end = (tk + BK - 1) / BK;
+  if (causal) kt_end = min(kt_end, (q0 + BQ - 1) / BK + 1);
+
+  if (tid == 0) {
+    wg::barrier_init(q_full, 1);
+    for (int s = 0; s < STAGES; s++) {
+      wg::barrier_init(&k_full[s], 1);
+      wg::barrier_init(&v_full[s], 1);
+      wg::barrier_init(&k_empty[s], 8);
+      wg::barrier_init(&v_empty[s], 8);
+    }
+    asm volatile("fence.mbarrier_init.release.cluster;\n" ::: "memory");
+  }
+  __syncthreads();
+
+  if (wgi == 0) {
+    asm volatile("setmaxnreg.dec.sync.aligned.u32 %0;\n" ::"n"(WS_LOADER_REGS));
+    if (tid == 0) {
+      wg::barrier_expect(q_full, BQ * D * 2);
+      wg::tma_tile<D>(Qs, qmap, BQ, q0, h, b, q_full);
+      for (int kt = 0; kt < kt_end; kt++) {
+        const int s = kt % STAGES;
+        const uint32_t use = kt / STAGES;  // the stage's use count: its barriers' phase parity
+        // A stage's previous tile (kt − STAGES) must be released first: its K after that tile's Q·Kᵀ, its V
+        // after its P·V, a tile later.
+        if (kt >= STAGES) wg::barrier_wait(&k_empty[s], (use - 1) & 1);
+        wg::barrier_expect(&k_full[s], TILE);
+        wg::tma_tile<D>(Ks + s * TILE, kmap, BK, kt * BK, hk, b, &k_full[s]);
+        if (kt >= STAGES) wg::barrier_wait(&v_empty[s], (use - 1) & 1);
+        wg::barrier_expect(&v_full[s], TILE);
+        wg::tma_tile<D>(Vs + s * TILE, vmap, BK, kt * BK, hk, b, &v_full[s]);
+      }
+    }
+    return;
+  }
+  asm volatile("setmaxnreg.inc.sync.aligned.u32 %0;\n" ::"n"(WS_CONSUMER_REGS));
+
+  const int cw = wgi - 1;         // consumer warpgroup 0 or 1
+  const int wq0 = q0 + 64 * cw;  // its first query row
+  const int qi[2] = {wq0 + 16 * warp + g, wq0 + 16 * warp + g + 8};
+  // Key tiles [0, unmasked) are whole and, causal, entirely at or below the diagonal for each of the 64 rows.
+  int unmasked = min(kt_end, tk / BK);
+  if (causal) unmasked = min(unmasked, (wq0 + 1) / BK);
+  float o[D / 2];
+#pragma unroll
+  for (int i = 0; i < D / 2; i++) o[i] = 0.f;
+  float m[2] = {-INFINITY, -INFINITY}, l[2] = {0.f, 0.f}, alpha[2];
+  const float scale2 = scale * LOG2E;
+
+  // Turns: warpgroup 0 starts; each hands over after issuing, except warpgroup 1 at its last issue (kt_end + 1
+  // issues each: the first Q·Kᵀ alone, kt_end − 1 pairs, the last P·V alone).
+  const int issues = kt_end + 1;
+  int issued = 0;
+  auto my_turn = [&]() { wg::named_sync(1 + cw, 256); };
+  auto hand_over = [&]() {
+    issued++;
+    if (cw == 0 || issued < issues) wg::named_arrive(2 - cw, 256);
+  };
+  auto release = [&](uint64_t* empty, int kt) {
+    if (lane == 0) wg::barrier_arrive(&empty[kt % STAGES]);
+  };
+  auto issue_s = [&](float* s, int kt) {
+#pragma unroll
+    for (int kk = 0; kk < D / 16; kk++) {
+      wg::mma_ss<BK, 0, 0>(s, wg::desc_k_major(Qs, BQ, 64 * cw, kk),
+                           wg::desc_k_major(Ks + (kt % STAGES) * TILE, BK, 0, kk), kk > 0);
+    }
+  };
+  auto issue_pv = [&](unsigned (*pa)[4], int kt) {
+#pragma unroll
+    for (int kk = 0; kk < BK / 16; kk++) {
+      wg::mma_rs<D, 1>(o, pa[kk], wg::desc_mn_major(Vs + (kt % STAGES) * TILE, BK, 0, kk), 1);
+    }
+  };
+  auto wait_full = [&](uint64_t* full, int kt) { wg::barrier_wait(&full[kt % STAGES], (kt / STAGES) & 1); };
+
+  wg::barrier_wait(q_full, 0);
+  if (kt_end > 0) {
+    if (cw == 1) wg::named_arrive(1, 256);
+    unsigned pa[BK / 16][4];  // P of the tile whose P·V comes next
+    {
+      float s[BK / 2];
+      wait_full(k_full, 0);
+      my_turn();
+      wg::fence();
+      issue_s(s, 0);
+      wg::commit();
+      hand_over();
+      wg::wait<0>();
+      wg::hold<BK / 2>(s);
+      release(k_empty, 0);
+      online_softmax<BK>(s, m, l, alpha, unmasked == 0, 0, tk, causal, qi, t, scale2);
+      to_a_fragments<BK>(s, pa);
+    }
+    // Tile kt's scores with tile kt − 1's P·V; masked or not decided at compile time, so that the unmasked tiles
+    // (all but one or two a row block) carry no mask arithmetic.
+    auto step = [&](int kt, auto masked) {
+      float s[BK / 2];
+      wait_full(k_full, kt);
+      wait_full(v_full, kt - 1);
+      my_turn();
+      wg::fence();
+      issue_s(s, kt);
+      wg::commit();
+      issue_pv(pa, kt - 1);
+      wg::commit();
+      hand_over();
+      wg::wait<1>();  // Q·Kᵀ of tile kt is in; P·V of tile kt − 1 may still run (and read pa)
+      wg::hold<BK / 2>(s);
+      release(k_empty, kt);
+      online_softmax<BK>(s, m, l, alpha, decltype(masked)::value, kt * BK, tk, causal, qi, t, scale2);
+      wg::wait<0>();
+      wg::hold<D / 2>(o);
+      release(v_empty, kt - 1);
+      rescale<D>(o, alpha);
+      to_a_fragments<BK>(s, pa);
+    };
+    int kt = 1;
+    for (; kt < unmasked; kt++) step(kt, ws_mask<false>{});
+    for (; kt < kt_end; kt++) step(kt, ws_mask<true>{});
+    wait_full(v_full, kt_end - 1);
+    my_turn();
+    wg::fence();
+    issue_pv(pa, kt_end - 1);
+    wg::commit();
+    hand_over();
+    wg::wait<0>();
+    wg::hold<D / 2>(o);
+    // Nothing loads after the last tile: its stages need no release.
+  }
+
+  // O, normalized, into this warpgroup's own 64 rows of the Q tile (its last Q·Kᵀ is complete, and the other
+  // warpgroup reads only its own rows), then out as whole 16-byte pieces of rows rather than 4-byte fragments.
+  unsigned char* Os = Qs;
+  float inv[2];
+#pragma unroll
+  for (int row = 0; row < 2; row++) {
+    inv[row] = l[row] > 0.f ? 1.f / l[row] : 0.f;
+    const int i = qi[row];
+    if (t == 0 && i < tq) {
+      lse[((long long)b * hq + h) * tq + i] = l[row] > 0.f ? (m[row] + log2f(l[row])) * LN2 : -INFINITY;
+    }
+  }
+#pragma unroll
+  for (int j = 0; j < D / 8; j++) {
+#pragma unroll
+    for (int row = 0; row < 2; row++) {
+      const int r = 64 * cw + 16 * warp + g + 8 * row;
+      *reinterpret_cast<unsigned*>(Os + wg::offset(BQ, r, 8 * j + 2 * t)) =
+          pack(o[4 * j + 2 * row] * inv[row], o[4 * j + 2 * row + 1] * inv[row]);
+    }
+  }
+  wg::named_sync(3 + cw, 128);
+  constexpr int CHUNKS = D / 8;  // 16-byte pieces of a row
+  bf16* ob = out + (long long)b * tq * hq * D;
+#pragma unroll
+  for (int i = tid & 127; i < 64 * CHUNKS; i += 128) {
+    const int r = i / CHUNKS, c = (i % CHUNKS) * 8;
+    if (wq0 + r < tq) {
+      *reinterpret_cast<uint4*>(ob + ((long long)(wq0 + r) * hq + h) * D + c) =
+          *reinterpret_cast<const uint4*>(Os + wg::offset(BQ, 64 * cw + r, c));
+    }
+  }
+}
+
+// attention_forward_hopper_<variant>d<D>: the warp-specialized forward, 384 threads; "ws_" with two stages of K
+// and V, "ws3_" with three (D 128: 225 KB of shared memory, the most a block may have, for more slack against a
+// late load).
+#define FORWARD_WS(NAME, D, STAGES)                                                                             \
+  extern "C" __global__ void __launch_bounds__(384, 1)                                                          \
+      attention_forward_hopper_##NAME##d##D(const __grid_constant__ CUtensorMap qmap,                                \
+                                       const __grid_constant__ CUtensorMap kmap,                                \
+                                       const __grid_constant__ CUtensorMap vmap, bf16* out, float* lse, int tq,  \
+                                       int tk, int hq, int hkv, int causal, float scale) {                       \
+    hopper_forward_ws<D, STAGES>(&qmap, &kmap, &vmap, out, lse, tq, tk, hq, hkv, causal, scale);                \
+  }
+FORWARD_WS(ws_, 64, 2)
+FORWARD_WS(ws_, 128, 2)
+FORWARD_WS(ws3_, 64, 3)
+FORWARD_WS(ws3_, 128, 3)
 
 // ---------------------------------------------------------------------------------------------------------------
 // Backward: grid (ceil(tk/128), hkv, b), 256 threads. Warpgroup w owns keys 64w..64w+63 of the block's 128 and

@@ -39,6 +39,14 @@ public final class Kernel {
         return this;
     }
 
+    /** Registers a thread as the driver compiled the kernel (what a launch reserves per thread). */
+    public int registers() {
+        int[] n = new int[1];
+        Cu.check(JCudaDriver.cuFuncGetAttribute(n, CUfunction_attribute.CU_FUNC_ATTRIBUTE_NUM_REGS, function),
+                "cuFuncGetAttribute(" + name + ")");
+        return n[0];
+    }
+
     /** A 1-D grid of {@code gridX} blocks of {@code blockX} threads. */
     public void launch(CudaStream stream, int gridX, int blockX, Object... args) {
         launchGrid(stream, gridX, 1, 1, blockX, 1, 1, 0, args);

@@ -374,10 +374,9 @@ public final class CudaBackend implements Backend {
         int d = s.headDim();
         int causal = mask == AttentionMask.CAUSAL_DIAGONAL ? 1 : 0;
         if (hopperAttention(d, false)) {
-            // 128 query rows and two stages of 128 keys and values, in 1024-byte aligned swizzled tiles; 3 barriers.
-            int smem = 1024 + (128 + 4 * 128) * d * 2 + 64;
+            int smem = hopperForward.sharedMemory(d);
             kernel(HOPPER_ATTENTION, "attention_forward_hopper_" + hopperForward.prefix() + "d" + d).maxDynamicSharedMemory(smem)
-                    .launchGrid(stream, (s.tq() + 127) / 128, s.hq(), s.batch(), 256, 1, 1, smem,
+                    .launchGrid(stream, (s.tq() + 127) / 128, s.hq(), s.batch(), hopperForward.threads(), 1, 1, smem,
                             queryMap(q, s, 128), keyMap(k, s, 128), keyMap(v, s, 128), ptr(out), ptr(lse), s.tq(),
                             s.tk(), s.hq(), s.hkv(), causal, (float) scale);
             return;

@@ -480,3 +480,277 @@ __device__ void hopper_backward(const CUtensorMap* qmap, const CUtensorMap* kmap
     hopper_backward<D>(&qmap, &kmap, &vmap, &dmap, lse, delta, dq_acc, dk, dv, tq, tk, hq, hkv, causal, scale);  \
   }
 BACKWARD(128)
+
+// ---------------------------------------------------------------------------------------------------------------
+// Backward, warp-specialized (attention_backward_hopper_ws_d<D>): the same grid, work split, arguments and results
+// as hopper_backward above, 384 threads in three roles so that no MMA warp waits on a load or an atomic, and the
+// two MMA warpgroups meet once a step instead of at every __syncthreads:
+//   warpgroup 0, 24 registers a thread: warp 0 loads — the block's K and V once; per step Q and dO by the tensor
+//     memory accelerator and lse and delta by 4-byte asynchronous copies, into STAGES stages, each with a barrier
+//     that counts the bytes and the copies ("full") and one that counts the 8 MMA warps done with it ("empty");
+//     warp 1 adds each step's dQ tile from shared memory into the fp32 accumulator with bulk reductions, one a row
+//     (the accumulator's rows are hq·D apart, so no single copy covers the tile); warps 2 and 3 leave at once.
+//   warpgroups 1 and 2, 240 registers: keys 64w..64w+63 of the block's 128, as in hopper_backward; dQ = dS·K
+//     (columns D/2·w..) goes from registers into one shared fp32 tile that warp 1 drains.
+// Named barriers (besides 0): 1 = both MMA warpgroups have stored their dSᵀ; 2 = the dQ tile is written (MMA warps
+// arrive, warp 1 waits); 3 = the dQ tile may be written again (warp 1 arrives once its reductions have read it).
+namespace bws {
+
+constexpr int DS_READY = 1, DQ_FULL = 2, DQ_EMPTY = 3;
+constexpr int MMA_THREADS = 256, DQ_THREADS = MMA_THREADS + 32;
+
+// A 4-byte asynchronous copy, zeros where !valid.
+__device__ __forceinline__ void copy4(float* dst, const float* src, bool valid) {
+  asm volatile("cp.async.ca.shared.global [%0], [%1], 4, %2;\n" ::"r"(wg::smem_addr(dst)), "l"(src),
+               "r"(valid ? 4 : 0)
+               : "memory");
+}
+
+__device__ __forceinline__ void reduce_add(float* dst, const void* src, int bytes) {
+  asm volatile("cp.reduce.async.bulk.global.shared::cta.bulk_group.add.f32 [%0], [%1], %2;\n" ::"l"(dst),
+               "r"(wg::smem_addr(src)), "r"(bytes)
+               : "memory");
+}
+
+}  // namespace bws
+
+template <int D>
+__device__ void hopper_backward_ws(const CUtensorMap* qmap, const CUtensorMap* kmap, const CUtensorMap* vmap,
+                                   const CUtensorMap* dmap, const float* __restrict__ lse,
+                                   const float* __restrict__ delta, float* __restrict__ dq_acc,
+                                   bf16* __restrict__ dk, bf16* __restrict__ dv, int tq, int tk, int hq, int hkv,
+                                   int causal, float scale) {
+  constexpr int BK = 128, BQ = 64, STAGES = 2;
+  constexpr int KV_TILE = BK * D * 2, Q_TILE = BQ * D * 2, DS_TILE = BK * BQ * 2;
+  // dQ rows padded by 16 bytes: a warp's stores of 8 rows × 8 columns then hit every bank twice, not 8 banks 8 times.
+  constexpr int DQ_ROW = D * 4 + 16;
+  extern __shared__ unsigned char smem_raw[];
+  unsigned char* Ks = align1024(smem_raw);
+  unsigned char* Vs = Ks + KV_TILE;
+  unsigned char* Qs = Vs + KV_TILE;            // STAGES stages
+  unsigned char* dOs = Qs + STAGES * Q_TILE;   // STAGES stages
+  unsigned char* dSts = dOs + STAGES * Q_TILE;  // dSᵀ (128 keys × 64 queries), two buffers
+  unsigned char* dQs = dSts + 2 * DS_TILE;     // BQ rows × D fp32
+  float(*lse_s)[BQ] = reinterpret_cast<float(*)[BQ]>(dQs + BQ * DQ_ROW);  // STAGES stages
+  float(*delta_s)[BQ] = lse_s + STAGES;
+  uint64_t* kv_full = reinterpret_cast<uint64_t*>(delta_s + STAGES);
+  uint64_t* full = kv_full + 1;
+  uint64_t* empty = full + STAGES;
+
+  const int b = blockIdx.z, hk = blockIdx.y, k0 = blockIdx.x * BK;
+  const int group = hq / hkv;
+  const int tid = threadIdx.x, lane = tid & 31;
+  const int qt_begin = causal ? k0 / BQ : 0;
+  const int qt_count = max(0, (tq + BQ - 1) / BQ - qt_begin);
+  const int steps = group * qt_count;
+
+  if (tid == 0) {
+    wg::barrier_init(kv_full, 1);
+    for (int s = 0; s < STAGES; s++) {
+      wg::barrier_init(&full[s], 1 + 32);  // lane 0's expect-bytes arrival, every lane's copies landing
+      wg::barrier_init(&empty[s], 8);
+    }
+    asm volatile("fence.mbarrier_init.release.cluster;\n" ::: "memory");
+  }
+  __syncthreads();
+
+  // Steps walk the query tiles of one head, then the next head's: counters, not divisions, which would cost the
+  // 24-register warps registers they do not have.
+  const int qt_end = qt_begin + qt_count;
+  if (tid < 128) {
+    asm volatile("setmaxnreg.dec.sync.aligned.u32 24;\n" ::: "memory");
+    const int warp = tid >> 5;
+    if (warp == 0 && steps > 0) {
+      if (lane == 0) {
+        wg::barrier_expect(kv_full, 2 * KV_TILE);
+        wg::tma_tile<D>(Ks, kmap, BK, k0, hk, b, kv_full);
+        wg::tma_tile<D>(Vs, vmap, BK, k0, hk, b, kv_full);
+      }
+      // lse and delta rows of the head (zeros past the end) by 4-byte asynchronous copies, two rows a lane each,
+      // which arrive on the stage's barrier when they land: no registers wait on their loads.
+      const long long head_row = ((long long)b * hq + hk * group) * tq;
+      const float* lrow = lse + head_row;
+      const float* drow = delta + head_row;
+      int h = hk * group, qt = qt_begin;
+      for (int i = 0; i < steps; i++) {
+        const int s = i % STAGES;
+        // The stage's previous use (step i − STAGES) is over; parity 1 on a fresh barrier passes at once.
+        wg::barrier_wait(&empty[s], ((i / STAGES) & 1) ^ 1);
+        if (lane == 0) {
+          wg::barrier_expect(&full[s], 2 * Q_TILE);
+          wg::tma_tile<D>(Qs + s * Q_TILE, qmap, BQ, qt * BQ, h, b, &full[s]);
+          wg::tma_tile<D>(dOs + s * Q_TILE, dmap, BQ, qt * BQ, h, b, &full[s]);
+        }
+#pragma unroll
+        for (int u = 0; u < 2; u++) {
+          const int j = qt * BQ + lane + 32 * u;
+          const bool in = j < tq;
+          bws::copy4(&lse_s[s][lane + 32 * u], lrow + (in ? j : 0), in);
+          bws::copy4(&delta_s[s][lane + 32 * u], drow + (in ? j : 0), in);
+        }
+        asm volatile("cp.async.mbarrier.arrive.noinc.shared::cta.b64 [%0];\n" ::"r"(wg::smem_addr(&full[s]))
+                     : "memory");
+        if (++qt == qt_end) qt = qt_begin, h++, lrow += tq, drow += tq;
+      }
+    } else if (warp == 1) {
+      int h = hk * group, qt = qt_begin;
+      for (int i = 0; i < steps; i++) {
+        wg::named_arrive(bws::DQ_EMPTY, bws::DQ_THREADS);
+        wg::named_sync(bws::DQ_FULL, bws::DQ_THREADS);
+#pragma unroll
+        for (int u = 0; u < 2; u++) {
+          const int r = lane + 32 * u, q = qt * BQ + r;
+          if (q < tq) bws::reduce_add(dq_acc + (((long long)b * tq + q) * hq + h) * D, dQs + r * DQ_ROW, D * 4);
+        }
+        asm volatile("cp.async.bulk.commit_group;\n" ::: "memory");
+        // The tile may be overwritten once the reductions have read it (they may still be adding in L2).
+        asm volatile("cp.async.bulk.wait_group.read 0;\n" ::: "memory");
+        if (++qt == qt_end) qt = qt_begin, h++;
+      }
+      asm volatile("cp.async.bulk.wait_group 0;\n" ::: "memory");
+    }
+    return;
+  }
+
+  asm volatile("setmaxnreg.inc.sync.aligned.u32 240;\n" ::: "memory");
+  const int w = (tid >> 7) - 1, warp = (tid >> 5) & 3, g = lane >> 2, t = lane & 3;
+  const int r0 = 64 * w + 16 * warp + g;  // this thread's key rows in the block: r0 and r0 + 8
+  const int kj[2] = {k0 + r0, k0 + r0 + 8};
+  constexpr int DN = D / 2;  // dQ columns of this warpgroup
+
+  float dkacc[D / 2], dvacc[D / 2];
+#pragma unroll
+  for (int i = 0; i < D / 2; i++) dkacc[i] = dvacc[i] = 0.f;
+  const float scale2 = scale * LOG2E;
+  if (steps > 0) wg::barrier_wait(kv_full, 0);
+
+  int qt = qt_begin;
+  for (int i = 0; i < steps; i++) {
+    const int s = i % STAGES, q0 = qt * BQ;
+    if (++qt == qt_end) qt = qt_begin;
+    const unsigned char* Q = Qs + s * Q_TILE;
+    const unsigned char* dO = dOs + s * Q_TILE;
+    unsigned char* dSt = dSts + (i & 1) * DS_TILE;
+    wg::barrier_wait(&full[s], (i / STAGES) & 1);
+
+    float st[BQ / 2], dpt[BQ / 2];
+    wg::fence();
+#pragma unroll
+    for (int kk = 0; kk < D / 16; kk++) {
+      wg::mma_ss<BQ, 0, 0>(st, wg::desc_k_major(Ks, BK, 64 * w, kk), wg::desc_k_major(Q, BQ, 0, kk), kk > 0);
+    }
+    wg::commit();
+#pragma unroll
+    for (int kk = 0; kk < D / 16; kk++) {
+      wg::mma_ss<BQ, 0, 0>(dpt, wg::desc_k_major(Vs, BK, 64 * w, kk), wg::desc_k_major(dO, BQ, 0, kk), kk > 0);
+    }
+    wg::commit();
+    wg::wait<1>();  // Sᵀ is in; dPᵀ may still run
+    wg::hold<BQ / 2>(st);
+
+    const bool needs_mask = q0 + BQ > tq || k0 + 64 * w + 64 > tk || (causal && k0 + 64 * w + 63 > q0);
+#pragma unroll
+    for (int j = 0; j < BQ / 8; j++) {
+      const float2 l = *reinterpret_cast<const float2*>(&lse_s[s][8 * j + 2 * t]);
+      const float l2[2] = {l.x * LOG2E, l.y * LOG2E};
+#pragma unroll
+      for (int e = 0; e < 4; e++) {
+        float pv = fast_exp2(fmaf(st[4 * j + e], scale2, -l2[e & 1]));
+        if (needs_mask) {
+          const int qi = q0 + 8 * j + 2 * t + (e & 1), row = e >> 1;
+          if (qi >= tq || kj[row] >= tk || (causal && kj[row] > qi)) pv = 0.f;
+        }
+        st[4 * j + e] = pv;
+      }
+    }
+    wg::wait<0>();  // dPᵀ is in
+    wg::hold<BQ / 2>(dpt);
+#pragma unroll
+    for (int j = 0; j < BQ / 8; j++) {
+      const float2 dl = *reinterpret_cast<const float2*>(&delta_s[s][8 * j + 2 * t]);
+#pragma unroll
+      for (int e = 0; e < 4; e++) dpt[4 * j + e] = st[4 * j + e] * (dpt[4 * j + e] - ((e & 1) ? dl.y : dl.x));
+    }
+    // Pᵀ and dSᵀ as bf16 A operands: dV += Pᵀ·dO and dK += dSᵀ·Q (dO, Q MN-major), one group.
+    unsigned pa[BQ / 16][4], sa[BQ / 16][4];
+    to_a_fragments<BQ>(st, pa);
+    to_a_fragments<BQ>(dpt, sa);
+    wg::fence();
+#pragma unroll
+    for (int kk = 0; kk < BQ / 16; kk++) {
+      wg::mma_rs<D, 1>(dvacc, pa[kk], wg::desc_mn_major(dO, BQ, 0, kk), 1);
+    }
+#pragma unroll
+    for (int kk = 0; kk < BQ / 16; kk++) {
+      wg::mma_rs<D, 1>(dkacc, sa[kk], wg::desc_mn_major(Q, BQ, 0, kk), 1);
+    }
+    wg::commit();
+    // dSᵀ into shared memory (rows r0 and r0 + 8, the tile's 64 query columns) for the dQ product. This buffer was
+    // last read by step i − 2's dQ MMAs, which both warpgroups waited for before step i − 1's DS_READY.
+#pragma unroll
+    for (int kk = 0; kk < BQ / 16; kk++) {
+      const int c = 16 * kk + 2 * t;
+      *reinterpret_cast<unsigned*>(dSt + wg::offset(BK, r0, c)) = sa[kk][0];
+      *reinterpret_cast<unsigned*>(dSt + wg::offset(BK, r0 + 8, c)) = sa[kk][1];
+      *reinterpret_cast<unsigned*>(dSt + wg::offset(BK, r0, c + 8)) = sa[kk][2];
+      *reinterpret_cast<unsigned*>(dSt + wg::offset(BK, r0 + 8, c + 8)) = sa[kk][3];
+    }
+    wg::fence_shared();
+    wg::named_sync(bws::DS_READY, bws::MMA_THREADS);
+
+    float dq[DN / 2];
+    wg::fence();
+#pragma unroll
+    for (int kk = 0; kk < BK / 16; kk++) {
+      wg::mma_ss<DN, 1, 1>(dq, wg::desc_mn_major(dSt, BK, 0, kk), wg::desc_mn_major(Ks, BK, DN * w, kk), kk > 0);
+    }
+    wg::commit();
+    wg::wait<1>();  // dV's and dK's MMAs are done: the stage (Q, dO, lse, delta) is free to refill
+    wg::hold<D / 2>(dkacc);
+    wg::hold<D / 2>(dvacc);
+    __syncwarp();
+    if (lane == 0) wg::barrier_arrive(&empty[s]);
+    wg::wait<0>();
+    wg::hold<DN / 2>(dq);
+
+    wg::named_sync(bws::DQ_EMPTY, bws::DQ_THREADS);
+#pragma unroll
+    for (int j = 0; j < DN / 8; j++) {
+#pragma unroll
+      for (int half = 0; half < 2; half++) {
+        const int row = 16 * warp + g + 8 * half;
+        *reinterpret_cast<float2*>(dQs + row * DQ_ROW + (DN * w + 8 * j + 2 * t) * 4) =
+            make_float2(dq[4 * j + 2 * half] * scale, dq[4 * j + 2 * half + 1] * scale);
+      }
+    }
+    wg::fence_shared();  // the bulk reductions read the tile through the async proxy
+    wg::named_arrive(bws::DQ_FULL, bws::DQ_THREADS);
+  }
+
+  // This block alone owns its keys for kv head hk: plain stores.
+#pragma unroll
+  for (int row = 0; row < 2; row++) {
+    if (kj[row] >= tk) continue;
+    const long long base = (((long long)b * tk + kj[row]) * hkv + hk) * D;
+#pragma unroll
+    for (int j = 0; j < D / 8; j++) {
+      *reinterpret_cast<__nv_bfloat162*>(dk + base + 8 * j + 2 * t) =
+          __floats2bfloat162_rn(dkacc[4 * j + 2 * row] * scale, dkacc[4 * j + 2 * row + 1] * scale);
+      *reinterpret_cast<__nv_bfloat162*>(dv + base + 8 * j + 2 * t) =
+          __floats2bfloat162_rn(dvacc[4 * j + 2 * row], dvacc[4 * j + 2 * row + 1]);
+    }
+  }
+}
+
+#define BACKWARD_WS(D)                                                                                          \
+  extern "C" __global__ void __launch_bounds__(384, 1)                                                          \
+      attention_backward_hopper_ws_d##D(                                                                        \
+          const __grid_constant__ CUtensorMap qmap, const __grid_constant__ CUtensorMap kmap,                    \
+          const __grid_constant__ CUtensorMap vmap, const __grid_constant__ CUtensorMap dmap, const float* lse,  \
+          const float* delta, float* dq_acc, bf16* dk, bf16* dv, int tq, int tk, int hq, int hkv, int causal,    \
+          float scale) {                                                                                         \
+    hopper_backward_ws<D>(&qmap, &kmap, &vmap, &dmap, lse, delta, dq_acc, dk, dv, tq, tk, hq, hkv, causal,       \
+                          scale);                                                                                \
+  }
+BACKWARD_WS(64)
+BACKWARD_WS(128)

@@ -493,10 +493,11 @@ BACKWARD(128)
 //   warpgroups 1 and 2, 240 registers: keys 64w..64w+63 of the block's 128, as in hopper_backward; dQ = dS·K
 //     (columns D/2·w..) goes from registers into one shared fp32 tile that warp 1 drains.
 // Named barriers (besides 0): 1 = both MMA warpgroups have stored their dSᵀ; 2 = the dQ tile is written (MMA warps
-// arrive, warp 1 waits); 3 = the dQ tile may be written again (warp 1 arrives once its reductions have read it).
+// arrive, warp 1 waits); 3 = the dQ tile may be written again (warp 1 arrives once its reductions have read it);
+// for D 64 only, 4 = warpgroup 0 has stored its part of dQ, 5 and 6 = warpgroup 1 or 2 has stored its dSᵀ.
 namespace bws {
 
-constexpr int DS_READY = 1, DQ_FULL = 2, DQ_EMPTY = 3;
+constexpr int DS_READY = 1, DQ_FULL = 2, DQ_EMPTY = 3, DQ_HALF = 4, DS_OWN = 5;  // DS_OWN + w: warpgroup w alone
 constexpr int MMA_THREADS = 256, DQ_THREADS = MMA_THREADS + 32;
 
 // A 4-byte asynchronous copy, zeros where !valid.
@@ -616,7 +617,11 @@ __device__ void hopper_backward_ws(const CUtensorMap* qmap, const CUtensorMap* k
   const int w = (tid >> 7) - 1, warp = (tid >> 5) & 3, g = lane >> 2, t = lane & 3;
   const int r0 = 64 * w + 16 * warp + g;  // this thread's key rows in the block: r0 and r0 + 8
   const int kj[2] = {k0 + r0, k0 + r0 + 8};
-  constexpr int DN = D / 2;  // dQ columns of this warpgroup
+  // dQ = dS·K: for D 128 each warpgroup takes D/2 columns over all 128 keys; for D 64 (32 columns would start
+  // mid-way through a swizzled 128-byte row, a descriptor offset not tried here) each takes all columns over its
+  // own 64 keys, and the two parts are added in shared memory.
+  constexpr bool SPLIT_K = D < 128;
+  constexpr int DQ_COLS = SPLIT_K ? D : D / 2;
 
   float dkacc[D / 2], dvacc[D / 2];
 #pragma unroll
@@ -696,13 +701,22 @@ __device__ void hopper_backward_ws(const CUtensorMap* qmap, const CUtensorMap* k
       *reinterpret_cast<unsigned*>(dSt + wg::offset(BK, r0 + 8, c + 8)) = sa[kk][3];
     }
     wg::fence_shared();
-    wg::named_sync(bws::DS_READY, bws::MMA_THREADS);
-
-    float dq[DN / 2];
-    wg::fence();
+    float dq[DQ_COLS / 2];
+    if constexpr (SPLIT_K) {
+      wg::named_sync(bws::DS_OWN + w, 128);  // this warpgroup's dSᵀ rows, which alone its dQ product reads
+      wg::fence();
 #pragma unroll
-    for (int kk = 0; kk < BK / 16; kk++) {
-      wg::mma_ss<DN, 1, 1>(dq, wg::desc_mn_major(dSt, BK, 0, kk), wg::desc_mn_major(Ks, BK, DN * w, kk), kk > 0);
+      for (int kk = 4 * w; kk < 4 * w + 4; kk++) {
+        wg::mma_ss<D, 1, 1>(dq, wg::desc_mn_major(dSt, BK, 0, kk), wg::desc_mn_major(Ks, BK, 0, kk), kk > 4 * w);
+      }
+    } else {
+      wg::named_sync(bws::DS_READY, bws::MMA_THREADS);
+      wg::fence();
+#pragma unroll
+      for (int kk = 0; kk < BK / 16; kk++) {
+        wg::mma_ss<DQ_COLS, 1, 1>(dq, wg::desc_mn_major(dSt, BK, 0, kk), wg::desc_mn_major(Ks, BK, DQ_COLS * w, kk),
+                                  kk > 0);
+      }
     }
     wg::commit();
     wg::wait<1>();  // dV's and dK's MMAs are done: the stage (Q, dO, lse, delta) is free to refill
@@ -711,18 +725,24 @@ __device__ void hopper_backward_ws(const CUtensorMap* qmap, const CUtensorMap* k
     __syncwarp();
     if (lane == 0) wg::barrier_arrive(&empty[s]);
     wg::wait<0>();
-    wg::hold<DN / 2>(dq);
+    wg::hold<DQ_COLS / 2>(dq);
 
     wg::named_sync(bws::DQ_EMPTY, bws::DQ_THREADS);
+    // With the keys split, warpgroup 0 stores its part and warpgroup 1 then adds its own to it.
+    if (SPLIT_K && w == 1) wg::named_sync(bws::DQ_HALF, bws::MMA_THREADS);
+    const int col0 = SPLIT_K ? 0 : DQ_COLS * w;
 #pragma unroll
-    for (int j = 0; j < DN / 8; j++) {
+    for (int j = 0; j < DQ_COLS / 8; j++) {
 #pragma unroll
       for (int half = 0; half < 2; half++) {
         const int row = 16 * warp + g + 8 * half;
-        *reinterpret_cast<float2*>(dQs + row * DQ_ROW + (DN * w + 8 * j + 2 * t) * 4) =
-            make_float2(dq[4 * j + 2 * half] * scale, dq[4 * j + 2 * half + 1] * scale);
+        float2* p = reinterpret_cast<float2*>(dQs + row * DQ_ROW + (col0 + 8 * j + 2 * t) * 4);
+        float2 v = make_float2(dq[4 * j + 2 * half] * scale, dq[4 * j + 2 * half + 1] * scale);
+        if (SPLIT_K && w == 1) v.x += p->x, v.y += p->y;
+        *p = v;
       }
     }
+    if (SPLIT_K && w == 0) wg::named_arrive(bws::DQ_HALF, bws::MMA_THREADS);
     wg::fence_shared();  // the bulk reductions read the tile through the async proxy
     wg::named_arrive(bws::DQ_FULL, bws::DQ_THREADS);
   }

@@ -507,6 +507,14 @@ __device__ __forceinline__ void copy4(float* dst, const float* src, bool valid) 
                : "memory");
 }
 
+// Descriptors of k-step kk from that of k-step 0 (wgmma.cuh's layouts): only the start address, the low field in
+// 16-byte units, moves, and no shared address reaches 256 KB, so the add cannot carry out of it. One base a tile
+// then serves every k-step and stage, instead of a register pair for each.
+__device__ __forceinline__ uint64_t k_step(uint64_t d0, int rows, int kk) {
+  return d0 + (((kk >> 2) * rows * 128 + (kk & 3) * 32) >> 4);
+}
+__device__ __forceinline__ uint64_t mn_step(uint64_t d0, int kk) { return d0 + kk * 16 * 128 / 16; }
+
 __device__ __forceinline__ void reduce_add(float* dst, const void* src, int bytes) {
   asm volatile("cp.reduce.async.bulk.global.shared::cta.bulk_group.add.f32 [%0], [%1], %2;\n" ::"l"(dst),
                "r"(wg::smem_addr(src)), "r"(bytes)
@@ -617,6 +625,12 @@ __device__ void hopper_backward_ws(const CUtensorMap* qmap, const CUtensorMap* k
   const int w = (tid >> 7) - 1, warp = (tid >> 5) & 3, g = lane >> 2, t = lane & 3;
   const int r0 = 64 * w + 16 * warp + g;  // this thread's key rows in the block: r0 and r0 + 8
   const int kj[2] = {k0 + r0, k0 + r0 + 8};
+  // The masks in as few registers as the loop can spare: key row kj sees queries [first_q, tq) (none past tk);
+  // a tile needs masking where its queries start below mask_below or run past tq.
+  int first_q[2];
+#pragma unroll
+  for (int row = 0; row < 2; row++) first_q[row] = kj[row] >= tk ? INT_MAX : causal ? kj[row] : 0;
+  const int mask_below = k0 + 64 * w + 64 > tk ? INT_MAX : causal ? k0 + 64 * w + 63 : INT_MIN;
   // dQ = dS·K: for D 128 each warpgroup takes D/2 columns over all 128 keys; for D 64 (32 columns would start
   // mid-way through a swizzled 128-byte row, a descriptor offset not tried here) each takes all columns over its
   // own 64 keys, and the two parts are added in shared memory.
@@ -628,13 +642,19 @@ __device__ void hopper_backward_ws(const CUtensorMap* qmap, const CUtensorMap* k
   for (int i = 0; i < D / 2; i++) dkacc[i] = dvacc[i] = 0.f;
   const float scale2 = scale * LOG2E;
   if (steps > 0) wg::barrier_wait(kv_full, 0);
+  const uint64_t k_k = wg::desc_k_major(Ks, BK, 64 * w, 0), v_k = wg::desc_k_major(Vs, BK, 64 * w, 0);
+  const uint64_t k_mn = wg::desc_mn_major(Ks, BK, SPLIT_K ? 0 : DQ_COLS * w, 0);
+  const uint64_t q_k0 = wg::desc_k_major(Qs, BQ, 0, 0), do_k0 = wg::desc_k_major(dOs, BQ, 0, 0);
+  const uint64_t q_mn0 = wg::desc_mn_major(Qs, BQ, 0, 0), do_mn0 = wg::desc_mn_major(dOs, BQ, 0, 0);
+  const uint64_t dst_mn0 = wg::desc_mn_major(dSts, BK, 0, 0);
 
   int qt = qt_begin;
   for (int i = 0; i < steps; i++) {
     const int s = i % STAGES, q0 = qt * BQ;
     if (++qt == qt_end) qt = qt_begin;
-    const unsigned char* Q = Qs + s * Q_TILE;
-    const unsigned char* dO = dOs + s * Q_TILE;
+    const uint64_t q_k = q_k0 + s * (Q_TILE / 16), do_k = do_k0 + s * (Q_TILE / 16);
+    const uint64_t q_mn = q_mn0 + s * (Q_TILE / 16), do_mn = do_mn0 + s * (Q_TILE / 16);
+    const uint64_t dst_mn = dst_mn0 + (i & 1) * (DS_TILE / 16);
     unsigned char* dSt = dSts + (i & 1) * DS_TILE;
     wg::barrier_wait(&full[s], (i / STAGES) & 1);
 
@@ -642,18 +662,18 @@ __device__ void hopper_backward_ws(const CUtensorMap* qmap, const CUtensorMap* k
     wg::fence();
 #pragma unroll
     for (int kk = 0; kk < D / 16; kk++) {
-      wg::mma_ss<BQ, 0, 0>(st, wg::desc_k_major(Ks, BK, 64 * w, kk), wg::desc_k_major(Q, BQ, 0, kk), kk > 0);
+      wg::mma_ss<BQ, 0, 0>(st, bws::k_step(k_k, BK, kk), bws::k_step(q_k, BQ, kk), kk > 0);
     }
     wg::commit();
 #pragma unroll
     for (int kk = 0; kk < D / 16; kk++) {
-      wg::mma_ss<BQ, 0, 0>(dpt, wg::desc_k_major(Vs, BK, 64 * w, kk), wg::desc_k_major(dO, BQ, 0, kk), kk > 0);
+      wg::mma_ss<BQ, 0, 0>(dpt, bws::k_step(v_k, BK, kk), bws::k_step(do_k, BQ, kk), kk > 0);
     }
     wg::commit();
     wg::wait<1>();  // Sᵀ is in; dPᵀ may still run
     wg::hold<BQ / 2>(st);
 
-    const bool needs_mask = q0 + BQ > tq || k0 + 64 * w + 64 > tk || (causal && k0 + 64 * w + 63 > q0);
+    const bool needs_mask = q0 < mask_below || q0 + BQ > tq;
 #pragma unroll
     for (int j = 0; j < BQ / 8; j++) {
       const float2 l = *reinterpret_cast<const float2*>(&lse_s[s][8 * j + 2 * t]);
@@ -662,13 +682,22 @@ __device__ void hopper_backward_ws(const CUtensorMap* qmap, const CUtensorMap* k
       for (int e = 0; e < 4; e++) {
         float pv = fast_exp2(fmaf(st[4 * j + e], scale2, -l2[e & 1]));
         if (needs_mask) {
-          const int qi = q0 + 8 * j + 2 * t + (e & 1), row = e >> 1;
-          if (qi >= tq || kj[row] >= tk || (causal && kj[row] > qi)) pv = 0.f;
+          const int qi = q0 + 8 * j + 2 * t + (e & 1);
+          if (qi < first_q[e >> 1] || qi >= tq) pv = 0.f;
         }
         st[4 * j + e] = pv;
       }
     }
-    wg::wait<0>();  // dPᵀ is in
+    // dV += Pᵀ·dO (Pᵀ from registers, dO MN-major) runs while dSᵀ is worked out.
+    unsigned pa[BQ / 16][4];
+    to_a_fragments<BQ>(st, pa);
+    wg::fence();
+#pragma unroll
+    for (int kk = 0; kk < BQ / 16; kk++) {
+      wg::mma_rs<D, 1>(dvacc, pa[kk], bws::mn_step(do_mn, kk), 1);
+    }
+    wg::commit();
+    wg::wait<1>();  // dPᵀ is in; dV's MMAs may still run
     wg::hold<BQ / 2>(dpt);
 #pragma unroll
     for (int j = 0; j < BQ / 8; j++) {
@@ -676,18 +705,13 @@ __device__ void hopper_backward_ws(const CUtensorMap* qmap, const CUtensorMap* k
 #pragma unroll
       for (int e = 0; e < 4; e++) dpt[4 * j + e] = st[4 * j + e] * (dpt[4 * j + e] - ((e & 1) ? dl.y : dl.x));
     }
-    // Pᵀ and dSᵀ as bf16 A operands: dV += Pᵀ·dO and dK += dSᵀ·Q (dO, Q MN-major), one group.
-    unsigned pa[BQ / 16][4], sa[BQ / 16][4];
-    to_a_fragments<BQ>(st, pa);
+    // dK += dSᵀ·Q (dSᵀ from registers, Q MN-major).
+    unsigned sa[BQ / 16][4];
     to_a_fragments<BQ>(dpt, sa);
     wg::fence();
 #pragma unroll
     for (int kk = 0; kk < BQ / 16; kk++) {
-      wg::mma_rs<D, 1>(dvacc, pa[kk], wg::desc_mn_major(dO, BQ, 0, kk), 1);
-    }
-#pragma unroll
-    for (int kk = 0; kk < BQ / 16; kk++) {
-      wg::mma_rs<D, 1>(dkacc, sa[kk], wg::desc_mn_major(Q, BQ, 0, kk), 1);
+      wg::mma_rs<D, 1>(dkacc, sa[kk], bws::mn_step(q_mn, kk), 1);
     }
     wg::commit();
     // dSᵀ into shared memory (rows r0 and r0 + 8, the tile's 64 query columns) for the dQ product. This buffer was
@@ -707,15 +731,14 @@ __device__ void hopper_backward_ws(const CUtensorMap* qmap, const CUtensorMap* k
       wg::fence();
 #pragma unroll
       for (int kk = 4 * w; kk < 4 * w + 4; kk++) {
-        wg::mma_ss<D, 1, 1>(dq, wg::desc_mn_major(dSt, BK, 0, kk), wg::desc_mn_major(Ks, BK, 0, kk), kk > 4 * w);
+        wg::mma_ss<D, 1, 1>(dq, bws::mn_step(dst_mn, kk), bws::mn_step(k_mn, kk), kk > 4 * w);
       }
     } else {
       wg::named_sync(bws::DS_READY, bws::MMA_THREADS);
       wg::fence();
 #pragma unroll
       for (int kk = 0; kk < BK / 16; kk++) {
-        wg::mma_ss<DQ_COLS, 1, 1>(dq, wg::desc_mn_major(dSt, BK, 0, kk), wg::desc_mn_major(Ks, BK, DQ_COLS * w, kk),
-                                  kk > 0);
+        wg::mma_ss<DQ_COLS, 1, 1>(dq, bws::mn_step(dst_mn, kk), bws::mn_step(k_mn, kk), kk > 0);
       }
     }
     wg::commit();

@@ -486,12 +486,14 @@ BACKWARD(128)
 // as hopper_backward above, 384 threads in three roles so that no MMA warp waits on a load or an atomic, and the
 // two MMA warpgroups meet once a step instead of at every __syncthreads:
 //   warpgroup 0, 24 registers a thread: warp 0 loads — the block's K and V once; per step Q and dO by the tensor
-//     memory accelerator and lse and delta by 4-byte asynchronous copies, into STAGES stages, each with a barrier
-//     that counts the bytes and the copies ("full") and one that counts the 8 MMA warps done with it ("empty");
-//     warp 1 adds each step's dQ tile from shared memory into the fp32 accumulator with bulk reductions, one a row
-//     (the accumulator's rows are hq·D apart, so no single copy covers the tile); warps 2 and 3 leave at once.
-//   warpgroups 1 and 2, 240 registers: keys 64w..64w+63 of the block's 128, as in hopper_backward; dQ = dS·K
-//     (columns D/2·w..) goes from registers into one shared fp32 tile that warp 1 drains.
+//     memory accelerator (lane 0) and lse and delta by 4-byte asynchronous copies (every lane), into STAGES
+//     stages, each with a barrier that counts the bytes and the copies ("full") and one that counts the 8 MMA
+//     warps done with it ("empty"); warp 1 adds each step's dQ tile from shared memory into the fp32
+//     accumulator with bulk reductions, one a row (the accumulator's rows are hq·D apart, so no single copy
+//     covers the tile); warps 2 and 3 leave at once.
+//   warpgroups 1 and 2, 240 registers: keys 64w..64w+63 of the block's 128, as in hopper_backward, but each
+//     product's MMAs run under the next piece of arithmetic: dPᵀ under Pᵀ, dV += Pᵀ·dO under dSᵀ, dK += dSᵀ·Q
+//     under dSᵀ's stores; dQ = dS·K goes from registers into one shared fp32 tile that warp 1 drains.
 // Named barriers (besides 0): 1 = both MMA warpgroups have stored their dSᵀ; 2 = the dQ tile is written (MMA warps
 // arrive, warp 1 waits); 3 = the dQ tile may be written again (warp 1 arrives once its reductions have read it);
 // for D 64 only, 4 = warpgroup 0 has stored its part of dQ, 5 and 6 = warpgroup 1 or 2 has stored its dSᵀ.
@@ -546,12 +548,21 @@ __device__ void hopper_backward_ws(const CUtensorMap* qmap, const CUtensorMap* k
   uint64_t* full = kv_full + 1;
   uint64_t* empty = full + STAGES;
 
-  const int b = blockIdx.z, hk = blockIdx.y, k0 = blockIdx.x * BK;
-  const int group = hq / hkv;
   const int tid = threadIdx.x, lane = tid & 31;
-  const int qt_begin = causal ? k0 / BQ : 0;
-  const int qt_count = max(0, (tq + BQ - 1) / BQ - qt_begin);
-  const int steps = group * qt_count;
+  // The block's keys and the steps it walks: query tiles of one head, then the next head's (counters, not
+  // divisions, in the loops). Worked out by each role after its setmaxnreg, not once before: values live across
+  // the 24-register warps' setmaxnreg would have to fit beside everything they keep.
+  const auto walk = [&](int& b, int& hk, int& k0, int& group, int& qt_begin, int& qt_end, int& steps) {
+    // Key blocks outermost across the heads (the grid's x and y swapped): under a causal mask the first blocks
+    // walk the most query tiles, and starting every head's heaviest first leaves only light ones for the tail.
+    const int lin = blockIdx.x + gridDim.x * blockIdx.y;
+    b = blockIdx.z, hk = lin % gridDim.y, k0 = lin / gridDim.y * BK;
+    group = hq / hkv;
+    qt_begin = causal ? k0 / BQ : 0;
+    const int qt_count = max(0, (tq + BQ - 1) / BQ - qt_begin);
+    qt_end = qt_begin + qt_count;
+    steps = group * qt_count;
+  };
 
   if (tid == 0) {
     wg::barrier_init(kv_full, 1);
@@ -563,12 +574,11 @@ __device__ void hopper_backward_ws(const CUtensorMap* qmap, const CUtensorMap* k
   }
   __syncthreads();
 
-  // Steps walk the query tiles of one head, then the next head's: counters, not divisions, which would cost the
-  // 24-register warps registers they do not have.
-  const int qt_end = qt_begin + qt_count;
   if (tid < 128) {
     asm volatile("setmaxnreg.dec.sync.aligned.u32 24;\n" ::: "memory");
     const int warp = tid >> 5;
+    int b, hk, k0, group, qt_begin, qt_end, steps;
+    walk(b, hk, k0, group, qt_begin, qt_end, steps);
     if (warp == 0 && steps > 0) {
       if (lane == 0) {
         wg::barrier_expect(kv_full, 2 * KV_TILE);
@@ -622,6 +632,8 @@ __device__ void hopper_backward_ws(const CUtensorMap* qmap, const CUtensorMap* k
   }
 
   asm volatile("setmaxnreg.inc.sync.aligned.u32 240;\n" ::: "memory");
+  int b, hk, k0, group, qt_begin, qt_end, steps;
+  walk(b, hk, k0, group, qt_begin, qt_end, steps);
   const int w = (tid >> 7) - 1, warp = (tid >> 5) & 3, g = lane >> 2, t = lane & 3;
   const int r0 = 64 * w + 16 * warp + g;  // this thread's key rows in the block: r0 and r0 + 8
   const int kj[2] = {k0 + r0, k0 + r0 + 8};

@@ -3,6 +3,7 @@ package io.easycontext.runtime.cli;
 import io.easycontext.runtime.backend.AttentionMask;
 import io.easycontext.runtime.backend.cuda.AttentionKernels;
 import io.easycontext.runtime.backend.cuda.CudaBackend;
+import io.easycontext.runtime.backend.cuda.HopperBackward;
 import io.easycontext.runtime.backend.cuda.HopperForward;
 import io.easycontext.runtime.cuda.Cuda;
 import io.easycontext.runtime.cuda.CudaEvent;
@@ -64,6 +65,8 @@ public final class BenchCommand implements Command {
                 String kernels = flags.string("attention-kernels", "auto");
                 List<HopperForward> schedules = Arrays.stream(flags.string("hopper-forward", "plain").split(","))
                         .map(HopperForward::parse).toList();
+                List<HopperBackward> backwards = Arrays.stream(flags.string("hopper-backward", "plain").split(","))
+                        .map(HopperBackward::parse).toList();
                 List<AttentionKernels> sets = switch (kernels) {
                     case "auto" -> List.of(AttentionKernels.AUTO);
                     case "portable" -> List.of(AttentionKernels.PORTABLE);
@@ -76,7 +79,7 @@ public final class BenchCommand implements Command {
                 try (CudaBackend backend = backend(gpu, 10L * largest * heads * headDim * 2 + (1L << 30))) {
                     for (int kv : kvHeads) {
                         for (int s : seqs) {
-                            attention(backend, s, heads, kv, headDim, iters, sets, schedules, out);
+                            attention(backend, s, heads, kv, headDim, iters, sets, schedules, backwards, out);
                         }
                     }
                 }
@@ -126,9 +129,12 @@ public final class BenchCommand implements Command {
         z.close();
     }
 
-    /** One shape's inputs, made once, timed through every kernel set (and each Hopper forward schedule). */
+    /**
+     * One shape's inputs, made once, timed through every kernel set (and each Hopper forward schedule, each with
+     * every Hopper backward): a line per forward and backward pair.
+     */
     private static void attention(CudaBackend b, int s, int h, int kv, int d, int iters, List<AttentionKernels> sets,
-                                  List<HopperForward> schedules, PrintStream out) {
+                                  List<HopperForward> schedules, List<HopperBackward> backwards, PrintStream out) {
         Tensor q = random(b, 1, 1, s, h, d);
         Tensor k = random(b, 1, 1, s, kv, d);
         Tensor v = random(b, 1, 1, s, kv, d);
@@ -146,17 +152,24 @@ public final class BenchCommand implements Command {
                 b.useHopperForward(schedule);
                 double fwd = medianMillis(b, iters,
                         () -> b.attentionForward(q, k, v, AttentionMask.CAUSAL_DIAGONAL, scale, o, lse));
-                double bwd = medianMillis(b, iters, () -> b.attentionBackward(dout, o, lse, q, k, v,
-                        AttentionMask.CAUSAL_DIAGONAL, scale, dq, dk, dv));
                 String forward = b.attentionKernelsFor(d, false);
                 if (forward.equals("hopper")) {
                     forward += "-" + schedule.name().toLowerCase(Locale.ROOT);
                 }
-                emit(out, "\"what\":\"attention_causal\",\"impl\":\"ours\",\"kernels\":\"%s/%s\",\"S\":%d,"
-                                + "\"heads\":%d,\"kv_heads\":%d,\"head_dim\":%d,\"fwd_ms\":%.3f,\"fwd_tflops\":%.1f,"
-                                + "\"bwd_ms\":%.3f,\"bwd_tflops\":%.1f",
-                        forward, b.attentionKernelsFor(d, true), s, h, kv, d, fwd, flops / fwd / 1e9,
-                        bwd, 2.5 * flops / bwd / 1e9);
+                for (HopperBackward backward : set == AttentionKernels.AUTO ? backwards : List.of(HopperBackward.PLAIN)) {
+                    b.useHopperBackward(backward);
+                    double bwd = medianMillis(b, iters, () -> b.attentionBackward(dout, o, lse, q, k, v,
+                            AttentionMask.CAUSAL_DIAGONAL, scale, dq, dk, dv));
+                    String backwardKernels = b.attentionKernelsFor(d, true);
+                    if (backwardKernels.equals("hopper")) {
+                        backwardKernels += "-" + backward.shortName();
+                    }
+                    emit(out, "\"what\":\"attention_causal\",\"impl\":\"ours\",\"kernels\":\"%s/%s\",\"S\":%d,"
+                                    + "\"heads\":%d,\"kv_heads\":%d,\"head_dim\":%d,\"fwd_ms\":%.3f,\"fwd_tflops\":%.1f,"
+                                    + "\"bwd_ms\":%.3f,\"bwd_tflops\":%.1f",
+                            forward, backwardKernels, s, h, kv, d, fwd, flops / fwd / 1e9,
+                            bwd, 2.5 * flops / bwd / 1e9);
+                }
             }
         }
         for (Tensor t : List.of(q, k, v, o, lse, dout, dq, dk, dv)) {

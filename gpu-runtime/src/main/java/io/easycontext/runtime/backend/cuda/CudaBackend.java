@@ -42,6 +42,7 @@ public final class CudaBackend implements Backend {
     private final boolean hopperBuilt;
     private AttentionKernels attentionKernels = AttentionKernels.fromSystemProperty();
     private HopperForward hopperForward = HopperForward.fromSystemProperty();
+    private HopperBackward hopperBackward = HopperBackward.fromSystemProperty();
 
     /**
      * @param ordinal       the GPU
@@ -65,6 +66,11 @@ public final class CudaBackend implements Backend {
     /** Chooses the schedule of the Hopper attention forward from now on (see {@link HopperForward}). */
     public void useHopperForward(HopperForward schedule) {
         this.hopperForward = schedule;
+    }
+
+    /** Chooses the Hopper attention backward from now on (see {@link HopperBackward}). */
+    public void useHopperBackward(HopperBackward schedule) {
+        this.hopperBackward = schedule;
     }
 
     /** {@code hopper} or {@code portable}: the kernels an attention forward or backward of this head size runs. */
@@ -357,7 +363,7 @@ public final class CudaBackend implements Backend {
 
     private boolean hopperAttention(int headDim, boolean backward) {
         return attentionKernels == AttentionKernels.AUTO && hopperBuilt
-                && (headDim == 128 || (headDim == 64 && !backward));
+                && (backward ? hopperBackward.supports(headDim) : headDim == 128 || headDim == 64);
     }
 
     private static long[] queryMap(Tensor t, AttentionShape s, int boxRows) {
@@ -401,11 +407,23 @@ public final class CudaBackend implements Backend {
             int d = s.headDim();
             int causal = mask == AttentionMask.CAUSAL_DIAGONAL ? 1 : 0;
             if (hopperAttention(d, true)) {
-                // K and V (128 keys), two stages of Q and dO (64 queries), dSᵀ, two stages of lse and delta,
-                // 3 barriers.
-                int smem = 1024 + (2 * 128 * d + 4 * 64 * d + 128 * 64) * 2 + 4 * 64 * 4 + 64;
-                kernel(HOPPER_ATTENTION, "attention_backward_hopper_d" + d).maxDynamicSharedMemory(smem)
-                        .launchGrid(stream, (s.tk() + 127) / 128, s.hkv(), s.batch(), 256, 1, 1, smem,
+                int smem;
+                int threads;
+                if (hopperBackward == HopperBackward.WARP_SPECIALIZED) {
+                    // K and V (128 keys), two stages of Q and dO (64 queries), two of dSᵀ, the fp32 dQ tile (rows
+                    // padded by 16 bytes), two stages of lse and delta, 5 barriers; a loading warpgroup besides two
+                    // MMA warpgroups.
+                    smem = 1024 + (2 * 128 * d + 4 * 64 * d + 2 * 128 * 64) * 2 + 64 * (4 * d + 16) + 4 * 64 * 4 + 64;
+                    threads = 384;
+                } else {
+                    // K and V (128 keys), two stages of Q and dO (64 queries), dSᵀ, two stages of lse and delta,
+                    // 3 barriers.
+                    smem = 1024 + (2 * 128 * d + 4 * 64 * d + 128 * 64) * 2 + 4 * 64 * 4 + 64;
+                    threads = 256;
+                }
+                kernel(HOPPER_ATTENTION, "attention_backward_hopper_" + hopperBackward.prefix() + "d" + d)
+                        .maxDynamicSharedMemory(smem)
+                        .launchGrid(stream, (s.tk() + 127) / 128, s.hkv(), s.batch(), threads, 1, 1, smem,
                                 queryMap(q, s, 64), keyMap(k, s, 128), keyMap(v, s, 128), queryMap(dOut, s, 64),
                                 ptr(lse), delta.ptr(), dqAcc.ptr(), ptr(dk), ptr(dv), s.tq(), s.tk(), s.hq(), s.hkv(),
                                 causal, (float) scale);

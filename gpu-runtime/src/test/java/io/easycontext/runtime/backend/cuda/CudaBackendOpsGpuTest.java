@@ -251,15 +251,18 @@ class CudaBackendOpsGpuTest {
         Pair dv = empty(DType.BF16, b, tk, hkv, d);
         cpu.attentionForward(q.cpu, k.cpu, v.cpu, mask, scale, out.cpu, lse.cpu);
         cpu.attentionBackward(dout.cpu, out.cpu, lse.cpu, q.cpu, k.cpu, v.cpu, mask, scale, dq.cpu, dk.cpu, dv.cpu);
-        // Both sets of kernels where the device has the Hopper ones: each must hold to the reference on its own.
+        // Both sets of kernels where the device has the Hopper ones, and each Hopper forward and backward schedule:
+        // each must hold to the reference on its own.
         for (AttentionKernels kernels : AttentionKernels.values()) {
-          for (HopperForward schedule : kernels == AttentionKernels.AUTO ? HopperForward.values()
-                  : new HopperForward[]{HopperForward.PLAIN}) {
+          boolean hopper = kernels == AttentionKernels.AUTO;
+          for (HopperForward schedule : hopper ? HopperForward.values() : new HopperForward[]{HopperForward.PLAIN}) {
+           for (HopperBackward backward : hopper ? HopperBackward.values() : new HopperBackward[]{HopperBackward.PLAIN}) {
             gpu.useAttentionKernels(kernels);
             gpu.useHopperForward(schedule);
+            gpu.useHopperBackward(backward);
             try {
                 String which = gpu.attentionKernelsFor(d, false) + "(" + schedule + ")/" + gpu.attentionKernelsFor(d, true)
-                        + " ";
+                        + "(" + backward + ") ";
                 for (Pair written : List.of(out, lse, dq, dk, dv)) {
                     gpu.fill(written.gpu, Double.NaN);
                 }
@@ -280,7 +283,9 @@ class CudaBackendOpsGpuTest {
             } finally {
                 gpu.useAttentionKernels(AttentionKernels.AUTO);
                 gpu.useHopperForward(HopperForward.BOTH);
+                gpu.useHopperBackward(HopperBackward.PLAIN);
             }
+           }
           }
         }
     }

@@ -34,12 +34,10 @@ __device__ __forceinline__ unsigned char* align1024(unsigned char* p) {
 // Forward: grid (ceil(tq/128), hq, b), 256 threads. Warpgroup w owns query rows 64w..64w+63 of the block's 128;
 // key/value tiles of 128 rows are double-buffered, loaded by the tensor memory accelerator (one thread issues a
 // tile; a barrier counts its bytes, another counts the warps done with it). Per tile: S = Q·Kᵀ (wgmma, both from
-// shared memory), the online softmax in registers, O += P·V (P from registers, V MN-major). Two ways to keep the
-// tensor cores busy through the softmax, each optional:
-//   PINGPONG  the warpgroups take turns issuing their MMAs (named barriers 1 and 2), so one's softmax runs while
-//             the other's MMAs do;
-//   OVERLAP   a warpgroup issues the next tile's Q·Kᵀ together with this tile's P·V and works through the next
-//             softmax while P·V runs (O's rescale waits for it).
+// shared memory), the online softmax in registers, O += P·V (P from registers, V MN-major). A warpgroup's softmax
+// and its MMAs run one after the other: the warp-specialized forward below overlaps them and is the default; this
+// one is the fallback. (Ping-pong turns and the next tile's Q·Kᵀ overlapped with P·V were tried in this kernel and
+// lost: 460 and 384 TFLOP/s against its 483, for want of registers; benchmarks.md.)
 
 // The online softmax of one tile's scores (this warpgroup's 64 rows × BK keys, accumulator layout) in place:
 // masked scores −∞, then P = exp2(s·scale2 − m_new); m and l move on, alpha is what O must be scaled by.
@@ -98,7 +96,7 @@ __device__ __forceinline__ void rescale(float* o, const float* alpha) {
   }
 }
 
-template <int D, bool PINGPONG, bool OVERLAP>
+template <int D>
 __device__ void hopper_forward(const CUtensorMap* qmap, const CUtensorMap* kmap, const CUtensorMap* vmap,
                                bf16* __restrict__ out, float* __restrict__ lse, int tq, int tk, int hq, int hkv,
                                int causal, float scale) {
@@ -136,17 +134,6 @@ __device__ void hopper_forward(const CUtensorMap* qmap, const CUtensorMap* kmap,
     wg::tma_tile<D>(Qs, qmap, BQ, q0, h, b, &bars[0]);
     for (int kt = 0; kt < min(2, kt_end); kt++) load_kv(kt);
   }
-  // Turns: warpgroup 0 starts; each hands over after issuing, except warpgroup 1 at its last issue.
-  const int issues = OVERLAP ? kt_end + 1 : kt_end;
-  int issued = 0;
-  auto my_turn = [&]() {
-    if (PINGPONG) wg::named_sync(1 + wgi, 256);
-  };
-  auto hand_over = [&]() {
-    issued++;
-    if (PINGPONG && (wgi == 0 || issued < issues)) wg::named_arrive(2 - wgi, 256);
-  };
-  if (PINGPONG && wgi == 1 && kt_end > 0) wg::named_arrive(1, 256);
   // Both warpgroups are done with tile kt's stage: warpgroup 1's first thread (the later one, as a rule) refills it
   // with the tile after next.
   auto release = [&](int kt) {
@@ -181,70 +168,24 @@ __device__ void hopper_forward(const CUtensorMap* qmap, const CUtensorMap* kmap,
   };
 
   if (kt_end > 0) wg::barrier_wait(&bars[0], 0);
-  if (!OVERLAP) {
-    for (int kt = 0; kt < kt_end; kt++) {
-      wg::barrier_wait(&full[kt & 1], (kt >> 1) & 1);
-      float s[BK / 2];
-      my_turn();
-      wg::fence();
-      issue_s(s, kt);
-      wg::commit();
-      hand_over();
-      wg::wait<0>();
-      wg::hold<BK / 2>(s);
-      online_softmax<BK>(s, m, l, alpha, needs_mask(kt), kt * BK, tk, causal, qi, t, scale2);
-      rescale<D>(o, alpha);
-      unsigned pa[BK / 16][4];
-      to_a_fragments<BK>(s, pa);
-      wg::fence();
-      issue_pv(pa, kt);
-      wg::commit();
-      wg::wait<0>();
-      wg::hold<D / 2>(o);
-      release(kt);
-    }
-  } else if (kt_end > 0) {
-    unsigned pa[BK / 16][4];  // P of the tile whose P·V comes next
-    {
-      float s[BK / 2];
-      wg::barrier_wait(&full[0], 0);
-      my_turn();
-      wg::fence();
-      issue_s(s, 0);
-      wg::commit();
-      hand_over();
-      wg::wait<0>();
-      wg::hold<BK / 2>(s);
-      online_softmax<BK>(s, m, l, alpha, needs_mask(0), 0, tk, causal, qi, t, scale2);
-      to_a_fragments<BK>(s, pa);
-    }
-    for (int kt = 1; kt < kt_end; kt++) {
-      wg::barrier_wait(&full[kt & 1], (kt >> 1) & 1);
-      float s[BK / 2];
-      my_turn();
-      wg::fence();
-      issue_s(s, kt);
-      wg::commit();
-      issue_pv(pa, kt - 1);
-      wg::commit();
-      hand_over();
-      wg::wait<1>();  // Q·Kᵀ of tile kt is in; P·V of tile kt − 1 may still run (and read pa)
-      wg::hold<BK / 2>(s);
-      online_softmax<BK>(s, m, l, alpha, needs_mask(kt), kt * BK, tk, causal, qi, t, scale2);
-      wg::wait<0>();
-      wg::hold<D / 2>(o);
-      release(kt - 1);
-      rescale<D>(o, alpha);
-      to_a_fragments<BK>(s, pa);
-    }
-    my_turn();
+  for (int kt = 0; kt < kt_end; kt++) {
+    wg::barrier_wait(&full[kt & 1], (kt >> 1) & 1);
+    float s[BK / 2];
     wg::fence();
-    issue_pv(pa, kt_end - 1);
+    issue_s(s, kt);
     wg::commit();
-    hand_over();
+    wg::wait<0>();
+    wg::hold<BK / 2>(s);
+    online_softmax<BK>(s, m, l, alpha, needs_mask(kt), kt * BK, tk, causal, qi, t, scale2);
+    rescale<D>(o, alpha);
+    unsigned pa[BK / 16][4];
+    to_a_fragments<BK>(s, pa);
+    wg::fence();
+    issue_pv(pa, kt);
+    wg::commit();
     wg::wait<0>();
     wg::hold<D / 2>(o);
-    release(kt_end - 1);
+    release(kt);
   }
   if (kt_end == 0 && tid == 0) wg::barrier_wait(&bars[0], 0);  // nothing to attend to: let the Q load land
 
@@ -266,23 +207,18 @@ __device__ void hopper_forward(const CUtensorMap* qmap, const CUtensorMap* kmap,
   }
 }
 
-// attention_forward_hopper_<variant>d<D>: variant "" (neither), "pp_" (ping-pong), "ov_" (overlap), "ovpp_" (both).
-#define FORWARD(NAME, D, PP, OV)                                                                                \
+// attention_forward_hopper_d<D>: the 256-thread forward, for GPUs or drivers where the warp-specialized one below
+// cannot run (its setmaxnreg split needs the whole register file of an SM).
+#define FORWARD(D)                                                                                              \
   extern "C" __global__ void __launch_bounds__(256, 1)                                                          \
-      attention_forward_hopper_##NAME##d##D(const __grid_constant__ CUtensorMap qmap,                           \
-                                            const __grid_constant__ CUtensorMap kmap,                           \
-                                            const __grid_constant__ CUtensorMap vmap, bf16* out, float* lse,    \
-                                            int tq, int tk, int hq, int hkv, int causal, float scale) {          \
-    hopper_forward<D, PP, OV>(&qmap, &kmap, &vmap, out, lse, tq, tk, hq, hkv, causal, scale);                    \
+      attention_forward_hopper_d##D(const __grid_constant__ CUtensorMap qmap,                                   \
+                                    const __grid_constant__ CUtensorMap kmap,                                   \
+                                    const __grid_constant__ CUtensorMap vmap, bf16* out, float* lse, int tq,    \
+                                    int tk, int hq, int hkv, int causal, float scale) {                         \
+    hopper_forward<D>(&qmap, &kmap, &vmap, out, lse, tq, tk, hq, hkv, causal, scale);                           \
   }
-FORWARD(, 64, false, false)
-FORWARD(, 128, false, false)
-FORWARD(pp_, 64, true, false)
-FORWARD(pp_, 128, true, false)
-FORWARD(ov_, 64, false, true)
-FORWARD(ov_, 128, false, true)
-FORWARD(ovpp_, 64, true, true)
-FORWARD(ovpp_, 128, true, true)
+FORWARD(64)
+FORWARD(128)
 
 // ---------------------------------------------------------------------------------------------------------------
 // Forward, warp-specialized: grid (ceil(tq/128), hq, b), 384 threads; arguments, layouts, masks and results as the
@@ -489,9 +425,8 @@ __device__ void hopper_forward_ws(const CUtensorMap* qmap, const CUtensorMap* km
   }
 }
 
-// attention_forward_hopper_<variant>d<D>: the warp-specialized forward, 384 threads; "ws_" with two stages of K
-// and V, "ws3_" with three (D 128: 225 KB of shared memory, the most a block may have, for more slack against a
-// late load).
+// attention_forward_hopper_ws_d<D>: the warp-specialized forward, 384 threads, two stages of K and V (three
+// stages ran 573 TFLOP/s against two's 603 at 64K on an H200).
 #define FORWARD_WS(NAME, D, STAGES)                                                                             \
   extern "C" __global__ void __launch_bounds__(384, 1)                                                          \
       attention_forward_hopper_##NAME##d##D(const __grid_constant__ CUtensorMap qmap,                                \
@@ -502,8 +437,6 @@ __device__ void hopper_forward_ws(const CUtensorMap* qmap, const CUtensorMap* km
   }
 FORWARD_WS(ws_, 64, 2)
 FORWARD_WS(ws_, 128, 2)
-FORWARD_WS(ws3_, 64, 3)
-FORWARD_WS(ws3_, 128, 3)
 
 // ---------------------------------------------------------------------------------------------------------------
 // Backward: grid (ceil(tk/128), hkv, b), 256 threads. Warpgroup w owns keys 64w..64w+63 of the block's 128 and

@@ -63,7 +63,7 @@ public final class BenchCommand implements Command {
                 int[] kvHeads = ints(flags.string("kv-heads", "32,8"));
                 int headDim = flags.integer("head-dim", 128);
                 String kernels = flags.string("attention-kernels", "auto");
-                List<HopperForward> schedules = Arrays.stream(flags.string("hopper-forward", "plain").split(","))
+                List<HopperForward> schedules = Arrays.stream(flags.string("hopper-forward", "ws").split(","))
                         .map(HopperForward::parse).toList();
                 List<HopperBackward> backwards = Arrays.stream(flags.string("hopper-backward", "plain").split(","))
                         .map(HopperBackward::parse).toList();

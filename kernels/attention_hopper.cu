@@ -964,3 +964,370 @@ __device__ void hopper_backward_ws(const CUtensorMap* qmap, const CUtensorMap* k
   }
 BACKWARD_WS(64)
 BACKWARD_WS(128)
+
+// ---------------------------------------------------------------------------------------------------------------
+// Backward v2 (attention_backward_hopper_v2_d128): the warp-specialized backward rearranged after FlashAttention-3's
+// sm90 backward for head size 128 (hopper/mainloop_bwd_sm90_tma_gmma_ws.hpp, flash_bwd_kernel_sm90.h). Grid,
+// work split, arguments and results as the two backwards above.
+//
+// What FA3 does for D 128, causal or not (flash_bwd_launch_template.h: kBlockM 64 (80 without a mask), kBlockN
+// 128, 2 MMA warpgroups, SdP_swapAB, not dKV_swapAB, not dQ_swapAB, Q/dO stages 2, dS stages 2, V not in
+// registers; 24/240 registers): each MMA warpgroup owns 64 of the 128 keys and computes Sᵀ = K_w·Qᵀ and
+// dPᵀ = V_w·dOᵀ as m64n64 from shared memory (the swap makes the warpgroup's rows keys, so that Pᵀ and dSᵀ come out
+// of the accumulators already in the A-fragment shape the dV and dK products need); dV += Pᵀ·dO and
+// dK += dSᵀ·Q take Pᵀ and dSᵀ from registers (P never reaches shared memory); dS alone is stored (transposing
+// stmatrix into a K-major tile, two buffers) because dQ = dS·K needs all 128 keys: each warpgroup takes D/2 of
+// dQ's columns, both operands from shared memory. Producer warpgroup (24 registers): warp 0 loads, warp 1 drains
+// dQ. One named barrier a step joins the two warpgroups (dS stored, before the dQ product). dQ goes
+// from registers into the warpgroup's own half of an fp32 shared tile, with its own full/empty named barriers to
+// one dQ warp, which adds each half into the global accumulator with one 16 KB bulk reduction (FA3 keeps that
+// accumulator in the MMA fragments' order and a postprocess kernel puts it right). Q (with lse, pre-multiplied by
+// log2 e by the preprocess kernel) and dO (with dPsum, also precomputed) have separate full/empty pipelines, so S
+// starts as soon as Q has landed and dO's stage is given back once dP and dV are done, Q's at the step's end. Per
+// step: S, dP issued; wait S; P = exp2(S·scale·log2e − lse2); wait dP; dS; dS → shared memory; dV issued;
+// barrier; dQ issued, then dK; wait for dQ (dK keeps the tensor cores busy while dQ goes to shared memory); wait
+// for dK. Causal masks are applied on every step for D 128 (separate masked iterations only for D ≤ 64), GQA is a
+// CTA per query head adding dK, dV into fp32 accumulators, deterministic mode is off by default.
+//
+// Where the ws kernel above differs, and what this one takes over:
+//   1. ws joins its two MMA warpgroups twice a step: at dSᵀ (as FA3) and at one dQ tile whose full/empty
+//      barriers count all 256 MMA threads. Here each warpgroup has its own pair (ids 2 + w, 4 + w; 160 threads
+//      with the dQ warp), so a warpgroup waits for the other only where the data demands it (dSᵀ).
+//   2. ws issues dK before the dSᵀ barrier and dQ last, so that after dQ nothing of this warpgroup is queued
+//      while dQ is scaled and stored and the next step's loads are awaited; both warpgroups reach that point
+//      together, leaving the tensor cores idle. Here (FA3's order) dQ is issued before dK, and dK runs under
+//      dQ's store. dV is still issued as soon as Pᵀ exists (earlier than FA3), under dSᵀ's arithmetic.
+//   3. ws stores dSᵀ with 16 four-byte stores a thread a step; here 4 stmatrix.x4 (FA3's STSM).
+//   4. ws has one full and one empty barrier a stage for Q, dO, lse and delta together; here Q+lse and dO+delta
+//      each have their own, as FA3's two pipelines: S waits only for Q, and dO's stage is refilled earlier.
+//      (delta's copies come from warp 2: warp 0's 24 registers spilled with both rows' pointers.)
+//   Kept from ws where FA3 differs but the difference is forced or not worth it: the fp32 dQ accumulator stays
+//   in the caller's [b, tq, hq, D] order (the contract), so the dQ warp adds a row (512 bytes) a bulk reduction,
+//   64 a step, not FA3's two 16 KB ones; lse arrives in natural log and is scaled here (16 multiplies a step);
+//   GQA walks the query heads of the kv head in one block (no fp32 dK/dV accumulators, no atomics); masks only
+//   on the tiles that need them; the block order (heaviest key blocks first, across heads) as FA3's LPT order;
+//   dSᵀ stored as is (MN-major for dQ's A, as ws) rather than transposed to K-major, wgmma reads either.
+// Named barriers (besides 0): 1 = both MMA warpgroups have stored their dSᵀ; 2 + w = warpgroup w's half of the dQ
+// tile is written (its warps arrive, the dQ warp waits); 4 + w = that half may be written again (the dQ warp
+// arrives once its reductions have read the tile).
+namespace bv2 {
+
+constexpr int DS_READY = 1, DQ_FULL = 2, DQ_EMPTY = 4;  // DQ_FULL + w, DQ_EMPTY + w: warpgroup w's half
+constexpr int MMA_THREADS = 256, HALF_THREADS = 128 + 32;
+
+// Four 8×8 bf16 matrices from accumulator-layout pairs; lanes 8m..8m+7 give the row addresses of matrix m.
+__device__ __forceinline__ void stmatrix_x4(uint32_t addr, const unsigned* r) {
+  asm volatile("stmatrix.sync.aligned.m8n8.x4.shared.b16 [%0], {%1, %2, %3, %4};\n" ::"r"(addr), "r"(r[0]),
+               "r"(r[1]), "r"(r[2]), "r"(r[3])
+               : "memory");
+}
+
+// Descriptors (wgmma.cuh's layouts, 128-byte swizzle) from a tile's start in 16-byte units: the low word holds
+// the start and the leading offset, the high word the stride offset (1024 bytes) and the swizzle mode, the same
+// for every tile. k-step kk of a K-major tile of `rows` rows, and of an MN-major one.
+__device__ __forceinline__ uint64_t desc_of(uint32_t lo) {
+  return (uint64_t)lo | ((uint64_t)((1024 >> 4) | (1u << 30)) << 32);
+}
+__device__ __forceinline__ uint64_t kmaj(uint32_t start16, int rows, int kk) {
+  return desc_of(start16 + (((kk >> 2) * rows * 128 + (kk & 3) * 32) >> 4) + (1u << 16));
+}
+__device__ __forceinline__ uint64_t mnmaj(uint32_t start16, int rows, int kk) {
+  return desc_of(start16 + kk * 16 * 128 / 16 + ((uint32_t)(rows * 128 >> 4) << 16));
+}
+
+// As ws's walk: key blocks outermost across the heads, heaviest (most query tiles under a causal mask) first.
+template <int BK, int BQ>
+__device__ __forceinline__ void walk(int tq, int hq, int hkv, int causal, int& b, int& hk, int& k0, int& group,
+                                     int& qt_begin, int& qt_end, int& steps) {
+  const int lin = blockIdx.x + gridDim.x * blockIdx.y;
+  b = blockIdx.z, hk = lin % gridDim.y, k0 = lin / gridDim.y * BK;
+  group = hq / hkv;
+  qt_begin = causal ? k0 / BQ : 0;
+  const int qt_count = max(0, (tq + BQ - 1) / BQ - qt_begin);
+  qt_end = qt_begin + qt_count;
+  steps = group * qt_count;
+}
+
+}  // namespace bv2
+
+template <int D>
+__device__ void hopper_backward_v2(const CUtensorMap* qmap, const CUtensorMap* kmap, const CUtensorMap* vmap,
+                                   const CUtensorMap* dmap, const float* __restrict__ lse,
+                                   const float* __restrict__ delta, float* __restrict__ dq_acc,
+                                   bf16* __restrict__ dk, bf16* __restrict__ dv, int tq, int tk, int hq, int hkv,
+                                   int causal, float scale) {
+  // D 64 would need dQ's column halves of 32 (mid-way through a swizzled 128-byte row) or ws's split over keys.
+  static_assert(D == 128, "v2 is written for head size 128");
+  constexpr int BK = 128, BQ = 64, STAGES = 2;
+  constexpr int KV_TILE = BK * D * 2, Q_TILE = BQ * D * 2, DS_TILE = BK * BQ * 2;
+  constexpr int DQ_ROW = D * 4 + 16;  // padded: a warp's float2 stores of 8 rows then spread over all banks
+  constexpr int DQ_COLS = D / 2;      // dQ columns of one warpgroup
+  extern __shared__ unsigned char smem_raw[];
+  unsigned char* Ks = align1024(smem_raw);
+  unsigned char* Vs = Ks + KV_TILE;
+  unsigned char* Qs = Vs + KV_TILE;             // STAGES stages
+  unsigned char* dOs = Qs + STAGES * Q_TILE;    // STAGES stages
+  unsigned char* dSts = dOs + STAGES * Q_TILE;  // dSᵀ (128 keys × 64 queries), two buffers
+  unsigned char* dQs = dSts + 2 * DS_TILE;      // BQ rows × D fp32; warpgroup w writes columns DQ_COLS·w..
+  float(*lse_s)[BQ] = reinterpret_cast<float(*)[BQ]>(dQs + BQ * DQ_ROW);  // STAGES stages
+  float(*delta_s)[BQ] = lse_s + STAGES;
+  uint64_t* kv_full = reinterpret_cast<uint64_t*>(delta_s + STAGES);
+  uint64_t* full_q = kv_full + 1;  // Q and lse of a stage landed
+  uint64_t* full_do = full_q + STAGES;  // dO and delta
+  uint64_t* empty_q = full_do + STAGES;  // the 8 MMA warps are done with Q and lse
+  uint64_t* empty_do = empty_q + STAGES;  // with dO and delta
+
+  const int tid = threadIdx.x, lane = tid & 31;
+  if (tid == 0) {
+    wg::barrier_init(kv_full, 1);
+    for (int s = 0; s < STAGES; s++) {
+      wg::barrier_init(&full_q[s], 1 + 32);  // lane 0's expect-bytes arrival, every lane's copies landing
+      wg::barrier_init(&full_do[s], 1 + 32);
+      wg::barrier_init(&empty_q[s], 8);
+      wg::barrier_init(&empty_do[s], 8);
+    }
+    asm volatile("fence.mbarrier_init.release.cluster;\n" ::: "memory");
+  }
+  __syncthreads();
+
+  if (tid < 128) {
+    asm volatile("setmaxnreg.dec.sync.aligned.u32 24;\n" ::: "memory");
+    const int warp = tid >> 5;
+    int b, hk, k0, group, qt_begin, qt_end, steps;
+    bv2::walk<BK, BQ>(tq, hq, hkv, causal, b, hk, k0, group, qt_begin, qt_end, steps);
+    if (warp == 0 && steps > 0) {
+      if (lane == 0) {
+        wg::barrier_expect(kv_full, 2 * KV_TILE);
+        wg::tma_tile<D>(Ks, kmap, BK, k0, hk, b, kv_full);
+        wg::tma_tile<D>(Vs, vmap, BK, k0, hk, b, kv_full);
+      }
+      // Q and dO by the tensor memory accelerator (lane 0), lse by 4-byte asynchronous copies (every lane, two
+      // rows each, zeros past the end), which arrive on Q's barrier when they land.
+      const float* lrow = lse + ((long long)b * hq + hk * group) * tq;
+      int h = hk * group, qt = qt_begin;
+      for (int i = 0; i < steps; i++) {
+        const int s = i % STAGES;
+        const uint32_t free_parity = ((i / STAGES) & 1) ^ 1;  // passes at once on a fresh barrier
+        wg::barrier_wait(&empty_q[s], free_parity);
+        if (lane == 0) {
+          wg::barrier_expect(&full_q[s], Q_TILE);
+          wg::tma_tile<D>(Qs + s * Q_TILE, qmap, BQ, qt * BQ, h, b, &full_q[s]);
+        }
+#pragma unroll
+        for (int u = 0; u < 2; u++) {
+          const int j = qt * BQ + lane + 32 * u;
+          const bool in = j < tq;
+          bws::copy4(&lse_s[s][lane + 32 * u], lrow + (in ? j : 0), in);
+        }
+        asm volatile("cp.async.mbarrier.arrive.noinc.shared::cta.b64 [%0];\n" ::"r"(wg::smem_addr(&full_q[s]))
+                     : "memory");
+        wg::barrier_wait(&empty_do[s], free_parity);
+        if (lane == 0) {
+          wg::barrier_expect(&full_do[s], Q_TILE);
+          wg::tma_tile<D>(dOs + s * Q_TILE, dmap, BQ, qt * BQ, h, b, &full_do[s]);
+        }
+        if (++qt == qt_end) qt = qt_begin, h++, lrow += tq;
+      }
+    } else if (warp == 2 && steps > 0) {
+      // delta beside dO, from a warp of its own: with lse's copies too, warp 0's 24 registers spilled.
+      const float* drow = delta + ((long long)b * hq + hk * group) * tq;
+      int qt = qt_begin;
+      for (int i = 0; i < steps; i++) {
+        const int s = i % STAGES;
+        wg::barrier_wait(&empty_do[s], ((i / STAGES) & 1) ^ 1);
+#pragma unroll
+        for (int u = 0; u < 2; u++) {
+          const int j = qt * BQ + lane + 32 * u;
+          const bool in = j < tq;
+          bws::copy4(&delta_s[s][lane + 32 * u], drow + (in ? j : 0), in);
+        }
+        asm volatile("cp.async.mbarrier.arrive.noinc.shared::cta.b64 [%0];\n" ::"r"(wg::smem_addr(&full_do[s]))
+                     : "memory");
+        if (++qt == qt_end) qt = qt_begin, drow += tq;
+      }
+    } else if (warp == 1) {
+      int h = hk * group, qt = qt_begin;
+      for (int i = 0; i < steps; i++) {
+        // Both halves free (the previous step's reductions have read them), then both written.
+        wg::named_arrive(bv2::DQ_EMPTY + 0, bv2::HALF_THREADS);
+        wg::named_arrive(bv2::DQ_EMPTY + 1, bv2::HALF_THREADS);
+        wg::named_sync(bv2::DQ_FULL + 0, bv2::HALF_THREADS);
+        wg::named_sync(bv2::DQ_FULL + 1, bv2::HALF_THREADS);
+#pragma unroll
+        for (int u = 0; u < 2; u++) {
+          const int r = lane + 32 * u, q = qt * BQ + r;
+          if (q < tq) bws::reduce_add(dq_acc + (((long long)b * tq + q) * hq + h) * D, dQs + r * DQ_ROW, D * 4);
+        }
+        asm volatile("cp.async.bulk.commit_group;\n" ::: "memory");
+        asm volatile("cp.async.bulk.wait_group.read 0;\n" ::: "memory");
+        if (++qt == qt_end) qt = qt_begin, h++;
+      }
+      asm volatile("cp.async.bulk.wait_group 0;\n" ::: "memory");
+    }
+    return;
+  }
+
+  asm volatile("setmaxnreg.inc.sync.aligned.u32 240;\n" ::: "memory");
+  int b, hk, k0, group, qt_begin, qt_end, steps;
+  bv2::walk<BK, BQ>(tq, hq, hkv, causal, b, hk, k0, group, qt_begin, qt_end, steps);
+  const int w = (tid >> 7) - 1, warp = (tid >> 5) & 3, g = lane >> 2, t = lane & 3;
+  // Registers are what this loop is short of (ptxas spilled with ws's set plus this one's): what only the
+  // masked tiles or the epilogue need is worked out there again, not kept.
+  const int kj0 = k0 + 64 * w + 16 * warp + g;  // this thread's first key row (the second is kj0 + 8)
+  const int mask_below = k0 + 64 * w + 64 > tk ? INT_MAX : causal ? k0 + 64 * w + 63 : INT_MIN;
+  // stmatrix: lane L names row L % 8 of matrix L / 8 — rows +8 for the odd matrices, columns +8 for the upper two.
+  // Row starts are 128-byte aligned, so the swizzled chunk (2kk + L / 16) ^ (L % 8) is the row address with bits
+  // 4–6 set to (L / 16) ^ (L % 8), then XORed with kk << 5.
+  const uint32_t st_addr = wg::smem_addr(dSts) + (64 * w + 16 * warp + (lane & 7) + ((lane >> 3) & 1) * 8) * 128 +
+                           (((lane >> 4) ^ (lane & 7)) << 4);
+
+  float dkacc[D / 2], dvacc[D / 2];
+#pragma unroll
+  for (int i = 0; i < D / 2; i++) dkacc[i] = dvacc[i] = 0.f;
+  const float scale2 = scale * LOG2E;
+  if (steps > 0) wg::barrier_wait(kv_full, 0);
+  // Descriptors as 32-bit low words off one base (every tile sits at a fixed offset from Ks): the high word is
+  // the same constant for all of them, so the loop keeps 2 registers for them instead of 16.
+  const uint32_t base16 = wg::smem_addr(Ks) >> 4;
+  const uint32_t kv_rows = base16 + w * (64 * 128 / 16);  // this warpgroup's 64 key rows of K (V: + KV_TILE)
+  const uint32_t k_cols = base16 + w * (BK * 128 / 16);   // K's columns DQ_COLS·w.. (one 64-column block)
+
+  int qt = qt_begin;
+  for (int i = 0; i < steps; i++) {
+    const int s = i % STAGES, q0 = qt * BQ;
+    const uint32_t parity = (i / STAGES) & 1;
+    if (++qt == qt_end) qt = qt_begin;
+    const uint32_t q16 = base16 + (2 * KV_TILE + s * Q_TILE) / 16;  // dO: + STAGES·Q_TILE
+    const uint32_t dst16 = base16 + (2 * KV_TILE + 2 * STAGES * Q_TILE + (i & 1) * DS_TILE) / 16;
+
+    float st[BQ / 2], dpt[BQ / 2];
+    wg::barrier_wait(&full_q[s], parity);
+    wg::fence();
+#pragma unroll
+    for (int kk = 0; kk < D / 16; kk++) {
+      wg::mma_ss<BQ, 0, 0>(st, bv2::kmaj(kv_rows, BK, kk), bv2::kmaj(q16, BQ, kk), kk > 0);
+    }
+    wg::commit();
+    wg::barrier_wait(&full_do[s], parity);
+    wg::fence();  // as FA3 before every product; ptxas otherwise injects one after the wait's branch
+#pragma unroll
+    for (int kk = 0; kk < D / 16; kk++) {
+      wg::mma_ss<BQ, 0, 0>(dpt, bv2::kmaj(kv_rows + KV_TILE / 16, BK, kk),
+                           bv2::kmaj(q16 + STAGES * Q_TILE / 16, BQ, kk), kk > 0);
+    }
+    wg::commit();
+    wg::wait<1>();  // Sᵀ is in; dPᵀ may still run
+    wg::hold<BQ / 2>(st);
+
+    const bool needs_mask = q0 < mask_below || q0 + BQ > tq;
+#pragma unroll
+    for (int j = 0; j < BQ / 8; j++) {
+      const float2 l = *reinterpret_cast<const float2*>(&lse_s[s][8 * j + 2 * t]);
+      const float l2[2] = {l.x * LOG2E, l.y * LOG2E};
+#pragma unroll
+      for (int e = 0; e < 4; e++) {
+        float pv = fast_exp2(fmaf(st[4 * j + e], scale2, -l2[e & 1]));
+        if (needs_mask) {
+          const int qi = q0 + 8 * j + 2 * t + (e & 1), kj = kj0 + 8 * (e >> 1);
+          if (kj >= tk || (causal && qi < kj) || qi >= tq) pv = 0.f;
+        }
+        st[4 * j + e] = pv;
+      }
+    }
+    // dV += Pᵀ·dO (Pᵀ from registers, dO MN-major) runs while dSᵀ is worked out.
+    unsigned pa[BQ / 16][4];
+    to_a_fragments<BQ>(st, pa);
+    wg::fence();
+#pragma unroll
+    for (int kk = 0; kk < BQ / 16; kk++) {
+      wg::mma_rs<D, 1>(dvacc, pa[kk], bv2::mnmaj(q16 + STAGES * Q_TILE / 16, BQ, kk), 1);
+    }
+    wg::commit();
+    wg::wait<1>();  // dPᵀ is in; dV's MMAs may still run
+    wg::hold<BQ / 2>(dpt);
+#pragma unroll
+    for (int j = 0; j < BQ / 8; j++) {
+      const float2 dl = *reinterpret_cast<const float2*>(&delta_s[s][8 * j + 2 * t]);
+#pragma unroll
+      for (int e = 0; e < 4; e++) dpt[4 * j + e] = st[4 * j + e] * (dpt[4 * j + e] - ((e & 1) ? dl.y : dl.x));
+    }
+    unsigned sa[BQ / 16][4];
+    to_a_fragments<BQ>(dpt, sa);
+    // dSᵀ into this step's buffer for the dQ product: k-step kk's four fragments are the 8×8 matrices (rows
+    // r0 / r0 + 8) × (columns 16kk / 16kk + 8). The buffer was last read by step i − 2's dQ MMAs, which both
+    // warpgroups waited for before step i − 1's DS_READY.
+    {
+      const uint32_t base = st_addr + (i & 1) * DS_TILE;
+#pragma unroll
+      for (int kk = 0; kk < BQ / 16; kk++) bv2::stmatrix_x4(base ^ (kk << 5), sa[kk]);
+    }
+    wg::fence_shared();
+    wg::named_sync(bv2::DS_READY, bv2::MMA_THREADS);
+
+    // dQ first, then dK (dSᵀ from registers, Q MN-major): dK's MMAs keep the tensor cores busy while dQ is
+    // scaled and handed to the dQ warp.
+    float dq[DQ_COLS / 2];
+    wg::fence();
+#pragma unroll
+    for (int kk = 0; kk < BK / 16; kk++) {
+      wg::mma_ss<DQ_COLS, 1, 1>(dq, bv2::mnmaj(dst16, BK, kk), bv2::mnmaj(k_cols, BK, kk), kk > 0);
+    }
+    wg::commit();
+#pragma unroll
+    for (int kk = 0; kk < BQ / 16; kk++) {
+      wg::mma_rs<D, 1>(dkacc, sa[kk], bv2::mnmaj(q16, BQ, kk), 1);
+    }
+    wg::commit();
+    wg::wait<1>();  // dV and dQ are done; dK may still run
+    wg::hold<DQ_COLS / 2>(dq);
+    wg::hold<D / 2>(dvacc);
+    __syncwarp();
+    if (lane == 0) wg::barrier_arrive(&empty_do[s]);  // dO and delta: last read by dPᵀ, dV and dSᵀ
+
+    wg::named_sync(bv2::DQ_EMPTY + w, bv2::HALF_THREADS);
+#pragma unroll
+    for (int j = 0; j < DQ_COLS / 8; j++) {
+#pragma unroll
+      for (int half = 0; half < 2; half++) {
+        const int row = 16 * warp + g + 8 * half;
+        float2* p = reinterpret_cast<float2*>(dQs + row * DQ_ROW + (DQ_COLS * w + 8 * j + 2 * t) * 4);
+        *p = make_float2(dq[4 * j + 2 * half] * scale, dq[4 * j + 2 * half + 1] * scale);
+      }
+    }
+    wg::fence_shared();  // the bulk reductions read the tile through the async proxy
+    wg::named_arrive(bv2::DQ_FULL + w, bv2::HALF_THREADS);
+
+    wg::wait<0>();
+    wg::hold<D / 2>(dkacc);
+    __syncwarp();
+    if (lane == 0) wg::barrier_arrive(&empty_q[s]);  // Q and lse: last read by Sᵀ, Pᵀ and dK
+  }
+
+  // This block alone owns its keys for kv head hk: plain stores.
+  bv2::walk<BK, BQ>(tq, hq, hkv, causal, b, hk, k0, group, qt_begin, qt_end, steps);
+#pragma unroll
+  for (int row = 0; row < 2; row++) {
+    const int kj = k0 + 64 * w + 16 * warp + g + 8 * row;
+    if (kj >= tk) continue;
+    const long long base = (((long long)b * tk + kj) * hkv + hk) * D;
+#pragma unroll
+    for (int j = 0; j < D / 8; j++) {
+      *reinterpret_cast<__nv_bfloat162*>(dk + base + 8 * j + 2 * t) =
+          __floats2bfloat162_rn(dkacc[4 * j + 2 * row] * scale, dkacc[4 * j + 2 * row + 1] * scale);
+      *reinterpret_cast<__nv_bfloat162*>(dv + base + 8 * j + 2 * t) =
+          __floats2bfloat162_rn(dvacc[4 * j + 2 * row], dvacc[4 * j + 2 * row + 1]);
+    }
+  }
+}
+
+#define BACKWARD_V2(D)                                                                                          \
+  extern "C" __global__ void __launch_bounds__(384, 1)                                                          \
+      attention_backward_hopper_v2_d##D(                                                                        \
+          const __grid_constant__ CUtensorMap qmap, const __grid_constant__ CUtensorMap kmap,                    \
+          const __grid_constant__ CUtensorMap vmap, const __grid_constant__ CUtensorMap dmap, const float* lse,  \
+          const float* delta, float* dq_acc, bf16* dk, bf16* dv, int tq, int tk, int hq, int hkv, int causal,    \
+          float scale) {                                                                                         \
+    hopper_backward_v2<D>(&qmap, &kmap, &vmap, &dmap, lse, delta, dq_acc, dk, dv, tq, tk, hq, hkv, causal,       \
+                          scale);                                                                                \
+  }
+BACKWARD_V2(128)

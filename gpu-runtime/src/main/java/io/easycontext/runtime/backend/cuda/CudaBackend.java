@@ -407,20 +407,8 @@ public final class CudaBackend implements Backend {
             int d = s.headDim();
             int causal = mask == AttentionMask.CAUSAL_DIAGONAL ? 1 : 0;
             if (hopperAttention(d, true)) {
-                int smem;
-                int threads;
-                if (hopperBackward == HopperBackward.WARP_SPECIALIZED) {
-                    // K and V (128 keys), two stages of Q and dO (64 queries), two of dSᵀ, the fp32 dQ tile (rows
-                    // padded by 16 bytes), two stages of lse and delta, 5 barriers; a loading warpgroup besides two
-                    // MMA warpgroups.
-                    smem = 1024 + (2 * 128 * d + 4 * 64 * d + 2 * 128 * 64) * 2 + 64 * (4 * d + 16) + 4 * 64 * 4 + 64;
-                    threads = 384;
-                } else {
-                    // K and V (128 keys), two stages of Q and dO (64 queries), dSᵀ, two stages of lse and delta,
-                    // 3 barriers.
-                    smem = 1024 + (2 * 128 * d + 4 * 64 * d + 128 * 64) * 2 + 4 * 64 * 4 + 64;
-                    threads = 256;
-                }
+                int smem = hopperBackward.sharedMemory(d);
+                int threads = hopperBackward.threads();
                 kernel(HOPPER_ATTENTION, "attention_backward_hopper_" + hopperBackward.prefix() + "d" + d)
                         .maxDynamicSharedMemory(smem)
                         .launchGrid(stream, (s.tk() + 127) / 128, s.hkv(), s.batch(), threads, 1, 1, smem,

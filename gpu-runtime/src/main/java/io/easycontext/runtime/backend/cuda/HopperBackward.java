@@ -6,12 +6,16 @@ import java.util.Locale;
  * Which Hopper attention backward runs ({@code kernels/attention_hopper.cu}): {@code PLAIN} the two warpgroups
  * that load, multiply and add dQ by atomics themselves, in step with each other (head size 128 only);
  * {@code WARP_SPECIALIZED} a loading warp and a dQ warp beside two MMA warpgroups, dQ added a tile at a time by
- * bulk reductions from shared memory (head sizes 64 and 128). Both take the same arguments and write the same
- * results. The system property {@code easycontext.attention.hopper-backward} (plain, ws) sets the default, plain.
+ * bulk reductions from shared memory (head sizes 64 and 128); {@code V2} the warp-specialized one rearranged after
+ * FlashAttention-3's sm90 backward (each MMA warpgroup with its own half of the dQ tile and its own barriers to the
+ * dQ warp, dQ's product issued before dK's, dSᵀ by stmatrix, separate Q and dO pipelines; head size 128 only).
+ * All take the same arguments and write the same results. The system property
+ * {@code easycontext.attention.hopper-backward} (plain, ws, v2) sets the default, plain.
  */
 public enum HopperBackward {
     PLAIN("", "plain"),
-    WARP_SPECIALIZED("ws_", "ws");
+    WARP_SPECIALIZED("ws_", "ws"),
+    V2("v2_", "v2");
 
     static final String PROPERTY = "easycontext.attention.hopper-backward";
     private final String prefix;
@@ -37,7 +41,25 @@ public enum HopperBackward {
         return headDim == 128 || (headDim == 64 && this == WARP_SPECIALIZED);
     }
 
-    /** {@code plain} or {@code ws} (also the constant's name, in any case). */
+    /** Threads a block: two MMA warpgroups, and a loading warpgroup for the warp-specialized kernels. */
+    int threads() {
+        return this == PLAIN ? 256 : 384;
+    }
+
+    /** Dynamic shared memory of the kernel for head size {@code d}, with 1024 bytes to align the tiles. */
+    int sharedMemory(int d) {
+        return switch (this) {
+            // K and V (128 keys), two stages of Q and dO (64 queries), dSᵀ, two stages of lse and delta, 3 barriers.
+            case PLAIN -> 1024 + (2 * 128 * d + 4 * 64 * d + 128 * 64) * 2 + 4 * 64 * 4 + 64;
+            // As plain, but two buffers of dSᵀ and the fp32 dQ tile (rows padded by 16 bytes); 5 barriers.
+            case WARP_SPECIALIZED -> 1024 + (2 * 128 * d + 4 * 64 * d + 2 * 128 * 64) * 2 + 64 * (4 * d + 16)
+                    + 4 * 64 * 4 + 64;
+            // As ws, with 9 barriers (full and empty for Q and for dO apart).
+            case V2 -> 1024 + (2 * 128 * d + 4 * 64 * d + 2 * 128 * 64) * 2 + 64 * (4 * d + 16) + 4 * 64 * 4 + 128;
+        };
+    }
+
+    /** {@code plain}, {@code ws} or {@code v2} (also the constant's name, in any case). */
     public static HopperBackward parse(String text) {
         String t = text.trim().toLowerCase(Locale.ROOT);
         for (HopperBackward b : values()) {
@@ -45,7 +67,7 @@ public enum HopperBackward {
                 return b;
             }
         }
-        throw new IllegalArgumentException("Hopper backward schedule must be plain or ws, not '" + text + "'");
+        throw new IllegalArgumentException("Hopper backward schedule must be plain, ws or v2, not '" + text + "'");
     }
 
     static HopperBackward fromSystemProperty() {

@@ -18,8 +18,10 @@ class HopperBackwardTest {
         assertThat(HopperBackward.parse("plain")).isEqualTo(HopperBackward.PLAIN);
         assertThat(HopperBackward.parse(" WS ")).isEqualTo(HopperBackward.WARP_SPECIALIZED);
         assertThat(HopperBackward.parse("warp_specialized")).isEqualTo(HopperBackward.WARP_SPECIALIZED);
+        assertThat(HopperBackward.parse("v2")).isEqualTo(HopperBackward.V2);
+        assertThat(HopperBackward.parse("V2")).isEqualTo(HopperBackward.V2);
         assertThatThrownBy(() -> HopperBackward.parse("pingpong")).isInstanceOf(IllegalArgumentException.class)
-                .hasMessageContaining("plain or ws");
+                .hasMessageContaining("plain, ws or v2");
     }
 
     @Test
@@ -29,6 +31,25 @@ class HopperBackwardTest {
         assertThat(HopperBackward.WARP_SPECIALIZED.supports(128)).isTrue();
         assertThat(HopperBackward.WARP_SPECIALIZED.supports(64)).isTrue();
         assertThat(HopperBackward.WARP_SPECIALIZED.supports(32)).isFalse();
+        assertThat(HopperBackward.V2.supports(128)).isTrue();
+        assertThat(HopperBackward.V2.supports(64)).isFalse();
+    }
+
+    @Test
+    void launchShapesFitTheKernels() {
+        assertThat(HopperBackward.PLAIN.threads()).isEqualTo(256);
+        assertThat(HopperBackward.WARP_SPECIALIZED.threads()).isEqualTo(384);
+        assertThat(HopperBackward.V2.threads()).isEqualTo(384);
+        // The kernels' own layouts (attention_hopper.cu): the barriers end 198,728 bytes past the aligned base
+        // for v2 at D 128; every kernel must stay within the 227 KB an H100/H200 block may have.
+        assertThat(HopperBackward.V2.sharedMemory(128)).isGreaterThanOrEqualTo(1024 + 198_728);
+        for (HopperBackward b : HopperBackward.values()) {
+            for (int d : new int[]{64, 128}) {
+                if (b.supports(d)) {
+                    assertThat(b.sharedMemory(d)).as(b + " d" + d).isLessThanOrEqualTo(227 * 1024);
+                }
+            }
+        }
     }
 
     @Test
@@ -37,6 +58,8 @@ class HopperBackwardTest {
                 .isEqualTo("attention_backward_hopper_d128");
         assertThat("attention_backward_hopper_" + HopperBackward.WARP_SPECIALIZED.prefix() + "d64")
                 .isEqualTo("attention_backward_hopper_ws_d64");
+        assertThat("attention_backward_hopper_" + HopperBackward.V2.prefix() + "d128")
+                .isEqualTo("attention_backward_hopper_v2_d128");
     }
 
     @Test

@@ -1253,8 +1253,8 @@ __device__ void hopper_backward_v2(const CUtensorMap* qmap, const CUtensorMap* k
     }
     unsigned sa[BQ / 16][4];
     to_a_fragments<BQ>(dpt, sa);
-    // dSᵀ into this step's buffer for the dQ product: k-step kk's four fragments are the 8×8 matrices (rows
-    // r0 / r0 + 8) × (columns 16kk / 16kk + 8). The buffer was last read by step i − 2's dQ MMAs, which both
+    // dSᵀ into this step's buffer for the dQ product: k-step kk's four fragments are the 8×8 matrices (this
+    // thread's first / second key row) × (columns 16kk / 16kk + 8). The buffer was last read by step i − 2's dQ MMAs, which both
     // warpgroups waited for before step i − 1's DS_READY.
     {
       const uint32_t base = st_addr + (i & 1) * DS_TILE;

@@ -447,6 +447,25 @@ FORWARD_WS(ws_, 128, 2)
 //   dV_w += Pᵀ·dO and dK_w += dSᵀ·Q (Pᵀ, dSᵀ from registers; dO, Q MN-major);
 //   dQ += dS·K over the block's 128 keys, warpgroup w taking dQ's columns D/2·w.. (dSᵀ through shared memory,
 //   read MN-major), added into the fp32 accumulator with vector atomics, since every key block adds to it.
+// A backward block's dK (scaled) and dV from the accumulator layout, as bf16. The block alone owns its keys for kv
+// head hk: plain stores.
+template <int D>
+__device__ __forceinline__ void store_dk_dv(bf16* dk, bf16* dv, const float* dkacc, const float* dvacc,
+                                            const int* kj, int tk, int b, int hkv, int hk, int t, float scale) {
+#pragma unroll
+  for (int row = 0; row < 2; row++) {
+    if (kj[row] >= tk) continue;
+    const long long base = (((long long)b * tk + kj[row]) * hkv + hk) * D;
+#pragma unroll
+    for (int j = 0; j < D / 8; j++) {
+      *reinterpret_cast<__nv_bfloat162*>(dk + base + 8 * j + 2 * t) =
+          __floats2bfloat162_rn(dkacc[4 * j + 2 * row] * scale, dkacc[4 * j + 2 * row + 1] * scale);
+      *reinterpret_cast<__nv_bfloat162*>(dv + base + 8 * j + 2 * t) =
+          __floats2bfloat162_rn(dvacc[4 * j + 2 * row], dvacc[4 * j + 2 * row + 1]);
+    }
+  }
+}
+
 template <int D>
 __device__ void hopper_backward(const CUtensorMap* qmap, const CUtensorMap* kmap, const CUtensorMap* vmap,
                                 const CUtensorMap* dmap, const float* __restrict__ lse,
@@ -610,19 +629,7 @@ __device__ void hopper_backward(const CUtensorMap* qmap, const CUtensorMap* kmap
   }
   if (steps == 0) wg::barrier_wait(&bars[0], 0);  // no query tile to visit: let the K/V loads land
 
-  // This block alone owns its keys for kv head hk: plain stores.
-#pragma unroll
-  for (int row = 0; row < 2; row++) {
-    if (kj[row] >= tk) continue;
-    const long long base = (((long long)b * tk + kj[row]) * hkv + hk) * D;
-#pragma unroll
-    for (int j = 0; j < D / 8; j++) {
-      *reinterpret_cast<__nv_bfloat162*>(dk + base + 8 * j + 2 * t) =
-          __floats2bfloat162_rn(dkacc[4 * j + 2 * row] * scale, dkacc[4 * j + 2 * row + 1] * scale);
-      *reinterpret_cast<__nv_bfloat162*>(dv + base + 8 * j + 2 * t) =
-          __floats2bfloat162_rn(dvacc[4 * j + 2 * row], dvacc[4 * j + 2 * row + 1]);
-    }
-  }
+  store_dk_dv<D>(dk, dv, dkacc, dvacc, kj, tk, b, hkv, hk, t, scale);
 }
 
 #define BACKWARD(D)                                                                                             \
@@ -937,19 +944,7 @@ __device__ void hopper_backward_ws(const CUtensorMap* qmap, const CUtensorMap* k
     wg::named_arrive(bws::DQ_FULL, bws::DQ_THREADS);
   }
 
-  // This block alone owns its keys for kv head hk: plain stores.
-#pragma unroll
-  for (int row = 0; row < 2; row++) {
-    if (kj[row] >= tk) continue;
-    const long long base = (((long long)b * tk + kj[row]) * hkv + hk) * D;
-#pragma unroll
-    for (int j = 0; j < D / 8; j++) {
-      *reinterpret_cast<__nv_bfloat162*>(dk + base + 8 * j + 2 * t) =
-          __floats2bfloat162_rn(dkacc[4 * j + 2 * row] * scale, dkacc[4 * j + 2 * row + 1] * scale);
-      *reinterpret_cast<__nv_bfloat162*>(dv + base + 8 * j + 2 * t) =
-          __floats2bfloat162_rn(dvacc[4 * j + 2 * row], dvacc[4 * j + 2 * row + 1]);
-    }
-  }
+  store_dk_dv<D>(dk, dv, dkacc, dvacc, kj, tk, b, hkv, hk, t, scale);
 }
 
 #define BACKWARD_WS(D)                                                                                          \

@@ -1298,21 +1298,10 @@ __device__ void hopper_backward_v2(const CUtensorMap* qmap, const CUtensorMap* k
     if (lane == 0) wg::barrier_arrive(&empty_q[s]);  // Q and lse: last read by Sᵀ, Pᵀ and dK
   }
 
-  // This block alone owns its keys for kv head hk: plain stores.
+  // The block's coordinates again, rather than kept live through the loop beside the accumulators.
   bv2::walk<BK, BQ>(tq, hq, hkv, causal, b, hk, k0, group, qt_begin, qt_end, steps);
-#pragma unroll
-  for (int row = 0; row < 2; row++) {
-    const int kj = k0 + 64 * w + 16 * warp + g + 8 * row;
-    if (kj >= tk) continue;
-    const long long base = (((long long)b * tk + kj) * hkv + hk) * D;
-#pragma unroll
-    for (int j = 0; j < D / 8; j++) {
-      *reinterpret_cast<__nv_bfloat162*>(dk + base + 8 * j + 2 * t) =
-          __floats2bfloat162_rn(dkacc[4 * j + 2 * row] * scale, dkacc[4 * j + 2 * row + 1] * scale);
-      *reinterpret_cast<__nv_bfloat162*>(dv + base + 8 * j + 2 * t) =
-          __floats2bfloat162_rn(dvacc[4 * j + 2 * row], dvacc[4 * j + 2 * row + 1]);
-    }
-  }
+  const int kj[2] = {k0 + 64 * w + 16 * warp + g, k0 + 64 * w + 16 * warp + g + 8};
+  store_dk_dv<D>(dk, dv, dkacc, dvacc, kj, tk, b, hkv, hk, t, scale);
 }
 
 #define BACKWARD_V2(D)                                                                                          \

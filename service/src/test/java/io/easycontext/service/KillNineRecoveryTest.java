@@ -26,9 +26,11 @@ import tools.jackson.databind.JsonNode;
 class KillNineRecoveryTest {
 
     private static final Duration START = Duration.ofSeconds(90);
+    // Stage 2 long enough that the kill, polled for after its first checkpoint, lands before its end even on a
+    // loaded machine (at 150 steps the job once finished first).
     private static final String TWO_STAGES = """
             {"kind": "TRAIN", "train": {"model": "tiny", "seqLength": 32, "maxTrainSteps": 6, "seed": 3,
-              "learningRate": 1e-3, "checkpointEvery": 3, "stages": [{}, {"seqLength": 64, "maxTrainSteps": 150,
+              "learningRate": 1e-3, "checkpointEvery": 3, "stages": [{}, {"seqLength": 64, "maxTrainSteps": 600,
               "checkpointEvery": 10}]}}""";
     private static final String FIRST_CHECKPOINT_OF_STAGE_2 =
             "checkpoints/stage-1/checkpoint-0000010/trainer_state.json";
@@ -65,7 +67,7 @@ class KillNineRecoveryTest {
 
         assertThat(done.get("state").asString()).as(done.toString()).isEqualTo("SUCCEEDED");
         assertThat(done.get("attempt").asInt()).isEqualTo(2);
-        assertThat(done.get("progress").get("step").asLong()).isEqualTo(156);
+        assertThat(done.get("progress").get("step").asLong()).isEqualTo(606);
         String log = client.http().get().uri("/api/jobs/{id}/logs", id).retrieve().body(String.class);
         String secondAttempt = log.substring(log.indexOf("data:attempt 2 started"));
         assertThat(log).contains("data:QUEUED (NODE_RESTART): requeued after a node restart (1 of at most 3)");
@@ -75,7 +77,7 @@ class KillNineRecoveryTest {
             assertThat(withoutThroughput(download(client, id, metrics))).as(metrics)
                     .isEqualTo(withoutThroughput(download(client, uninterrupted, metrics)));
         }
-        assertThat(download(client, id, "metrics/stage-1.jsonl").lines()).hasSize(150);
+        assertThat(download(client, id, "metrics/stage-1.jsonl").lines()).hasSize(600);
         assertThat(downloadBytes(client, id, "checkpoints/stage-1/model.safetensors"))
                 .isEqualTo(downloadBytes(client, uninterrupted, "checkpoints/stage-1/model.safetensors"));
     }

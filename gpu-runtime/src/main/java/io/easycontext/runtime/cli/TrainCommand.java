@@ -6,12 +6,9 @@ import io.easycontext.runtime.cuda.Cuda;
 import io.easycontext.runtime.io.SafetensorsDType;
 import io.easycontext.runtime.model.LlamaConfig;
 import io.easycontext.runtime.model.LlamaWeights;
-import io.easycontext.runtime.optim.OptimizerMoments;
 import io.easycontext.runtime.parallel.ParallelMode;
-import io.easycontext.runtime.plan.MemoryEstimate;
-import io.easycontext.runtime.plan.MemoryOptions;
+import io.easycontext.runtime.plan.MemoryFit;
 import io.easycontext.runtime.plan.MemoryPlanner;
-import io.easycontext.runtime.plan.NodeMemory;
 import io.easycontext.runtime.spec.CommandLine;
 import io.easycontext.runtime.spec.TrainSpec;
 import io.easycontext.runtime.spec.Violation;
@@ -30,7 +27,6 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
 import java.util.Locale;
-import java.util.Optional;
 import java.util.stream.Collectors;
 
 /**
@@ -62,7 +58,6 @@ public final class TrainCommand implements Command {
     public int run(List<String> args, PrintStream out, PrintStream err) {
         Flags flags = new Flags(args);
         TrainSpec spec = spec(flags);
-        boolean autoMemory = flags.bool("auto-memory", false);
         double hostGib = flags.number("host-memory-gib", 0);
         String tokenizerSpec = flags.string("tokenizer", null);
         CheckpointManager.Options checkpoints = checkpoints(flags, spec.checkpointEvery());
@@ -76,13 +71,10 @@ public final class TrainCommand implements Command {
         TrainConfig config = spec.toTrainConfig();
         if (config.devices().cuda()) {
             Cuda.require();
-            config = fitMemory(config, autoMemory, hostGib, err);
+            config = fitMemory(config, spec.autoMemory(), hostGib, err);
             if (config == null) {
                 return 3;
             }
-        } else if (autoMemory) {
-            throw new Flags.UsageException("--auto-memory chooses how GPU ranks hold their state; --devices "
-                    + config.devices() + " has none");
         }
         LlamaConfig model = config.model();
         ModelArgument source = Files.isDirectory(Path.of(spec.model())) ? ModelArgument.parse(spec.model()) : null;
@@ -115,26 +107,21 @@ public final class TrainCommand implements Command {
      * refused.
      */
     private static TrainConfig fitMemory(TrainConfig config, boolean auto, double hostGib, PrintStream err) {
-        long device = NodeMemory.devicePerRank(config.devices());
-        long host = hostGib > 0 ? (long) (hostGib * GIB) : NodeMemory.host().orElse(Long.MAX_VALUE);
-        MemoryEstimate asGiven = MemoryPlanner.estimate(config);
-        Optional<MemoryPlanner.Choice> choice = MemoryPlanner.choose(config, device, host);
-        if (auto && choice.isPresent()) {
-            MemoryOptions o = choice.get().options();
+        MemoryFit fit = MemoryFit.onThisNode(config, auto, (long) (hostGib * GIB));
+        double device = fit.deviceBytes() / GIB;
+        if (fit.chosen().isPresent()) {
+            MemoryPlanner.Choice c = fit.chosen().get();
             err.printf(Locale.ROOT, "train: --auto-memory chose %s: %.2f GiB per rank of %.2f GiB, %.2f GiB of host "
-                    + "memory per rank%n", o.flags(), choice.get().estimate().total() / GIB, device / GIB,
-                    choice.get().estimate().hostMemory() / GIB);
-            return config.withMemory(o.sharding(), o.offloadedCheckpoints());
+                    + "memory per rank%n", c.options().flags(), c.estimate().total() / GIB, device,
+                    c.estimate().hostMemory() / GIB);
         }
-        if (!auto && asGiven.total() <= device) {
-            return config;
+        if (fit.fits()) {
+            return fit.config();
         }
-        err.printf(Locale.ROOT, "train: does not fit: needs %.2f GiB per rank, %.2f GiB available on %s%s%n",
-                asGiven.total() / GIB, device / GIB, config.devices(), choice
-                        .map(c -> "; these options fit: " + c.options().flags() + " (or --auto-memory)")
-                        .orElse("; no sharding or offload makes it fit: more GPUs sharing each sequence, or a shorter"
-                                + " --seq-length" + (config.optimizerMoments() == OptimizerMoments.FP32
-                                ? " (or, where bf16 AdamW moments are acceptable, --optimizer-moments bf16)" : "")));
+        err.printf(Locale.ROOT, "train: does not fit: needs %.2f GiB per rank, %.2f GiB available on %s; %s%n",
+                fit.asGiven().total() / GIB, device, config.devices(), fit.choice()
+                        .map(c -> "these options fit: " + c.options().flags() + " (or --auto-memory)")
+                        .orElse(fit.noChoiceRemedy("--seq-length", "--optimizer-moments")));
         return null;
     }
 
@@ -171,6 +158,7 @@ public final class TrainCommand implements Command {
                 .optimizerOffload(flags.string("optimizer-offload", null))
                 .optimizerMoments(flags.string("optimizer-moments", null))
                 .offloadCheckpoints(optionalInteger(flags, "offload-checkpoints"))
+                .autoMemory(flags.has("auto-memory") ? flags.bool("auto-memory", true) : null)
                 .build();
     }
 

@@ -20,6 +20,12 @@ public record MemoryOptions(Sharding sharding, int offloadedCheckpoints) {
                 + " --offload-checkpoints " + offloadedCheckpoints;
     }
 
+    /** The spec fields that select these options, as a job's JSON names them. */
+    public String fields() {
+        return "zeroStage " + sharding.stage() + ", optimizerOffload " + sharding.offload().flag()
+                + ", offloadCheckpoints " + offloadedCheckpoints;
+    }
+
     /**
      * Every combination worth trying, cheapest first. Sharding the state costs nothing but a reduce-scatter in place
      * of an all-reduce (with one rank there is nothing to shard): stage 1 first, the one measured on GPUs; then stage

@@ -52,6 +52,10 @@ import java.util.stream.IntStream;
  *     resumes only under the type it was saved with
  * @param offloadCheckpoints with activation checkpointing, how many layers (the first ones) park their checkpoint
  *     in host memory between the forward and the backward; 0, the default, none
+ * @param autoMemory on GPUs, let the memory planner choose {@code zeroStage}, {@code optimizerOffload} and
+ *     {@code offloadCheckpoints} before the run starts: the cheapest that fit each rank's memory (the pool that
+ *     {@code gpuMemoryGib} leaves) and the node's host memory, in place of those given; {@code optimizerMoments} is
+ *     kept as given. false, the default, runs the options as given. GPU devices only
  */
 public record TrainSpec(
         String model,
@@ -79,6 +83,7 @@ public record TrainSpec(
         String optimizerOffload,
         String optimizerMoments,
         Integer offloadCheckpoints,
+        Boolean autoMemory,
         List<TrainStage> stages) implements RunSpec {
 
     public static final int MAX_STAGES = 16;
@@ -108,6 +113,7 @@ public record TrainSpec(
         optimizerMoments = optimizerMoments == null ? OptimizerMoments.FP32.flag()
                 : optimizerMoments.toLowerCase(Locale.ROOT);
         offloadCheckpoints = offloadCheckpoints == null ? 0 : offloadCheckpoints;
+        autoMemory = autoMemory != null && autoMemory;
         stages = stages == null ? List.of() : List.copyOf(stages);
     }
 
@@ -127,7 +133,7 @@ public record TrainSpec(
                     gradientAccumulateEvery, or(s.learningRate(), learningRate), warmupSteps, weightDecay,
                     maxGradNorm, or(s.maxTrainSteps(), maxTrainSteps), seed, dtype, gpuMemoryGib, activationCheckpointing,
                     or(s.dataset(), dataset), or(s.checkpointEvery(), checkpointEvery), zeroStage, optimizerOffload,
-                    optimizerMoments, offloadCheckpoints, List.of()));
+                    optimizerMoments, offloadCheckpoints, autoMemory, List.of()));
         }
         return runs;
     }
@@ -152,7 +158,12 @@ public record TrainSpec(
         }
         Integer world = null;
         try {
-            world = Devices.parseAvailable(devices).ranks();
+            Devices parsed = Devices.parseAvailable(devices);
+            world = parsed.ranks();
+            if (autoMemory && !parsed.cuda()) {
+                checks.reject("autoMemory", "applies to GPU devices only: it chooses how GPU ranks hold their "
+                        + "state, and devices " + parsed + " has none");
+            }
         } catch (IllegalArgumentException e) {
             checks.reject("devices", e.getMessage());
         }
@@ -310,6 +321,7 @@ public record TrainSpec(
                 .flag("optimizerOffload", OffloadMode.NONE.flag().equals(optimizerOffload) ? null : optimizerOffload)
                 .flag("optimizerMoments", OptimizerMoments.FP32.flag().equals(optimizerMoments) ? null : optimizerMoments)
                 .flag("offloadCheckpoints", offloadCheckpoints == 0 ? null : offloadCheckpoints)
+                .flag("autoMemory", autoMemory ? true : null)
                 .flag("outputDir", outputDir(run))
                 .args();
     }
@@ -360,6 +372,7 @@ public record TrainSpec(
         private String optimizerOffload;
         private String optimizerMoments;
         private Integer offloadCheckpoints;
+        private Boolean autoMemory;
         private List<TrainStage> stages;
 
         private Builder() {
@@ -390,13 +403,15 @@ public record TrainSpec(
         public Builder optimizerOffload(String v) { optimizerOffload = v; return this; }
         public Builder optimizerMoments(String v) { optimizerMoments = v; return this; }
         public Builder offloadCheckpoints(Integer v) { offloadCheckpoints = v; return this; }
+        public Builder autoMemory(Boolean v) { autoMemory = v; return this; }
         public Builder stages(List<TrainStage> v) { stages = v; return this; }
 
         public TrainSpec build() {
             return new TrainSpec(model, devices, parallelMode, ulyssesDegree, ringDegree, dpDegree, seqLength,
                     ropeTheta, batchSize, gradientAccumulateEvery, learningRate, warmupSteps, weightDecay,
                     maxGradNorm, maxTrainSteps, seed, dtype, gpuMemoryGib, activationCheckpointing, dataset,
-                    checkpointEvery, zeroStage, optimizerOffload, optimizerMoments, offloadCheckpoints, stages);
+                    checkpointEvery, zeroStage, optimizerOffload, optimizerMoments, offloadCheckpoints, autoMemory,
+                    stages);
         }
     }
 }

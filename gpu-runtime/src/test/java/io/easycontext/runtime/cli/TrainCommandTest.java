@@ -171,8 +171,10 @@ class TrainCommandTest {
         expectUsageError("--devices must be cpu:N", "--devices", "tpu:0");
         expectUsageError("--devices cpu:N needs N from 1 to 1024, not 'cpu:0'", "--devices", "cpu:0");
         expectUsageError("unknown parallel mode 'ring'", "--parallel-mode", "ring");
-        expectUsageError("--auto-memory chooses how GPU ranks hold their state; --devices cpu:2 has none",
+        expectUsageError("--auto-memory applies to GPU devices only: it chooses how GPU ranks hold their state, and "
+                + "devices cpu:2 has none",
                 "--devices", "cpu:2", "--auto-memory", "true");
+        expectUsageError("--auto-memory applies to GPU devices only", "--devices", "cpu:2", "--auto-memory");
         expectUsageError("--model 'gpt2' is neither a preset", "--model", "gpt2");
         expectUsageError("--batch-size must be greater than or equal to 1", "--batch-size", "0");
         expectUsageError("--dtype must be f32 or f64", "--dtype", "bf16");

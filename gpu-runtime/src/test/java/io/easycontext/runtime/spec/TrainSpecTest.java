@@ -20,7 +20,8 @@ class TrainSpecTest {
 
         assertThat(spec.validate()).isEmpty();
         assertThat(spec).isEqualTo(new TrainSpec("tiny", "cpu:1", ParallelMode.DATA_PARALLEL, null, null, null, 64,
-                null, 1, 1, 2e-5, 0, 0.0, 1.0, 10, 2022L, "f32", 0, true, "synthetic", 0, 0, "none", "fp32", 0, List.of()));
+                null, 1, 1, 2e-5, 0, 0.0, 1.0, 10, 2022L, "f32", 0, true, "synthetic", 0, 0, "none", "fp32", 0, false,
+                List.of()));
     }
 
     @Test
@@ -179,6 +180,27 @@ class TrainSpecTest {
         assertThat(TrainSpec.builder().devices("cpu:1").zeroStage(3).build().validate()).extracting(Violation::message)
                 .containsExactly("3 shards gradients and parameters over the ranks, and cpu:1 has one: use zeroStage "
                         + "1 (with an optimizerOffload to move the state off the device) or more devices");
+    }
+
+    /**
+     * autoMemory is the CLI's --auto-memory: on the command line only where set, kept by every stage, and refused
+     * on CPU ranks, which have no device memory for the planner to fit.
+     */
+    @Test
+    void autoMemoryIsItsFlagEveryStageKeepsItAndItAppliesToGpusOnly() {
+        assertThat(TrainSpec.builder().build().autoMemory()).isFalse();
+        assertThat(String.join(" ", TrainSpec.builder().build().commandLines().get(0))).doesNotContain("auto-memory");
+
+        TrainSpec cpu = TrainSpec.builder().devices("cpu:2").autoMemory(true)
+                .stages(List.of(new TrainStage(null, null, null, null, null, null, null),
+                        new TrainStage(128, null, null, null, null, null, null)))
+                .build();
+        assertThat(cpu.runs()).extracting(TrainSpec::autoMemory).containsExactly(true, true);
+        assertThat(cpu.commandLines()).allSatisfy(args -> assertThat(String.join(" ", args))
+                .contains(" --auto-memory true --output-dir "));
+        assertThat(cpu.validate()).containsExactly(new Violation("autoMemory", "applies to GPU devices only: it "
+                + "chooses how GPU ranks hold their state, and devices cpu:2 has none"));
+        assertThat(TrainSpec.builder().devices("cpu:2").autoMemory(false).build().validate()).isEmpty();
     }
 
     @Test

@@ -3,12 +3,16 @@ package io.easycontext.service.execution;
 import java.nio.file.Files;
 import java.nio.file.InvalidPathException;
 import java.nio.file.Path;
+import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
 
 import io.easycontext.runtime.backend.cpu.CpuBackend;
 import io.easycontext.runtime.hf.HfModelDir;
 import io.easycontext.runtime.model.LlamaWeights;
+import io.easycontext.runtime.plan.MemoryFit;
+import io.easycontext.runtime.plan.MemoryPlanner;
+import io.easycontext.runtime.plan.NodeMemory;
 import io.easycontext.runtime.spec.InvalidSpecException;
 import io.easycontext.runtime.spec.TrainSpec;
 import io.easycontext.runtime.tensor.DType;
@@ -19,6 +23,10 @@ import io.easycontext.runtime.train.WeightsSnapshot;
 import io.easycontext.service.execution.StageCheckpoints.ResumePoint;
 import io.easycontext.service.job.JobKind;
 import io.easycontext.service.job.JobReason;
+import io.easycontext.service.node.NodeGpus;
+import io.easycontext.service.node.NodeHostMemory;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 import org.springframework.stereotype.Component;
 
 /**
@@ -32,12 +40,19 @@ import org.springframework.stereotype.Component;
 @Component
 class TrainingExecutor implements JobExecutor {
 
+    private static final Logger log = LoggerFactory.getLogger(TrainingExecutor.class);
+    private static final double GIB = 1L << 30;
+
     private final CheckpointProperties checkpoints;
     private final TrainingRuntime runtime;
+    private final NodeGpus gpus;
+    private final NodeHostMemory host;
 
-    TrainingExecutor(CheckpointProperties checkpoints, TrainingRuntime runtime) {
+    TrainingExecutor(CheckpointProperties checkpoints, TrainingRuntime runtime, NodeGpus gpus, NodeHostMemory host) {
         this.checkpoints = checkpoints;
         this.runtime = runtime;
+        this.gpus = gpus;
+        this.host = host;
     }
 
     @Override
@@ -54,7 +69,10 @@ class TrainingExecutor implements JobExecutor {
     public String execute(JobExecution execution) {
         TrainSpec spec = (TrainSpec) execution.spec();
         List<TrainSpec> stages = spec.runs();
-        List<TrainConfig> configs = stages.stream().map(this::configOf).toList();
+        List<TrainConfig> configs = new ArrayList<>(stages.size());
+        for (int k = 0; k < stages.size(); k++) {
+            configs.add(fitted(configOf(stages.get(k)), stages.get(k), k, stages.size(), execution));
+        }
         HfModelDir source = modelDirectory(spec.model());
         StageCheckpoints saved = new StageCheckpoints(execution.workDir(), stages, checkpoints.keepLast(),
                 source == null ? null : source.rawConfig());
@@ -77,6 +95,35 @@ class TrainingExecutor implements JobExecutor {
             return String.format(Locale.ROOT, "%d steps in %d stage(s), %,d tokens; final loss %.4f",
                     progress.steps(), stages.size(), progress.tokens(), progress.lastLoss());
         }
+    }
+
+    /**
+     * With {@code autoMemory}, the stage with the memory options the planner chooses for the GPUs it holds, as the
+     * CLI's {@code train --auto-memory} chooses them ({@link MemoryFit}), written to the job's log; as it was without.
+     * A rank's memory is the node's, as admission checked it: the same pool, so the choice admission counted on is the
+     * one made here, unless the node's memory changed in between, which fails the job before any work.
+     */
+    private TrainConfig fitted(TrainConfig config, TrainSpec stage, int k, int stages, JobExecution execution) {
+        if (!stage.autoMemory()) {
+            return config;
+        }
+        long cap = (long) stage.gpuMemoryGib() << 30;
+        // Configured GPUs whose memory nobody gave: the driver's, for a run that has them (configure checked it).
+        long device = gpus.rankPoolBytes(cap).orElseGet(() -> NodeMemory.devicePerRank(config.devices()));
+        MemoryFit fit = MemoryFit.of(config, true, device, host.bytes());
+        String stageName = "stage " + (k + 1) + "/" + stages;
+        if (fit.chosen().isEmpty()) {
+            throw new JobFailedException(JobReason.OUT_OF_MEMORY, String.format(Locale.ROOT,
+                    "%s does not fit the GPUs: needs %.2f GiB per GPU as given, %.2f GiB available; %s", stageName,
+                    fit.asGiven().total() / GIB, device / GIB, fit.noChoiceRemedy("seqLength", "optimizerMoments")));
+        }
+        MemoryPlanner.Choice c = fit.chosen().get();
+        String line = String.format(Locale.ROOT, "%s: autoMemory chose %s: %.2f GiB per GPU of %.2f GiB, %.2f GiB "
+                + "of host memory per GPU", stageName, c.options().fields(), c.estimate().total() / GIB, device / GIB,
+                c.estimate().hostMemory() / GIB);
+        log.info("Job {}: {}", execution.jobId(), line);
+        execution.log(line);
+        return fit.config();
     }
 
     /** A stage that resumes restores its weights with its optimizer; one that starts needs them handed in. */

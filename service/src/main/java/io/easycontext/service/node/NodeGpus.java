@@ -4,6 +4,7 @@ import java.util.List;
 import java.util.OptionalLong;
 import java.util.stream.IntStream;
 
+import io.easycontext.runtime.comm.RankDevices;
 import io.easycontext.runtime.cuda.Cuda;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -62,6 +63,18 @@ public class NodeGpus {
      */
     public OptionalLong memoryBytes() {
         return memoryBytes;
+    }
+
+    /**
+     * What a GPU rank may fill here, as the runtime sizes its pool ({@link RankDevices#pool}): each GPU's memory
+     * less the reserve, or {@code capBytes} (a spec's {@code gpuMemoryGib}; 0 for none) where smaller; the cap alone
+     * where the GPUs' memory is unknown, and empty where neither is known.
+     */
+    public OptionalLong rankPoolBytes(long capBytes) {
+        if (memoryBytes.isPresent()) {
+            return OptionalLong.of(RankDevices.pool(memoryBytes.getAsLong(), capBytes));
+        }
+        return capBytes > 0 ? OptionalLong.of(capBytes) : OptionalLong.empty();
     }
 
     private static long smallestTotalMemory(List<Integer> ordinals) {

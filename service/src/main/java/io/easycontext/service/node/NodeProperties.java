@@ -13,9 +13,13 @@ import org.springframework.boot.context.properties.ConfigurationProperties;
  * @param gpuMemoryGib each GPU's memory in GiB, as the driver's total (e.g. 79.6 for an 80 GB H100), against which
  *     a training's planned peak is checked at submission; null (the default) reads it from the driver, and where
  *     the GPUs are not there to read (configured ones, in tests) leaves only a spec's own cap to check against
+ * @param hostMemoryGib the host memory in GiB that a training's ranks together may hold for offloaded optimizer
+ *     state and parked checkpoints when {@code autoMemory} chooses them, as the CLI's {@code --host-memory-gib};
+ *     null (the default) takes the machine's less a reserve for the JVM and the OS
  */
 @ConfigurationProperties("easycontext.node")
-public record NodeProperties(Integer gpus, Integer cpuSlots, Double gpuPeakFlops, Double gpuMemoryGib) {
+public record NodeProperties(Integer gpus, Integer cpuSlots, Double gpuPeakFlops, Double gpuMemoryGib,
+        Double hostMemoryGib) {
 
     public NodeProperties {
         cpuSlots = cpuSlots == null ? 1 : cpuSlots;
@@ -25,6 +29,10 @@ public record NodeProperties(Integer gpus, Integer cpuSlots, Double gpuPeakFlops
         }
         if (gpuMemoryGib != null && !(gpuMemoryGib > 0)) {
             throw new IllegalArgumentException("easycontext.node.gpu-memory-gib must be positive, not " + gpuMemoryGib);
+        }
+        if (hostMemoryGib != null && !(hostMemoryGib > 0)) {
+            throw new IllegalArgumentException("easycontext.node.host-memory-gib must be positive, not "
+                    + hostMemoryGib);
         }
     }
 }

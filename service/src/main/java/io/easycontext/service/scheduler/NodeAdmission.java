@@ -9,6 +9,7 @@ import io.easycontext.service.job.JobAdmission;
 import io.easycontext.service.job.JobKind;
 import io.easycontext.service.job.spec.JobSpec;
 import io.easycontext.service.node.NodeGpus;
+import io.easycontext.service.node.NodeHostMemory;
 import org.springframework.stereotype.Component;
 
 /**
@@ -20,10 +21,12 @@ import org.springframework.stereotype.Component;
 class NodeAdmission implements JobAdmission {
 
     private final NodeGpus gpus;
+    private final NodeHostMemory host;
     private final JobExecutors executors;
 
-    NodeAdmission(NodeGpus gpus, JobExecutors executors) {
+    NodeAdmission(NodeGpus gpus, NodeHostMemory host, JobExecutors executors) {
         this.gpus = gpus;
+        this.host = host;
         this.executors = executors;
     }
 
@@ -35,7 +38,7 @@ class NodeAdmission implements JobAdmission {
                     "must be less than or equal to " + gpus.count() + ", the GPUs of this node"));
         }
         if (spec.kind() == JobKind.TRAIN && spec.gpus() > 0 && spec.gpus() <= gpus.count()) {
-            violations.addAll(TrainingMemory.check(spec.train(), gpus.memoryBytes()));
+            violations.addAll(TrainingMemory.check(spec.train(), gpus.memoryBytes(), host.bytes()));
         }
         executors.find(spec.kind()).ifPresentOrElse(
                 executor -> {

@@ -7,6 +7,7 @@ import java.util.OptionalLong;
 
 import io.easycontext.runtime.comm.RankDevices;
 import io.easycontext.runtime.plan.MemoryEstimate;
+import io.easycontext.runtime.plan.MemoryFit;
 import io.easycontext.runtime.plan.MemoryPlanner;
 import io.easycontext.runtime.spec.InvalidSpecException;
 import io.easycontext.runtime.spec.TrainSpec;
@@ -21,7 +22,8 @@ import io.easycontext.service.job.spec.JobSpec;
  * rank predicted as the {@code plan} command predicts it, and compared with what a rank may use. That is its pool, as
  * the runtime sizes it: the GPU's memory less {@link RankDevices#RESERVE_BYTES} for CUDA, cuBLAS and NCCL, or the
  * spec's {@code gpuMemoryGib} where smaller. A run that cannot fit would fail with OUT_OF_MEMORY after loading its
- * model; refusing it at submission costs nothing.
+ * model; refusing it at submission costs nothing. With {@code autoMemory} the verdict is the one the executor will
+ * reach before starting the run ({@link MemoryFit}): refused only where no option the planner may choose fits.
  */
 final class TrainingMemory {
 
@@ -34,8 +36,9 @@ final class TrainingMemory {
     /**
      * @param gpuMemoryBytes each GPU's memory as the driver's total; empty where unknown, which leaves only the
      *     spec's cap to check against (and nothing to check without one)
+     * @param hostMemoryBytes the host memory a training's ranks may fill with what {@code autoMemory} offloads
      */
-    static List<Violation> check(TrainSpec train, OptionalLong gpuMemoryBytes) {
+    static List<Violation> check(TrainSpec train, OptionalLong gpuMemoryBytes, long hostMemoryBytes) {
         long cap = (long) train.gpuMemoryGib() << 30;
         if (gpuMemoryBytes.isPresent() && cap > gpuMemoryBytes.getAsLong()) {
             return List.of(new Violation(SECTION + ".gpuMemoryGib", String.format(Locale.ROOT,
@@ -56,43 +59,55 @@ final class TrainingMemory {
         List<Violation> violations = new ArrayList<>();
         List<TrainSpec> runs = train.runs();
         for (int k = 0; k < runs.size(); k++) {
-            Peak peak = peakPerRank(runs.get(k));
-            if (peak != null && peak.estimate().total() > available) {
+            TrainConfig config = layoutOf(runs.get(k));
+            if (config == null) {
+                continue;
+            }
+            MemoryFit fit = MemoryFit.of(config, train.autoMemory(), available, hostMemoryBytes);
+            if (!fit.fits()) {
                 String field = train.stages().isEmpty() ? SECTION : SECTION + ".stages[" + k + "]";
                 violations.add(new Violation(field, String.format(Locale.ROOT,
                         "does not fit the GPUs: needs %.2f GiB per GPU at seqLength %d with %s, %.2f GiB available "
-                                + "(%s); %s", peak.estimate().total() / GIB, runs.get(k).seqLength(),
-                        peak.config().parallel(), available / GIB, limit, remedy(peak, available))));
+                                + "(%s); %s", fit.asGiven().total() / GIB, config.seqLength(), config.parallel(),
+                        available / GIB, limit, remedy(fit, hostMemoryBytes))));
             }
         }
         return violations;
     }
 
-    /** Where the peak comes from: the model's own state, which no layout shrinks, or the tokens a rank holds. */
-    private static String remedy(Peak peak, long available) {
-        MemoryEstimate e = peak.estimate();
+    /**
+     * Without {@code autoMemory}: where the peak comes from, the model's own state, which no layout shrinks, or the
+     * tokens a rank holds; and the options that would fit, where some do. With it, no option fits, which leaves the
+     * sequence, the GPUs and the moments' type.
+     */
+    private static String remedy(MemoryFit fit, long hostMemoryBytes) {
+        if (fit.auto()) {
+            return fit.noChoiceRemedy("seqLength", "optimizerMoments") + (hostMemoryBytes == Long.MAX_VALUE ? ""
+                    : String.format(Locale.ROOT, " (what autoMemory offloads may take %.2f GiB of host memory)",
+                            hostMemoryBytes / GIB));
+        }
+        MemoryEstimate e = fit.asGiven();
         long state = e.parameters() + e.gradients() + e.masterWeights() + e.optimizerMoments();
-        return state > available
+        String source = state > fit.deviceBytes()
                 ? String.format(Locale.ROOT, "the weights, gradients and optimizer state alone take %.2f GiB",
                         state / GIB)
                 : String.format(Locale.ROOT, "%.2f GiB of it grows with the %,d tokens per rank, which more GPUs "
                         + "sharing each sequence or a shorter seqLength would reduce", (e.total() - state) / GIB,
-                        peak.localTokens());
+                        MemoryPlanner.localTokens(fit.given()));
+        return source + fit.choice().map(c -> "; these options fit: " + c.options().fields() + ", or autoMemory: true")
+                .orElse("");
     }
 
-    /** One rank's predicted peak, and what it was predicted for. */
-    private record Peak(MemoryEstimate estimate, long localTokens, TrainConfig config) {
-    }
-
-    /** The planner's peak of one rank of the run; null for a run that is invalid, which its validation refuses. */
-    private static Peak peakPerRank(TrainSpec run) {
-        TrainConfig config;
+    /**
+     * The run as the trainer would take it, for its layout and peak; null for a run that is invalid, which its
+     * validation refuses.
+     */
+    private static TrainConfig layoutOf(TrainSpec run) {
         try {
             // The layout of the GPUs' ranks is that of as many CPU ranks, which can be resolved without the GPUs.
-            config = ((TrainSpec) JobDevices.withoutGpus(run)).toTrainConfig();
+            return ((TrainSpec) JobDevices.withoutGpus(run)).toTrainConfig();
         } catch (InvalidSpecException e) {
             return null;
         }
-        return new Peak(MemoryPlanner.estimate(config), MemoryPlanner.localTokens(config), config);
     }
 }

@@ -15,6 +15,8 @@ import java.util.concurrent.TimeUnit;
 import java.util.function.Consumer;
 
 import io.easycontext.runtime.cuda.Cuda;
+import io.easycontext.runtime.optim.zero.OffloadMode;
+import io.easycontext.runtime.optim.zero.Sharding;
 import io.easycontext.runtime.spec.Devices;
 import io.easycontext.runtime.spec.TrainSpec;
 import io.easycontext.runtime.train.CancellationToken;
@@ -23,6 +25,7 @@ import io.easycontext.runtime.train.DataSource;
 import io.easycontext.runtime.train.DistributedTrainer;
 import io.easycontext.runtime.train.StepMetrics;
 import io.easycontext.runtime.train.TrainConfig;
+import io.easycontext.runtime.train.TrainingCancelledException;
 import io.easycontext.runtime.train.WeightsSnapshot;
 import io.easycontext.service.job.spec.JobDevices;
 import io.easycontext.service.security.TestTokens;
@@ -49,7 +52,7 @@ import tools.jackson.databind.JsonNode;
  * real, and so is the training, only not on the GPUs.
  */
 @SpringBootTest(webEnvironment = WebEnvironment.RANDOM_PORT, properties = {TestTokens.ADMIN_PROPERTY,
-        "easycontext.node.gpus=2", "easycontext.node.gpu-memory-gib=80"})
+        "easycontext.node.gpus=2", "easycontext.node.gpu-memory-gib=80", "easycontext.node.host-memory-gib=112"})
 @DirtiesContext
 class GpuJobsTest {
 
@@ -167,6 +170,41 @@ class GpuJobsTest {
                 .isEqualTo("SUCCEEDED");
     }
 
+    /**
+     * The request autoMemory is for: Llama-2-7B at 256K tokens on one 80 GB GPU and a 112 GiB host, refused with
+     * the options as given (replicated), accepted with autoMemory, and started with the planner's choice, which the
+     * job's log names. The run is not trained: 7B on CPU ranks would take the machine.
+     */
+    @Test
+    void aTrainingWithAutoMemoryIsAcceptedWhereItsOptionsAloneAreRefusedAndRunsWithThePlannersChoice() {
+        String given = """
+                {"kind": "TRAIN", "gpus": 1, "train": {"model": "llama2-7b", "seqLength": 262144,
+                  "optimizerMoments": "bf16", "maxTrainSteps": 1, "seed": 21%s}}""";
+        ResponseEntity<String> refused = client.submit(given.formatted(""));
+        assertThat(refused.getStatusCode()).isEqualTo(HttpStatus.BAD_REQUEST);
+        assertThat(ServiceClient.json(refused.getBody()).get("detail").asString()).startsWith("train: does not fit "
+                + "the GPUs: needs ").endsWith("; these options fit: zeroStage 1, optimizerOffload gpu_stream, "
+                + "offloadCheckpoints 21, or autoMemory: true");
+
+        RANKS.trainNothing(21);
+        ResponseEntity<String> submitted = client.submit(given.formatted(", \"autoMemory\": true"));
+        assertThat(submitted.getStatusCode()).as(submitted.getBody()).isEqualTo(HttpStatus.CREATED);
+        JsonNode accepted = ServiceClient.json(submitted.getBody());
+        String id = accepted.get("id").asString();
+        assertThat(accepted.get("spec").get("autoMemory").asBoolean()).isTrue();
+        assertThat(accepted.get("commandLines").get(0).asString()).contains(" --auto-memory true ");
+        RANKS.awaitStarted(21);
+
+        TrainConfig started = RANKS.configOf(21);
+        assertThat(started.sharding()).isEqualTo(new Sharding(1, OffloadMode.GPU_STREAM));
+        assertThat(started.offloadedCheckpoints()).isEqualTo(21);
+        client.cancel(id);
+        client.awaitState(id, TIMEOUT, "CANCELLED");
+        String log = client.http().get().uri("/api/jobs/{id}/logs", id).retrieve().body(String.class);
+        assertThat(log).containsPattern("stage 1/1: autoMemory chose zeroStage 1, optimizerOffload gpu_stream, "
+                + "offloadCheckpoints 21: [0-9.]+ GiB per GPU of 78\\.00 GiB, [0-9.]+ GiB of host memory per GPU");
+    }
+
     @Test
     void anEvaluationOnAGpuThisMachineDoesNotHaveFailsNamingIt() {
         assumeFalse(Cuda.availability().available(), "this machine has a GPU: the evaluation would run on it");
@@ -198,6 +236,9 @@ class GpuJobsTest {
         private final List<String> overlaps = new CopyOnWriteArrayList<>();
         private final Map<Long, CountDownLatch> stopped = new ConcurrentHashMap<>();
         private final Map<Long, CountDownLatch> held = new ConcurrentHashMap<>();
+        private final Set<Long> untrained = ConcurrentHashMap.newKeySet();
+        private final Map<Long, TrainConfig> configs = new ConcurrentHashMap<>();
+        private final Map<Long, CountDownLatch> started = new ConcurrentHashMap<>();
 
         @Override
         public TrainConfig configure(TrainSpec run) {
@@ -215,7 +256,15 @@ class GpuJobsTest {
                     overlaps.add("GPU " + gpu + " for the run of seed " + config.seed());
                 }
             }
+            configs.put(config.seed(), config);
+            latch(started, config.seed()).countDown();
             try {
+                if (untrained.contains(config.seed())) {
+                    while (!cancellation.isCancellationRequested()) {
+                        sleep(10);
+                    }
+                    throw new TrainingCancelledException(0);
+                }
                 return DistributedTrainer.train(config, data, onStep, cancellation, initialWeights, keepFinalWeights,
                         checkpointing);
             } finally {
@@ -232,6 +281,20 @@ class GpuJobsTest {
             return gpusBySeed.get(seed);
         }
 
+        /** The run of this seed is started as a real one, and then waits for its cancellation without training. */
+        void trainNothing(long seed) {
+            untrained.add(seed);
+        }
+
+        void awaitStarted(long seed) {
+            assertThat(await(latch(started, seed))).as("the run of seed " + seed + " started").isTrue();
+        }
+
+        /** The config the run of this seed was started with. */
+        TrainConfig configOf(long seed) {
+            return configs.get(seed);
+        }
+
         void holdReturnOf(long seed) {
             latch(held, seed);
         }
@@ -246,6 +309,15 @@ class GpuJobsTest {
 
         private static CountDownLatch latch(Map<Long, CountDownLatch> latches, long seed) {
             return latches.computeIfAbsent(seed, s -> new CountDownLatch(1));
+        }
+
+        private static void sleep(long millis) {
+            try {
+                Thread.sleep(millis);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                throw new IllegalStateException(e);
+            }
         }
 
         private static boolean await(CountDownLatch latch) {

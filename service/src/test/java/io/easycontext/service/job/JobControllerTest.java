@@ -168,6 +168,10 @@ class JobControllerTest {
                 invalid("bad stage", """
                         {"kind": "TRAIN", "train": {"stages": [{"seqLength": 64}, {"learningRate": -1}]}}""",
                         "train.stages[1].learningRate", "must be greater than or equal to 0"),
+                invalid("autoMemory on the CPU backend", """
+                        {"kind": "TRAIN", "train": {"devices": "cpu:2", "autoMemory": true}}""",
+                        "train.autoMemory", "applies to GPU devices only: it chooses how GPU ranks hold their state, "
+                                + "and devices cpu:2 has none"),
                 invalid("negative gpus", """
                         {"kind": "TRAIN", "gpus": -1, "train": {}}""",
                         "gpus", "must be greater than or equal to 0"),

@@ -48,6 +48,6 @@ class ResourcePoolTest {
     private static ResourcePool pool(int gpus, int cpuSlots) {
         NodeGpus nodeGpus = mock(NodeGpus.class);
         given(nodeGpus.ordinals()).willReturn(java.util.stream.IntStream.range(0, gpus).boxed().toList());
-        return new ResourcePool(nodeGpus, new NodeProperties(gpus, cpuSlots, null, null));
+        return new ResourcePool(nodeGpus, new NodeProperties(gpus, cpuSlots, null, null, null));
     }
 }

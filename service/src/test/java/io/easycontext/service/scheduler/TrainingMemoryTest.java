@@ -21,6 +21,8 @@ import org.junit.jupiter.api.Test;
 class TrainingMemoryTest {
 
     private static final OptionalLong H100 = OptionalLong.of(80L << 30);
+    /** A 128 GiB host less its reserve, as in the runtime's headline. */
+    private static final long HOST = 112L << 30;
     private static final double GIB = 1L << 30;
 
     @Test
@@ -28,7 +30,7 @@ class TrainingMemoryTest {
         TrainSpec tiny = TrainSpec.builder().devices("cuda:0,1").parallelMode(ParallelMode.ZIGZAG_RING_ATTN)
                 .seqLength(4096).build();
 
-        assertThat(TrainingMemory.check(tiny, H100)).isEmpty();
+        assertThat(TrainingMemory.check(tiny, H100, HOST)).isEmpty();
     }
 
     @Test
@@ -39,10 +41,11 @@ class TrainingMemoryTest {
                 ParallelMode.DATA_PARALLEL, 1, chunks.lossChunkTokens(), chunks.mlpChunkTokens());
         long state = peak.parameters() + peak.gradients() + peak.masterWeights() + peak.optimizerMoments();
 
-        assertThat(TrainingMemory.check(llama, H100)).containsExactly(new Violation("train", String.format(Locale.ROOT,
+        assertThat(TrainingMemory.check(llama, H100, HOST)).containsExactly(new Violation("train", String.format(Locale.ROOT,
                 "does not fit the GPUs: needs %.2f GiB per GPU at seqLength 4096 with data_parallel (world 1 = dp 1 "
                         + "× ulysses 1 × ring 1), 78.00 GiB available (80.00 GiB per GPU less 2 GiB for CUDA, cuBLAS "
-                        + "and NCCL); the weights, gradients and optimizer state alone take %.2f GiB",
+                        + "and NCCL); the weights, gradients and optimizer state alone take %.2f GiB; these options "
+                        + "fit: zeroStage 1, optimizerOffload gpu_stream, offloadCheckpoints 0, or autoMemory: true",
                 peak.total() / GIB, state / GIB)));
     }
 
@@ -54,8 +57,8 @@ class TrainingMemoryTest {
     void bf16OptimizerMomentsAreCountedAtTwoBytesEach() {
         TrainSpec.Builder llama = TrainSpec.builder().model("llama2-7b").devices("cuda:0").seqLength(32768);
         long parameters = LlamaConfig.preset("llama2-7b").parameterCount();
-        List<Violation> fp32 = TrainingMemory.check(llama.build(), H100);
-        List<Violation> bf16 = TrainingMemory.check(llama.optimizerMoments("bf16").build(), H100);
+        List<Violation> fp32 = TrainingMemory.check(llama.build(), H100, HOST);
+        List<Violation> bf16 = TrainingMemory.check(llama.optimizerMoments("bf16").build(), H100, HOST);
 
         assertThat(fp32).hasSize(1);
         assertThat(bf16).hasSize(1);
@@ -75,9 +78,35 @@ class TrainingMemoryTest {
         TrainSpec.Builder longContext = TrainSpec.builder().model("llama2-7b").devices("cuda:0").seqLength(262144)
                 .zeroStage(1).optimizerOffload("gpu_stream");
 
-        assertThat(TrainingMemory.check(longContext.build(), H100)).singleElement()
+        assertThat(TrainingMemory.check(longContext.build(), H100, HOST)).singleElement()
                 .satisfies(v -> assertThat(v.message()).startsWith("does not fit the GPUs: needs 113.40 GiB per GPU"));
-        assertThat(TrainingMemory.check(longContext.offloadCheckpoints(32).build(), H100)).isEmpty();
+        assertThat(TrainingMemory.check(longContext.offloadCheckpoints(32).build(), H100, HOST)).isEmpty();
+    }
+
+    /**
+     * The request this field is for: 7B at 256K tokens on one 80 GB GPU, which the options as given cannot fit and
+     * autoMemory can, with bf16 moments in a 112 GiB host (fp32 moments outgrow it under every option).
+     */
+    @Test
+    void withAutoMemoryOnlyARunThatNoOptionFitsIsRefused() {
+        TrainSpec.Builder longContext = TrainSpec.builder().model("llama2-7b").devices("cuda:0").seqLength(262144)
+                .optimizerMoments("bf16");
+
+        assertThat(TrainingMemory.check(longContext.build(), H100, HOST)).singleElement().satisfies(v ->
+                assertThat(v.message()).contains(" 78.00 GiB available (80.00 GiB per GPU less 2 GiB for CUDA, "
+                        + "cuBLAS and NCCL); ").endsWith("; these options fit: zeroStage 1, optimizerOffload "
+                        + "gpu_stream, offloadCheckpoints 21, or autoMemory: true"));
+        assertThat(TrainingMemory.check(longContext.autoMemory(true).build(), H100, HOST)).isEmpty();
+
+        assertThat(TrainingMemory.check(longContext.optimizerMoments("fp32").build(), H100, HOST)).singleElement()
+                .satisfies(v -> {
+                    assertThat(v.field()).isEqualTo("train");
+                    assertThat(v.message()).startsWith("does not fit the GPUs: needs ").contains(" GiB per GPU at "
+                            + "seqLength 262144 with data_parallel (world 1 = dp 1 × ulysses 1 × ring 1), 78.00 GiB "
+                            + "available (").endsWith("; no sharding or offload makes it fit: more GPUs sharing each "
+                            + "sequence, or a shorter seqLength (or, where bf16 AdamW moments are acceptable, "
+                            + "optimizerMoments bf16) (what autoMemory offloads may take 112.00 GiB of host memory)");
+                });
     }
 
     @Test
@@ -89,7 +118,7 @@ class TrainingMemoryTest {
                         new TrainStage(1 << 26, 1e7, null, null, null, null, null)))
                 .build();
 
-        assertThat(TrainingMemory.check(staged, H100)).singleElement().satisfies(v -> {
+        assertThat(TrainingMemory.check(staged, H100, HOST)).singleElement().satisfies(v -> {
             assertThat(v.field()).isEqualTo("train.stages[1]");
             assertThat(v.message()).startsWith("does not fit the GPUs: needs ")
                     .contains(" at seqLength 67108864 with zigzag_ring_attn (world 2 = dp 1 × ulysses 1 × ring 2), "
@@ -105,18 +134,18 @@ class TrainingMemoryTest {
                 .parallelMode(ParallelMode.ZIGZAG_RING_ATTN).seqLength(1 << 20).gpuMemoryGib(1).build();
         TrainSpec uncapped = TrainSpec.builder().model("llama2-7b").devices("cuda:0").build();
 
-        assertThat(TrainingMemory.check(capped, H100)).singleElement().satisfies(v ->
+        assertThat(TrainingMemory.check(capped, H100, HOST)).singleElement().satisfies(v ->
                 assertThat(v.message()).contains(", 1.00 GiB available (the spec's gpuMemoryGib); "));
-        assertThat(TrainingMemory.check(capped, OptionalLong.empty())).singleElement().satisfies(v ->
+        assertThat(TrainingMemory.check(capped, OptionalLong.empty(), HOST)).singleElement().satisfies(v ->
                 assertThat(v.message()).contains(", 1.00 GiB available (the spec's gpuMemoryGib); "));
-        assertThat(TrainingMemory.check(uncapped, OptionalLong.empty())).isEmpty();
+        assertThat(TrainingMemory.check(uncapped, OptionalLong.empty(), HOST)).isEmpty();
     }
 
     @Test
     void aCapAboveTheGpusMemoryIsRefusedAsTheRuntimeWouldRefuseIt() {
         TrainSpec capped = TrainSpec.builder().devices("cuda:0").gpuMemoryGib(90).build();
 
-        assertThat(TrainingMemory.check(capped, H100)).containsExactly(new Violation("train.gpuMemoryGib",
+        assertThat(TrainingMemory.check(capped, H100, HOST)).containsExactly(new Violation("train.gpuMemoryGib",
                 "must be at most 80.00, the memory of this node's GPUs in GiB, not 90"));
     }
 }

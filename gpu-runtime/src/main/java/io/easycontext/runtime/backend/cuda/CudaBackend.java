@@ -360,10 +360,60 @@ public final class CudaBackend implements Backend {
     // ---- attention in blocks ------------------------------------------------------------------------------
 
     private static final String HOPPER_ATTENTION = "attention_hopper";
+    private static final System.Logger LOG = System.getLogger(CudaBackend.class.getName());
+    /** Threads of the warp-specialized kernels, and their setmaxnreg split: 128 loading at 24, 256 computing at 240. */
+    private static final int WARP_SPECIALIZED_THREADS = 384;
+    private static final int WARP_SPECIALIZED_SPLIT = 128 * 24 + 256 * 240;
+    /** Per kernel name: whether its launch reserves the registers its split needs (checked once). */
+    private final java.util.Map<String, Boolean> reservesSplit = new java.util.HashMap<>();
 
     private boolean hopperAttention(int headDim, boolean backward) {
         return attentionKernels == AttentionKernels.AUTO && hopperBuilt
-                && (backward ? hopperBackward.supports(headDim) : headDim == 128 || headDim == 64);
+                && (backward ? hopperBackward(headDim).supports(headDim) : headDim == 128 || headDim == 64);
+    }
+
+    /**
+     * A warp-specialized kernel's computing warpgroups take their registers from the pool its launch reserved
+     * (threads × the registers the driver compiled it to); a compile that gave it fewer than the split needs would
+     * make every launch wait forever in setmaxnreg. Such a kernel is never launched: the 256-thread one runs instead,
+     * with a warning naming both.
+     */
+    private boolean reservesItsSplit(String function, String instead) {
+        return reservesSplit.computeIfAbsent(function, f -> {
+            int registers = kernel(HOPPER_ATTENTION, f).registers();
+            boolean fits = registers * WARP_SPECIALIZED_THREADS >= WARP_SPECIALIZED_SPLIT;
+            if (!fits) {
+                LOG.log(System.Logger.Level.WARNING, "{0} was compiled to {1} registers a thread, fewer than its "
+                        + "setmaxnreg split needs ({2} over {3} threads): running {4} instead", f, registers,
+                        WARP_SPECIALIZED_SPLIT, WARP_SPECIALIZED_THREADS, instead);
+            }
+            return fits;
+        });
+    }
+
+    private HopperForward hopperForward(int headDim) {
+        if (hopperForward.threads() == WARP_SPECIALIZED_THREADS && !reservesItsSplit(
+                forwardKernel(hopperForward, headDim), forwardKernel(HopperForward.PLAIN, headDim))) {
+            return HopperForward.PLAIN;
+        }
+        return hopperForward;
+    }
+
+    private static String forwardKernel(HopperForward f, int headDim) {
+        return "attention_forward_hopper_" + f.prefix() + "d" + headDim;
+    }
+
+    private HopperBackward hopperBackward(int headDim) {
+        if (hopperBackward != HopperBackward.PLAIN && hopperBuilt && hopperBackward.supports(headDim)
+                && !reservesItsSplit(backwardKernel(hopperBackward, headDim), HopperBackward.PLAIN.supports(headDim)
+                        ? backwardKernel(HopperBackward.PLAIN, headDim) : "the portable backward")) {
+            return HopperBackward.PLAIN;
+        }
+        return hopperBackward;
+    }
+
+    private static String backwardKernel(HopperBackward b, int headDim) {
+        return "attention_backward_hopper_" + b.prefix() + "d" + headDim;
     }
 
     private static long[] queryMap(Tensor t, AttentionShape s, int boxRows) {
@@ -380,9 +430,10 @@ public final class CudaBackend implements Backend {
         int d = s.headDim();
         int causal = mask == AttentionMask.CAUSAL_DIAGONAL ? 1 : 0;
         if (hopperAttention(d, false)) {
-            int smem = hopperForward.sharedMemory(d);
-            kernel(HOPPER_ATTENTION, "attention_forward_hopper_" + hopperForward.prefix() + "d" + d).maxDynamicSharedMemory(smem)
-                    .launchGrid(stream, (s.tq() + 127) / 128, s.hq(), s.batch(), hopperForward.threads(), 1, 1, smem,
+            HopperForward f = hopperForward(d);
+            int smem = f.sharedMemory(d);
+            kernel(HOPPER_ATTENTION, forwardKernel(f, d)).maxDynamicSharedMemory(smem)
+                    .launchGrid(stream, (s.tq() + 127) / 128, s.hq(), s.batch(), f.threads(), 1, 1, smem,
                             queryMap(q, s, 128), keyMap(k, s, 128), keyMap(v, s, 128), ptr(out), ptr(lse), s.tq(),
                             s.tk(), s.hq(), s.hkv(), causal, (float) scale);
             return;
@@ -407,9 +458,10 @@ public final class CudaBackend implements Backend {
             int d = s.headDim();
             int causal = mask == AttentionMask.CAUSAL_DIAGONAL ? 1 : 0;
             if (hopperAttention(d, true)) {
-                int smem = hopperBackward.sharedMemory(d);
-                int threads = hopperBackward.threads();
-                kernel(HOPPER_ATTENTION, "attention_backward_hopper_" + hopperBackward.prefix() + "d" + d)
+                HopperBackward b = hopperBackward(d);
+                int smem = b.sharedMemory(d);
+                int threads = b.threads();
+                kernel(HOPPER_ATTENTION, backwardKernel(b, d))
                         .maxDynamicSharedMemory(smem)
                         .launchGrid(stream, (s.tk() + 127) / 128, s.hkv(), s.batch(), threads, 1, 1, smem,
                                 queryMap(q, s, 64), keyMap(k, s, 128), keyMap(v, s, 128), queryMap(dOut, s, 64),

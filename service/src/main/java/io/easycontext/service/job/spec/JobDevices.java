@@ -8,6 +8,7 @@ import io.easycontext.runtime.parallel.ParallelMode;
 import io.easycontext.runtime.spec.Devices;
 import io.easycontext.runtime.spec.EvalSpec;
 import io.easycontext.runtime.spec.RunSpec;
+import io.easycontext.runtime.spec.TrainSpec;
 import io.easycontext.runtime.spec.Violation;
 import tools.jackson.databind.json.JsonMapper;
 import tools.jackson.databind.node.ObjectNode;
@@ -79,7 +80,9 @@ public final class JobDevices {
 
     /**
      * The spec with GPUs replaced by as many CPU ranks: everything the runtime checks but the GPUs' presence (the
-     * parallel layout over the world size above all) holds for both, and this one it can check without them.
+     * parallel layout over the world size above all) holds for both, and this one it can check without them. A
+     * training's {@code autoMemory} is cleared with the GPUs: the runtime refuses it on CPU ranks, and what it
+     * chooses is the node's to decide ({@code TrainingMemory}, the executor), from the spec as submitted.
      */
     public static RunSpec withoutGpus(RunSpec spec) {
         Devices devices;
@@ -88,7 +91,15 @@ public final class JobDevices {
         } catch (IllegalArgumentException e) {
             return spec;
         }
-        return devices.cuda() ? withDevices(spec, "cpu:" + devices.ranks(), false) : spec;
+        if (!devices.cuda()) {
+            return spec;
+        }
+        ObjectNode fields = JSON.valueToTree(spec);
+        fields.put("devices", "cpu:" + devices.ranks());
+        if (spec instanceof TrainSpec) {
+            fields.put("autoMemory", false);
+        }
+        return JSON.treeToValue(fields, spec.getClass());
     }
 
     /** The spec on the GPUs the scheduler gave the job, rank i on the i-th; as it is for the CPU backend. */

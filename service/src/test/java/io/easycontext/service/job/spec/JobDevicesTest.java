@@ -9,6 +9,7 @@ import io.easycontext.runtime.spec.PerplexityEvalSpec;
 import io.easycontext.runtime.spec.TrainSpec;
 import io.easycontext.runtime.spec.TrainStage;
 import org.junit.jupiter.api.Test;
+import tools.jackson.databind.json.JsonMapper;
 
 /** Moving a spec between GPUs, and to CPU ranks for the runtime's checks, changes its devices and nothing else. */
 class JobDevicesTest {
@@ -35,5 +36,32 @@ class JobDevicesTest {
                         .parallelMode(onGpus.parallelMode()).build());
         TrainSpec cpu = staged.devices("cpu:2").build();
         assertThat(JobDevices.withoutGpus(cpu)).isSameAs(cpu);
+    }
+
+    /**
+     * autoMemory goes with the job to its GPUs, and is cleared for the runtime's checks on CPU ranks, which refuse it:
+     * what it chooses is the node's to check, from the spec as submitted.
+     */
+    @Test
+    void autoMemoryGoesToTheGpusAndIsLeftToTheNodeOnCpuRanks() {
+        TrainSpec queued = staged.devices("cuda:0,1").autoMemory(true).build();
+
+        assertThat(JobDevices.onGpus(queued, List.of(3, 4))).isEqualTo(staged.devices("cuda:3,4").build());
+        assertThat(JobDevices.withoutGpus(queued)).isEqualTo(staged.devices("cpu:2").autoMemory(false).build());
+        assertThat(((TrainSpec) JobDevices.withoutGpus(queued)).validate()).isEmpty();
+    }
+
+    /** The API's JSON: the field by its name, false where left out. */
+    @Test
+    void autoMemoryRoundTripsThroughJson() {
+        JsonMapper json = new JsonMapper();
+        TrainSpec auto = TrainSpec.builder().devices("cuda:0").autoMemory(true).build();
+
+        String written = json.writeValueAsString(auto);
+        assertThat(written).contains("\"autoMemory\":true");
+        assertThat(json.readValue(written, TrainSpec.class)).isEqualTo(auto);
+        assertThat(json.readValue("{\"devices\": \"cuda:0\", \"autoMemory\": true}", TrainSpec.class))
+                .isEqualTo(auto);
+        assertThat(json.readValue("{}", TrainSpec.class).autoMemory()).isFalse();
     }
 }

@@ -998,9 +998,10 @@ BACKWARD_WS(128)
 //      (delta's copies come from warp 2: warp 0's 24 registers spilled with both rows' pointers.)
 //   Kept from ws where FA3 differs but the difference is forced or not worth it: the fp32 dQ accumulator stays
 //   in the caller's [b, tq, hq, D] order (the contract), so the dQ warp adds a row (512 bytes) a bulk reduction,
-//   64 a step, not FA3's two 16 KB ones; lse arrives in natural log and is scaled here (16 multiplies a step);
-//   GQA walks the query heads of the kv head in one block (no fp32 dK/dV accumulators, no atomics); masks only
-//   on the tiles that need them; the block order (heaviest key blocks first, across heads) as FA3's LPT order;
+//   64 a step, not FA3's two 16 KB ones (v3, below, is this kernel with FA3's); lse arrives in natural log and
+//   is scaled here (16 multiplies a step); GQA walks the query heads of the kv head in one block (no fp32 dK/dV
+//   accumulators, no atomics); masks only on the tiles that need them; the block order (heaviest key blocks
+//   first, across heads) as FA3's LPT order;
 //   dSᵀ stored as is (MN-major for dQ's A, as ws) rather than transposed to K-major, wgmma reads either.
 // Named barriers (besides 0): 1 = both MMA warpgroups have stored their dSᵀ; 2 + w = warpgroup w's half of the dQ
 // tile is written (its warps arrive, the dQ warp waits); 4 + w = that half may be written again (the dQ warp
@@ -1045,7 +1046,8 @@ __device__ __forceinline__ void walk(int tq, int hq, int hkv, int causal, int& b
 
 }  // namespace bv2
 
-template <int D>
+// TILES (v3): the dQ accumulator in FA3's order rather than the caller's (see the note on v3 below).
+template <int D, bool TILES>
 __device__ void hopper_backward_v2(const CUtensorMap* qmap, const CUtensorMap* kmap, const CUtensorMap* vmap,
                                    const CUtensorMap* dmap, const float* __restrict__ lse,
                                    const float* __restrict__ delta, float* __restrict__ dq_acc,
@@ -1057,6 +1059,8 @@ __device__ void hopper_backward_v2(const CUtensorMap* qmap, const CUtensorMap* k
   constexpr int KV_TILE = BK * D * 2, Q_TILE = BQ * D * 2, DS_TILE = BK * BQ * 2;
   constexpr int DQ_ROW = D * 4 + 16;  // padded: a warp's float2 stores of 8 rows then spread over all banks
   constexpr int DQ_COLS = D / 2;      // dQ columns of one warpgroup
+  constexpr int DQ_HALF = BQ * DQ_COLS * 4;  // TILES: one warpgroup's half, unpadded, one bulk reduction
+  constexpr int DQ_BYTES = TILES ? 2 * DQ_HALF : BQ * DQ_ROW;
   extern __shared__ unsigned char smem_raw[];
   unsigned char* Ks = align1024(smem_raw);
   unsigned char* Vs = Ks + KV_TILE;
@@ -1064,7 +1068,7 @@ __device__ void hopper_backward_v2(const CUtensorMap* qmap, const CUtensorMap* k
   unsigned char* dOs = Qs + STAGES * Q_TILE;    // STAGES stages
   unsigned char* dSts = dOs + STAGES * Q_TILE;  // dSᵀ (128 keys × 64 queries), two buffers
   unsigned char* dQs = dSts + 2 * DS_TILE;      // BQ rows × D fp32; warpgroup w writes columns DQ_COLS·w..
-  float(*lse_s)[BQ] = reinterpret_cast<float(*)[BQ]>(dQs + BQ * DQ_ROW);  // STAGES stages
+  float(*lse_s)[BQ] = reinterpret_cast<float(*)[BQ]>(dQs + DQ_BYTES);  // STAGES stages
   float(*delta_s)[BQ] = lse_s + STAGES;
   uint64_t* kv_full = reinterpret_cast<uint64_t*>(delta_s + STAGES);
   uint64_t* full_q = kv_full + 1;  // Q and lse of a stage landed
@@ -1146,15 +1150,28 @@ __device__ void hopper_backward_v2(const CUtensorMap* qmap, const CUtensorMap* k
         // Both halves free (the previous step's reductions have read them), then both written.
         wg::named_arrive(bv2::DQ_EMPTY + 0, bv2::HALF_THREADS);
         wg::named_arrive(bv2::DQ_EMPTY + 1, bv2::HALF_THREADS);
-        wg::named_sync(bv2::DQ_FULL + 0, bv2::HALF_THREADS);
-        wg::named_sync(bv2::DQ_FULL + 1, bv2::HALF_THREADS);
+        if constexpr (TILES) {
+          // Each half goes as soon as its warpgroup has written it: the other may still be a step's MMAs behind.
+          // Rows past tq add zeros (their P, hence dS, was masked to 0) that the conversion never reads.
+          float* tile = dq_acc + (((long long)b * hq + h) * ((tq + BQ - 1) / BQ) + qt) * (BQ * D);
 #pragma unroll
-        for (int u = 0; u < 2; u++) {
-          const int r = lane + 32 * u, q = qt * BQ + r;
-          if (q < tq) bws::reduce_add(dq_acc + (((long long)b * tq + q) * hq + h) * D, dQs + r * DQ_ROW, D * 4);
+          for (int half = 0; half < 2; half++) {
+            wg::named_sync(bv2::DQ_FULL + half, bv2::HALF_THREADS);
+            if (lane == 0) bws::reduce_add(tile + half * (DQ_HALF / 4), dQs + half * DQ_HALF, DQ_HALF);
+          }
+        } else {
+          wg::named_sync(bv2::DQ_FULL + 0, bv2::HALF_THREADS);
+          wg::named_sync(bv2::DQ_FULL + 1, bv2::HALF_THREADS);
+#pragma unroll
+          for (int u = 0; u < 2; u++) {
+            const int r = lane + 32 * u, q = qt * BQ + r;
+            if (q < tq) bws::reduce_add(dq_acc + (((long long)b * tq + q) * hq + h) * D, dQs + r * DQ_ROW, D * 4);
+          }
         }
         asm volatile("cp.async.bulk.commit_group;\n" ::: "memory");
         asm volatile("cp.async.bulk.wait_group.read 0;\n" ::: "memory");
+        // Only lane 0's group holds reductions: no lane may free the halves (next DQ_EMPTY) before its wait.
+        if constexpr (TILES) __syncwarp();
         if (++qt == qt_end) qt = qt_begin, h++;
       }
       asm volatile("cp.async.bulk.wait_group 0;\n" ::: "memory");
@@ -1280,13 +1297,25 @@ __device__ void hopper_backward_v2(const CUtensorMap* qmap, const CUtensorMap* k
     if (lane == 0) wg::barrier_arrive(&empty_do[s]);  // dO and delta: last read by dPᵀ, dV and dSᵀ
 
     wg::named_sync(bv2::DQ_EMPTY + w, bv2::HALF_THREADS);
+    if constexpr (TILES) {
+      // Fragment order: column block j of thread x (0..127 in the warpgroup) is float4 128·j + x of the half,
+      // so a warp's store fills 512 contiguous bytes (no bank conflict, no padding) and the half is one
+      // contiguous 16 KB for a single bulk reduction. attention_backward_dq_tiles_d128 undoes it.
+      float4* p = reinterpret_cast<float4*>(dQs + w * DQ_HALF) + (tid & 127);
 #pragma unroll
-    for (int j = 0; j < DQ_COLS / 8; j++) {
+      for (int j = 0; j < DQ_COLS / 8; j++) {
+        p[128 * j] = make_float4(dq[4 * j] * scale, dq[4 * j + 1] * scale, dq[4 * j + 2] * scale,
+                                 dq[4 * j + 3] * scale);
+      }
+    } else {
 #pragma unroll
-      for (int half = 0; half < 2; half++) {
-        const int row = 16 * warp + g + 8 * half;
-        float2* p = reinterpret_cast<float2*>(dQs + row * DQ_ROW + (DQ_COLS * w + 8 * j + 2 * t) * 4);
-        *p = make_float2(dq[4 * j + 2 * half] * scale, dq[4 * j + 2 * half + 1] * scale);
+      for (int j = 0; j < DQ_COLS / 8; j++) {
+#pragma unroll
+        for (int half = 0; half < 2; half++) {
+          const int row = 16 * warp + g + 8 * half;
+          float2* p = reinterpret_cast<float2*>(dQs + row * DQ_ROW + (DQ_COLS * w + 8 * j + 2 * t) * 4);
+          *p = make_float2(dq[4 * j + 2 * half] * scale, dq[4 * j + 2 * half + 1] * scale);
+        }
       }
     }
     wg::fence_shared();  // the bulk reductions read the tile through the async proxy
@@ -1304,14 +1333,58 @@ __device__ void hopper_backward_v2(const CUtensorMap* qmap, const CUtensorMap* k
   store_dk_dv<D>(dk, dv, dkacc, dvacc, kj, tk, b, hkv, hk, t, scale);
 }
 
-#define BACKWARD_V2(D)                                                                                          \
+#define BACKWARD_V2(NAME, D, TILES)                                                                             \
   extern "C" __global__ void __launch_bounds__(384, 1)                                                          \
-      attention_backward_hopper_v2_d##D(                                                                        \
+      attention_backward_hopper_##NAME##_d##D(                                                                  \
           const __grid_constant__ CUtensorMap qmap, const __grid_constant__ CUtensorMap kmap,                    \
           const __grid_constant__ CUtensorMap vmap, const __grid_constant__ CUtensorMap dmap, const float* lse,  \
           const float* delta, float* dq_acc, bf16* dk, bf16* dv, int tq, int tk, int hq, int hkv, int causal,    \
           float scale) {                                                                                         \
-    hopper_backward_v2<D>(&qmap, &kmap, &vmap, &dmap, lse, delta, dq_acc, dk, dv, tq, tk, hq, hkv, causal,       \
-                          scale);                                                                                \
+    hopper_backward_v2<D, TILES>(&qmap, &kmap, &vmap, &dmap, lse, delta, dq_acc, dk, dv, tq, tk, hq, hkv,        \
+                                 causal, scale);                                                                 \
   }
-BACKWARD_V2(128)
+BACKWARD_V2(v2, 128, false)
+
+// ---------------------------------------------------------------------------------------------------------------
+// Backward v3 (attention_backward_hopper_v3_d128): v2 with FA3's dQ accumulation. v2's dQ warp issues 64 bulk
+// reductions of one 512-byte row a step, each a separate transaction for the bulk-copy unit to set up and L2 to
+// apply; FA3 issues one of 16 KB per warpgroup. For that the global accumulator must hold each warpgroup's half
+// of a tile in the order it sits in shared memory, so v3's accumulator is not the caller's row-ordered one but
+//   [b][hq][ceil(tq / 64)][2 halves][64 query rows × 64 columns, as 8 × 128 float4]
+// where float4 128·j + x of half w is column block j (columns 64w + 8j + 2t, +1) of MMA thread x (warp x / 32,
+// g = x % 32 / 4, t = x % 4) for query rows 16·warp + g (.x, .y) and + 8 (.z, .w): the wgmma accumulator
+// registers dq[4j .. 4j + 3] of that thread, stored as one float4. b·hq·ceil(tq / 64)·64·128 floats in all,
+// zeroed by the caller; rows past tq of the last tile receive zeros and are never read. GQA needs nothing more:
+// the block of a kv head walks the query heads of its group and adds into each one's tiles. The caller then
+// runs attention_backward_dq_tiles_d128 in place of attention_backward_dq. Everything else is v2's code.
+BACKWARD_V2(v3, 128, true)
+
+// v3's tile-ordered dQ accumulator (above) to bf16 dq [b, tq, hq, 128]; grid (ceil(tq / 64), hq, b), 256
+// threads. Through shared memory so that both sides stay contiguous: a warp reads 512 bytes of a half in its
+// order and writes one 256-byte row of dq. Rows padded by 8 floats: a half-warp's float2 stores then touch rows
+// g = 0..3 at banks 8g + 2t, all 32 distinct.
+extern "C" __global__ void __launch_bounds__(256) attention_backward_dq_tiles_d128(const float* __restrict__ acc,
+                                                                                   bf16* __restrict__ dq, int tq,
+                                                                                   int hq) {
+  constexpr int D = 128, BQ = 64, ROW = D + 8, THREADS = 256;
+  __shared__ __align__(16) float tile[BQ * ROW];
+  const int qt = blockIdx.x, h = blockIdx.y, b = blockIdx.z, tiles = (tq + BQ - 1) / BQ;
+  const float4* src = reinterpret_cast<const float4*>(acc) + (((long long)b * hq + h) * tiles + qt) * (BQ * D / 4);
+#pragma unroll
+  for (int i = 0; i < BQ * D / 4 / THREADS; i++) {
+    const int f = threadIdx.x + THREADS * i;
+    const int half = f >> 10, j = (f >> 7) & 7, x = f & 127;
+    const int row = 16 * (x >> 5) + ((x & 31) >> 2), col = 64 * half + 8 * j + 2 * (x & 3);
+    const float4 v = src[f];
+    *reinterpret_cast<float2*>(&tile[row * ROW + col]) = make_float2(v.x, v.y);
+    *reinterpret_cast<float2*>(&tile[(row + 8) * ROW + col]) = make_float2(v.z, v.w);
+  }
+  __syncthreads();
+  const int lane = threadIdx.x & 31;
+  for (int row = threadIdx.x >> 5; row < BQ && qt * BQ + row < tq; row += THREADS / 32) {
+    const float4 v = *reinterpret_cast<const float4*>(&tile[row * ROW + 4 * lane]);
+    *reinterpret_cast<uint2*>(dq + (((long long)b * tq + qt * BQ + row) * hq + h) * D + 4 * lane) =
+        make_uint2(pack(v.x, v.y), pack(v.z, v.w));
+  }
+}
+

@@ -451,14 +451,18 @@ public final class CudaBackend implements Backend {
                                   AttentionMask mask, double scale, Tensor dq, Tensor dk, Tensor dv) {
         AttentionShape s = AttentionShape.of(q, k, mask);
         long rows = (long) s.batch() * s.tq() * s.hq();
+        int d = s.headDim();
+        // Chosen before the accumulator: its layout depends on the kernel that will add into it.
+        HopperBackward b = hopperAttention(d, true) ? hopperBackward(d) : null;
+        boolean tiles = b != null && b.tileOrderedDq();
+        int qTiles = (s.tq() + 63) / 64;
         try (CudaTensor delta = allocate(DType.F32, s.batch(), s.hq(), s.tq());
-             CudaTensor dqAcc = zeros(DType.F32, s.batch(), s.tq(), s.hq(), s.headDim())) {
+             CudaTensor dqAcc = tiles ? zeros(DType.F32, s.batch(), s.hq(), qTiles, 64, d)
+                     : zeros(DType.F32, s.batch(), s.tq(), s.hq(), d)) {
             kernel("attention", "attention_backward_delta").launch(stream, Kernel.blocks(rows * 32, THREADS), THREADS,
                     ptr(dOut), ptr(out), delta.ptr(), rows, s.tq(), s.hq(), s.headDim());
-            int d = s.headDim();
             int causal = mask == AttentionMask.CAUSAL_DIAGONAL ? 1 : 0;
-            if (hopperAttention(d, true)) {
-                HopperBackward b = hopperBackward(d);
+            if (b != null) {
                 int smem = b.sharedMemory(d);
                 int threads = b.threads();
                 kernel(HOPPER_ATTENTION, backwardKernel(b, d))
@@ -475,7 +479,12 @@ public final class CudaBackend implements Backend {
                                 ptr(q), ptr(k), ptr(v), ptr(dOut), ptr(lse), delta.ptr(), dqAcc.ptr(), ptr(dk),
                                 ptr(dv), s.tq(), s.tk(), s.hq(), s.hkv(), causal, (float) scale);
             }
-            elementwise("attention", "attention_backward_dq", dqAcc.numel(), dqAcc.ptr(), ptr(dq), dqAcc.numel());
+            if (tiles) {
+                kernel(HOPPER_ATTENTION, "attention_backward_dq_tiles_d" + d).launchGrid(stream, qTiles, s.hq(),
+                        s.batch(), 256, 1, 1, 0, dqAcc.ptr(), ptr(dq), s.tq(), s.hq());
+            } else {
+                elementwise("attention", "attention_backward_dq", dqAcc.numel(), dqAcc.ptr(), ptr(dq), dqAcc.numel());
+            }
         }
     }
 

@@ -8,14 +8,18 @@ import java.util.Locale;
  * {@code WARP_SPECIALIZED} a loading warp and a dQ warp beside two MMA warpgroups, dQ added a tile at a time by
  * bulk reductions from shared memory (head sizes 64 and 128); {@code V2} the warp-specialized one rearranged after
  * FlashAttention-3's sm90 backward (each MMA warpgroup with its own half of the dQ tile and its own barriers to the
- * dQ warp, dQ's product issued before dK's, dSᵀ by stmatrix, separate Q and dO pipelines; head size 128 only).
- * All take the same arguments and write the same results. The system property
- * {@code easycontext.attention.hopper-backward} (plain, ws, v2) sets the default, plain.
+ * dQ warp, dQ's product issued before dK's, dSᵀ by stmatrix, separate Q and dO pipelines; head size 128 only);
+ * {@code V3} v2 with FlashAttention-3's dQ accumulation: one 16 KB bulk reduction per warpgroup a step into a
+ * fp32 accumulator in the tiles' own order, which a second kernel turns into dq (head size 128 only).
+ * All take the same arguments and write the same results, with the fp32 dQ accumulator the caller zeroes laid out
+ * as {@link #tileOrderedDq} says. The system property {@code easycontext.attention.hopper-backward}
+ * (plain, ws, v2, v3) sets the default, plain.
  */
 public enum HopperBackward {
     PLAIN("", "plain"),
     WARP_SPECIALIZED("ws_", "ws"),
-    V2("v2_", "v2");
+    V2("v2_", "v2"),
+    V3("v3_", "v3");
 
     static final String PROPERTY = "easycontext.attention.hopper-backward";
     private final String prefix;
@@ -41,6 +45,16 @@ public enum HopperBackward {
         return headDim == 128 || (headDim == 64 && this == WARP_SPECIALIZED);
     }
 
+    /**
+     * Whether the kernel adds dQ into a tile-ordered accumulator, [batch][query heads][⌈tq / 64⌉][2][64 × 64 fp32
+     * in MMA-fragment order] (kernels/attention_hopper.cu, v3), which {@code attention_backward_dq_tiles_d128}
+     * converts, rather than into the row-ordered [batch, tq, query heads, headDim] one of
+     * {@code attention_backward_dq}.
+     */
+    boolean tileOrderedDq() {
+        return this == V3;
+    }
+
     /** Threads a block: two MMA warpgroups, and a loading warpgroup for the warp-specialized kernels. */
     int threads() {
         return this == PLAIN ? 256 : 384;
@@ -56,10 +70,12 @@ public enum HopperBackward {
                     + 4 * 64 * 4 + 64;
             // As ws, with 9 barriers (full and empty for Q and for dO apart).
             case V2 -> 1024 + (2 * 128 * d + 4 * 64 * d + 2 * 128 * 64) * 2 + 64 * (4 * d + 16) + 4 * 64 * 4 + 128;
+            // As v2, the dQ tile unpadded (each warpgroup's half one contiguous 16 KB block).
+            case V3 -> 1024 + (2 * 128 * d + 4 * 64 * d + 2 * 128 * 64) * 2 + 64 * 4 * d + 4 * 64 * 4 + 128;
         };
     }
 
-    /** {@code plain}, {@code ws} or {@code v2} (also the constant's name, in any case). */
+    /** {@code plain}, {@code ws}, {@code v2} or {@code v3} (also the constant's name, in any case). */
     public static HopperBackward parse(String text) {
         String t = text.trim().toLowerCase(Locale.ROOT);
         for (HopperBackward b : values()) {
@@ -67,7 +83,7 @@ public enum HopperBackward {
                 return b;
             }
         }
-        throw new IllegalArgumentException("Hopper backward schedule must be plain, ws or v2, not '" + text + "'");
+        throw new IllegalArgumentException("Hopper backward schedule must be plain, ws, v2 or v3, not '" + text + "'");
     }
 
     static HopperBackward fromSystemProperty() {

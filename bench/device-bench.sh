@@ -2,6 +2,7 @@
 # Runs on the GPU machine (after bench/device-prepare.sh here): our benchmarks and the PyTorch peer's, side by
 # side in one call, JSON lines to $OUT/bench.jsonl and a short table at the end.
 #   bash bench/device-bench.sh [gemm] [attention] [train] [attention-ours]      (default: gemm attention train)
+# HOPPER_FORWARD and HOPPER_BACKWARD (comma lists, e.g. plain,ws) time several Hopper schedules in the attention part.
 set -uo pipefail
 out=${OUT:-/tmp/out}
 mkdir -p "$out"
@@ -17,7 +18,8 @@ for part in "${parts[@]}"; do
   case $part in
     gemm) ours --what gemm; peer gemm ;;
     attention)
-      ours --what attention --seq 4096,16384,65536 --kv-heads 32,8
+      ours --what attention --seq 4096,16384,65536 --kv-heads 32,8 --hopper-forward "${HOPPER_FORWARD:-ws}" \
+        --hopper-backward "${HOPPER_BACKWARD:-plain}"
       peer attention --seq 4096,16384,65536 --kv-heads 32
       peer attention --seq 4096,16384,65536 --kv-heads 8 ;;
     train)

@@ -110,7 +110,7 @@ public final class TrainingProgress implements AutoCloseable {
         });
     }
 
-    /** Only where the devices' peak is known: GPUs with {@code easycontext.node.gpu-peak-flops} set. */
+    /** Only where the devices' peak is known ({@code NodeGpus#peakFlops}: the property, else the card's). */
     private Double mfu(StepMetrics m) {
         if (gpuPeakFlops == null || execution.gpuIds().isEmpty()) {
             return null;

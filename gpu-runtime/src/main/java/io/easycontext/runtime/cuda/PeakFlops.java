@@ -1,5 +1,6 @@
 package io.easycontext.runtime.cuda;
 
+import java.util.Collection;
 import java.util.List;
 import java.util.Locale;
 import java.util.OptionalDouble;
@@ -30,6 +31,19 @@ public final class PeakFlops {
             new Card("L4", "L40", 121e12));
 
     private PeakFlops() {
+    }
+
+    /** One GPU's peak for the MFU of work spread over {@code gpus}: the slowest card's, where all are known. */
+    public static OptionalDouble slowestOf(Collection<Integer> gpus) {
+        double slowest = Double.MAX_VALUE;
+        for (int gpu : gpus) {
+            OptionalDouble peak = denseBf16(Cuda.device(gpu).name());
+            if (peak.isEmpty()) {
+                return OptionalDouble.empty();
+            }
+            slowest = Math.min(slowest, peak.getAsDouble());
+        }
+        return gpus.isEmpty() ? OptionalDouble.empty() : OptionalDouble.of(slowest);
     }
 
     /** The card's dense bf16 peak in FLOP/s, or empty for a card not in the table. */

@@ -7,6 +7,7 @@ import java.time.Instant;
 import java.util.List;
 import java.util.Locale;
 
+import io.easycontext.runtime.model.ModelFlops;
 import io.easycontext.runtime.train.StepMetrics;
 import io.easycontext.runtime.train.TrainConfig;
 import io.easycontext.service.job.JobChanges;
@@ -115,8 +116,8 @@ public final class TrainingProgress implements AutoCloseable {
         if (gpuPeakFlops == null || execution.gpuIds().isEmpty()) {
             return null;
         }
-        double achieved = m.tokensPerSec() * ModelFlops.perToken(config.model(), config.seqLength());
-        return achieved / (gpuPeakFlops * execution.gpuIds().size());
+        return ModelFlops.utilisation(config.model(), config.seqLength(), m.tokensPerSec(), execution.gpuIds().size(),
+                gpuPeakFlops);
     }
 
     /** Steps over every stage so far, this attempt's and those it resumed from. */

@@ -37,7 +37,7 @@ public class NodeGpus {
                 ? OptionalLong.of((long) (properties.gpuMemoryGib() * GIB))
                 : physical ? OptionalLong.of(smallestTotalMemory(ordinals)) : OptionalLong.empty();
         this.peakFlops = properties.gpuPeakFlops() != null ? OptionalDouble.of(properties.gpuPeakFlops())
-                : physical ? slowestKnownPeak(ordinals) : OptionalDouble.empty();
+                : physical ? PeakFlops.slowestOf(ordinals) : OptionalDouble.empty();
         if (physical && properties.gpuPeakFlops() == null) {
             log.info(peakFlops.isPresent()
                     ? String.format("MFU against %.1f TFLOP/s a GPU, %s's dense bf16 peak", peakFlops.getAsDouble() / 1e12,
@@ -95,18 +95,6 @@ public class NodeGpus {
      */
     public OptionalDouble peakFlops() {
         return peakFlops;
-    }
-
-    private static OptionalDouble slowestKnownPeak(List<Integer> ordinals) {
-        double slowest = Double.MAX_VALUE;
-        for (int gpu : ordinals) {
-            OptionalDouble peak = PeakFlops.denseBf16(Cuda.device(gpu).name());
-            if (peak.isEmpty()) {
-                return OptionalDouble.empty();
-            }
-            slowest = Math.min(slowest, peak.getAsDouble());
-        }
-        return OptionalDouble.of(slowest);
     }
 
     private static long smallestTotalMemory(List<Integer> ordinals) {

@@ -2,7 +2,8 @@
 # Runs on the GPU machine (after bench/device-prepare.sh here): our benchmarks and the PyTorch peer's, side by
 # side in one call, JSON lines to $OUT/bench.jsonl and a short table at the end.
 #   bash bench/device-bench.sh [gemm] [attention] [train] [attention-ours]      (default: gemm attention train)
-# HOPPER_FORWARD and HOPPER_BACKWARD (comma lists, e.g. plain,ws) time several Hopper schedules in the attention part.
+# HOPPER_FORWARD and HOPPER_BACKWARD (comma lists, e.g. plain,ws) time several Hopper schedules in the attention part;
+# MOMENTS=bf16 keeps our AdamW moments in bf16 in the train part, as the HF peer's AdamW keeps them for bf16 weights.
 set -uo pipefail
 out=${OUT:-/tmp/out}
 mkdir -p "$out"
@@ -23,9 +24,9 @@ for part in "${parts[@]}"; do
       peer attention --seq 4096,16384,65536 --kv-heads 32
       peer attention --seq 4096,16384,65536 --kv-heads 8 ;;
     train)
-      ours --what train --layers 8 --seq 32768
+      ours --what train --layers 8 --seq 32768 --optimizer-moments "${MOMENTS:-fp32}"
       peer train --layers 8 --seq 32768
-      ours --what train --layers 4 --seq 131072
+      ours --what train --layers 4 --seq 131072 --optimizer-moments "${MOMENTS:-fp32}"
       peer train --layers 4 --seq 131072 ;;
     attention-ours) ours --what attention --seq 4096,16384,65536 --kv-heads 32,8 --attention-kernels both ;;
     *) echo "unknown part $part" >&2 ;;
@@ -46,5 +47,6 @@ for r in rows:
         if "error" in r:
             print(f"train {r['layers']} layers S={r['S']} {r['impl']}: {r['error']}")
         else:
-            print(f"train {r['layers']} layers S={r['S']:>6} {r['impl']:>36}: {r['tokens_per_s']:>6} tok/s {r['model_tflops']:>6} TFLOP/s peak {r['peak_mem_gib']} GiB")
+            impl = r['impl'] + (f" ({r['moments']} moments)" if 'moments' in r else "")
+            print(f"train {r['layers']} layers S={r['S']:>6} {impl:>36}: {r['tokens_per_s']:>6} tok/s {r['model_tflops']:>6} TFLOP/s peak {r['peak_mem_gib']} GiB")
 PY

@@ -28,6 +28,13 @@ junit=$(sed -n 's/.*junit-jupiter-api:jar:\([^:]*\):.*/\1/p' "$list" | head -1)
 rm -f "$list"
 mvn -q dependency:copy -Dartifact=org.junit.platform:junit-platform-console-standalone:"$junit" -DoutputDirectory="$here/.device"
 mv .device/junit-platform-console-standalone-*.jar .device/junit-console.jar
+# A device call carries at most 64 MiB with the working tree: jars that no GPU test or bench loads stay here —
+# JFreeChart (plots are drawn here from the runs' JSON) and, unless DEVICE_TOKENIZERS=1, the Hugging Face
+# tokenizers' 4.8 MB native jar (GPU runs use synthetic tokens).
+rm -f .device/lib/jfreechart-*.jar
+[ "${DEVICE_TOKENIZERS:-0}" = 1 ] || rm -f .device/lib/tokenizers-*.jar
 du -sh .device | sed 's/^/device bundle: /'
+tree=$(git ls-files -z | xargs -0 du -cb 2>/dev/null | tail -1 | cut -f1)
+echo "with the working tree: $(( ($(du -sb .device | cut -f1) + tree) >> 20 )) MiB of a device call's 64"
 # The PyTorch peer runs beside ours in the same device call.
 cp ../shared/bench/torch_peer.py .device/

@@ -14,6 +14,7 @@ import io.easycontext.runtime.model.LocalAttention;
 import io.easycontext.runtime.optim.AdamW;
 import io.easycontext.runtime.optim.LrSchedule;
 import io.easycontext.runtime.optim.Optimizer;
+import io.easycontext.runtime.optim.OptimizerMoments;
 import io.easycontext.runtime.tensor.DType;
 import io.easycontext.runtime.tensor.Tensor;
 
@@ -91,13 +92,15 @@ public final class BenchCommand implements Command {
                         flags.integer("heads", 32), flags.integer("kv-heads", 32), flags.integer("vocab", 32000));
                 long poolBytes = (long) (flags.number("pool-gib", 0) * (1L << 30));
                 int steps = flags.integer("steps", 3);
+                String momentsFlag = flags.string("optimizer-moments", OptimizerMoments.FP32.flag());
+                OptimizerMoments moments = Flags.usage(() -> OptimizerMoments.parse(momentsFlag));
                 flags.finish();
                 Cuda.require();
                 if (poolBytes == 0) {
                     poolBytes = Cuda.device(gpu).totalMemory() - (2L << 30);
                 }
                 try (CudaBackend backend = new CudaBackend(gpu, poolBytes)) {
-                    train(backend, config, seq, steps, out);
+                    train(backend, config, seq, steps, moments, out);
                 }
             }
             default -> throw new Flags.UsageException("--what must be gemm, attention or train, not '" + what + "'");
@@ -181,7 +184,8 @@ public final class BenchCommand implements Command {
      * Training steps of a randomly initialised model on one GPU with activation checkpointing and AdamW; the
      * model FLOPs per token follow the peer: 6·params + 6·layers·S·hidden (recompute not counted).
      */
-    private static void train(CudaBackend b, LlamaConfig config, int seq, int steps, PrintStream out) {
+    private static void train(CudaBackend b, LlamaConfig config, int seq, int steps, OptimizerMoments moments,
+                              PrintStream out) {
         LlamaWeights weights = LlamaWeights.initialize(b, config, 0);
         LlamaModel model = new LlamaModel(weights, LlamaModel.Options.DEFAULTS);
         Random r = new Random(seq);
@@ -197,7 +201,8 @@ public final class BenchCommand implements Command {
         long count = LlamaModel.countTargets(targets);
         List<Double> times = new ArrayList<>();
         double loss = 0;
-        try (Optimizer optimizer = new Optimizer(b, weights.parameters(), AdamW.Hyper.DEFAULTS, LrSchedule.constant(1e-5), 1.0)) {
+        try (Optimizer optimizer = new Optimizer(b, weights.parameters(),
+                AdamW.Hyper.DEFAULTS.withMoments(moments), LrSchedule.constant(1e-5), 1.0)) {
             for (int i = 0; i < steps + 1; i++) {
                 b.synchronize();
                 long t0 = System.nanoTime();
@@ -215,8 +220,9 @@ public final class BenchCommand implements Command {
         double tokensPerS = seq / (ms / 1e3);
         double flopsPerToken = 6.0 * params + 6.0 * config.numHiddenLayers() * (double) seq * config.hiddenSize();
         emit(out, "\"what\":\"train_step\",\"impl\":\"ours\",\"layers\":%d,\"S\":%d,\"hidden\":%d,\"params\":%d,"
-                        + "\"step_ms\":%.1f,\"tokens_per_s\":%.0f,\"model_tflops\":%.1f,\"peak_mem_gib\":%.1f,\"loss\":%.4f",
-                config.numHiddenLayers(), seq, config.hiddenSize(), params, ms, tokensPerS, tokensPerS * flopsPerToken / 1e12,
+                        + "\"moments\":\"%s\",\"step_ms\":%.1f,\"tokens_per_s\":%.0f,\"model_tflops\":%.1f,\"peak_mem_gib\":%.1f,"
+                        + "\"loss\":%.4f",
+                config.numHiddenLayers(), seq, config.hiddenSize(), params, moments.flag(), ms, tokensPerS, tokensPerS * flopsPerToken / 1e12,
                 b.pool().peakInUse() / (double) (1L << 30), loss);
         weights.close();
     }

@@ -3,8 +3,10 @@ package io.easycontext.runtime.cli;
 import io.easycontext.runtime.backend.cpu.CpuBackend;
 import io.easycontext.runtime.checkpoint.CheckpointManager;
 import io.easycontext.runtime.cuda.Cuda;
+import io.easycontext.runtime.cuda.PeakFlops;
 import io.easycontext.runtime.io.SafetensorsDType;
 import io.easycontext.runtime.model.LlamaConfig;
+import io.easycontext.runtime.model.ModelFlops;
 import io.easycontext.runtime.model.LlamaWeights;
 import io.easycontext.runtime.parallel.ParallelMode;
 import io.easycontext.runtime.plan.MemoryFit;
@@ -27,6 +29,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
 import java.util.Locale;
+import java.util.OptionalDouble;
 import java.util.stream.Collectors;
 
 /**
@@ -93,7 +96,11 @@ public final class TrainCommand implements Command {
                 config.seqLength(), config.batchSize(), config.gradientAccumulation(), config.parallel().dpDegree(),
                 config.tokensPerStep(), data.describe());
         long start = System.nanoTime();
-        DistributedTrainer.train(config, data, m -> report(m, steps, out, err), CancellationToken.NONE, initial, false,
+        OptionalDouble peak = config.devices().cuda() ? PeakFlops.slowestOf(config.devices().devices().gpus())
+                : OptionalDouble.empty();
+        TrainConfig run = config;
+        DistributedTrainer.train(config, data, m -> report(m, steps, mfu(run, m, peak), out, err), CancellationToken.NONE,
+                initial, false,
                 new CheckpointManager(checkpoints.withBaseConfig(source == null ? null : source.rawConfig())));
         err.printf(Locale.ROOT, "train: %d steps in %.2f s%n", steps, (System.nanoTime() - start) / 1e9);
         return 0;
@@ -191,11 +198,18 @@ public final class TrainCommand implements Command {
         return flags.has(name) ? flags.number(name, 0) : null;
     }
 
-    private static void report(StepMetrics m, int steps, PrintStream out, PrintStream err) {
-        out.println(m.toJson());
+    private static void report(StepMetrics m, int steps, OptionalDouble mfu, PrintStream out, PrintStream err) {
+        out.println(m.toJson(mfu));
         out.flush();
-        err.printf(Locale.ROOT, "step %d/%d  loss %.4f  grad_norm %.4f  lr %.3g  %.0f tokens/s%s%n", m.step(), steps,
+        err.printf(Locale.ROOT, "step %d/%d  loss %.4f  grad_norm %.4f  lr %.3g  %.0f tokens/s%s%s%n", m.step(), steps,
                 m.loss(), m.gradNorm(), m.lr(), m.tokensPerSec(), m.peakDeviceBytes() > 0
-                        ? String.format(Locale.ROOT, "  peak %.2f GiB", m.peakDeviceBytes() / (double) (1L << 30)) : "");
+                        ? String.format(Locale.ROOT, "  peak %.2f GiB", m.peakDeviceBytes() / (double) (1L << 30)) : "",
+                mfu.isPresent() ? String.format(Locale.ROOT, "  MFU %.1f%%", 100 * mfu.getAsDouble()) : "");
     }
+
+    private static OptionalDouble mfu(TrainConfig config, StepMetrics m, OptionalDouble peak) {
+        return peak.isPresent() ? OptionalDouble.of(ModelFlops.utilisation(config.model(), config.seqLength(),
+                m.tokensPerSec(), config.devices().ranks(), peak.getAsDouble())) : OptionalDouble.empty();
+    }
+
 }

@@ -5,6 +5,7 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 
 import java.util.LinkedHashMap;
 import java.util.Map;
+import java.util.OptionalDouble;
 
 /**
  * What one optimizer step reports, the same on every rank.
@@ -31,6 +32,11 @@ public record StepMetrics(int step, double loss, double gradNorm, double lr, lon
      * {@code "peak_device_gib"} on GPUs.
      */
     public String toJson() {
+        return toJson(OptionalDouble.empty());
+    }
+
+    /** As {@link #toJson()}, with the model FLOPs utilisation where the GPUs' peak is known. */
+    public String toJson(OptionalDouble mfu) {
         Map<String, Object> m = new LinkedHashMap<>();
         m.put("step", step);
         m.put("loss", loss);
@@ -41,6 +47,7 @@ public record StepMetrics(int step, double loss, double gradNorm, double lr, lon
         if (peakDeviceBytes > 0) {
             m.put("peak_device_gib", Math.round(peakDeviceBytes / (double) (1L << 30) * 100) / 100.0);
         }
+        mfu.ifPresent(u -> m.put("mfu", Math.round(u * 10000) / 10000.0));
         try {
             return JSON.writeValueAsString(m);
         } catch (JsonProcessingException e) {

@@ -6,7 +6,7 @@ import java.util.List;
 import io.easycontext.runtime.train.TrainConfig;
 import io.easycontext.service.job.JobChanges;
 import io.easycontext.service.metrics.JobMetrics;
-import io.easycontext.service.node.NodeProperties;
+import io.easycontext.service.node.NodeGpus;
 import org.springframework.stereotype.Component;
 
 /** Creates the progress reporting of each attempt, for its kind of work; executors reach it through their execution. */
@@ -16,18 +16,18 @@ public class ProgressReports {
     private final JobChanges changes;
     private final JobMetrics metrics;
     private final Clock clock;
-    private final NodeProperties node;
+    private final NodeGpus gpus;
 
-    ProgressReports(JobChanges changes, JobMetrics metrics, Clock clock, NodeProperties node) {
+    ProgressReports(JobChanges changes, JobMetrics metrics, Clock clock, NodeGpus gpus) {
         this.changes = changes;
         this.metrics = metrics;
         this.clock = clock;
-        this.node = node;
+        this.gpus = gpus;
     }
 
     TrainingProgress training(JobExecution execution, List<TrainConfig> stages) {
         return new TrainingProgress(execution, stages, changes, metrics.forJob(execution.jobId()), clock,
-                node.gpuPeakFlops());
+                gpus.peakFlops().isPresent() ? gpus.peakFlops().getAsDouble() : null);
     }
 
     EvaluationProgress evaluation(JobExecution execution, String unit, List<Integer> contextLengths) {

@@ -7,6 +7,7 @@ import java.time.Instant;
 import java.util.List;
 import java.util.Locale;
 
+import io.easycontext.runtime.model.ModelFlops;
 import io.easycontext.runtime.train.StepMetrics;
 import io.easycontext.runtime.train.TrainConfig;
 import io.easycontext.service.job.JobChanges;
@@ -110,13 +111,13 @@ public final class TrainingProgress implements AutoCloseable {
         });
     }
 
-    /** Only where the devices' peak is known: GPUs with {@code easycontext.node.gpu-peak-flops} set. */
+    /** Only where the devices' peak is known ({@code NodeGpus#peakFlops}: the property, else the card's). */
     private Double mfu(StepMetrics m) {
         if (gpuPeakFlops == null || execution.gpuIds().isEmpty()) {
             return null;
         }
-        double achieved = m.tokensPerSec() * ModelFlops.perToken(config.model(), config.seqLength());
-        return achieved / (gpuPeakFlops * execution.gpuIds().size());
+        return ModelFlops.utilisation(config.model(), config.seqLength(), m.tokensPerSec(), execution.gpuIds().size(),
+                gpuPeakFlops);
     }
 
     /** Steps over every stage so far, this attempt's and those it resumed from. */

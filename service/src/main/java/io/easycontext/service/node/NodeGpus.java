@@ -1,11 +1,13 @@
 package io.easycontext.service.node;
 
 import java.util.List;
+import java.util.OptionalDouble;
 import java.util.OptionalLong;
 import java.util.stream.IntStream;
 
 import io.easycontext.runtime.comm.RankDevices;
 import io.easycontext.runtime.cuda.Cuda;
+import io.easycontext.runtime.cuda.PeakFlops;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 import org.springframework.stereotype.Component;
@@ -23,6 +25,7 @@ public class NodeGpus {
     private final List<Integer> ordinals;
     private final boolean physical;
     private final OptionalLong memoryBytes;
+    private final OptionalDouble peakFlops;
 
     NodeGpus(NodeProperties properties) {
         Cuda.Availability cuda = Cuda.availability();
@@ -33,6 +36,15 @@ public class NodeGpus {
         this.memoryBytes = properties.gpuMemoryGib() != null
                 ? OptionalLong.of((long) (properties.gpuMemoryGib() * GIB))
                 : physical ? OptionalLong.of(smallestTotalMemory(ordinals)) : OptionalLong.empty();
+        this.peakFlops = properties.gpuPeakFlops() != null ? OptionalDouble.of(properties.gpuPeakFlops())
+                : physical ? PeakFlops.slowestOf(ordinals) : OptionalDouble.empty();
+        if (physical && properties.gpuPeakFlops() == null) {
+            log.info(peakFlops.isPresent()
+                    ? String.format("MFU against %.1f TFLOP/s a GPU, %s's dense bf16 peak", peakFlops.getAsDouble() / 1e12,
+                            Cuda.device(ordinals.get(0)).name())
+                    : "MFU unknown: no peak known for " + Cuda.device(ordinals.get(0)).name()
+                            + " (set easycontext.node.gpu-peak-flops)");
+        }
         if (properties.gpus() != null) {
             log.info("Scheduling on {} GPU(s), as easycontext.node.gpus says{}", count, physical || count == 0 ? ""
                     : cuda.available() ? " (more than the " + cuda.deviceCount() + " the driver reports)"
@@ -75,6 +87,14 @@ public class NodeGpus {
             return OptionalLong.of(RankDevices.pool(memoryBytes.getAsLong(), capBytes));
         }
         return capBytes > 0 ? OptionalLong.of(capBytes) : OptionalLong.empty();
+    }
+
+    /**
+     * One GPU's peak FLOP/s at bf16 for MFU: {@code easycontext.node.gpu-peak-flops}, else the data-sheet peak of
+     * these GPUs' model where the runtime knows it (the slowest, should they differ); empty where neither is known.
+     */
+    public OptionalDouble peakFlops() {
+        return peakFlops;
     }
 
     private static long smallestTotalMemory(List<Integer> ordinals) {

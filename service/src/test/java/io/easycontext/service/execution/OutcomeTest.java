@@ -10,6 +10,7 @@ import java.util.UUID;
 import io.easycontext.runtime.cuda.CudaDevice;
 import io.easycontext.runtime.cuda.OutOfDeviceMemoryException;
 import io.easycontext.runtime.model.LlamaConfig;
+import io.easycontext.runtime.model.ModelFlops;
 import io.easycontext.runtime.train.TrainingCancelledException;
 import io.easycontext.service.job.JobReason;
 import io.easycontext.service.job.JobState;

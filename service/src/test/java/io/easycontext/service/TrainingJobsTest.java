@@ -176,7 +176,7 @@ class TrainingJobsTest extends ServiceOverHttp {
         String docs = client.http().get().uri("/v3/api-docs").retrieve().body(String.class);
 
         assertThat(docs).contains("\"/api/jobs\"", "\"/api/jobs/{id}/cancel\"", "\"/api/jobs/{id}/logs\"",
-                "\"/api/jobs/{id}/artifacts/{name}\"", "\"bearer\"");
+                "\"/api/jobs/{id}/artifacts/{name}\"", "\"/api/plans\"", "\"bearer\"");
     }
 
     private static byte[] readBytes(Path file) {

@@ -1,6 +1,7 @@
 package io.easycontext.service.node;
 
 import java.util.List;
+import java.util.Optional;
 import java.util.OptionalDouble;
 import java.util.OptionalLong;
 import java.util.stream.IntStream;
@@ -8,6 +9,7 @@ import java.util.stream.IntStream;
 import io.easycontext.runtime.comm.RankDevices;
 import io.easycontext.runtime.cuda.Cuda;
 import io.easycontext.runtime.cuda.PeakFlops;
+import io.easycontext.runtime.spec.Violation;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 import org.springframework.stereotype.Component;
@@ -62,6 +64,12 @@ public class NodeGpus {
 
     public int count() {
         return ordinals.size();
+    }
+
+    /** A job asking for more GPUs than this node has could never start: its {@code gpus} field says why. */
+    public Optional<Violation> tooFewFor(int gpus) {
+        return gpus > count() ? Optional.of(new Violation("gpus",
+                "must be less than or equal to " + count() + ", the GPUs of this node")) : Optional.empty();
     }
 
     /** Whether these are real devices whose memory can be read. */

@@ -33,10 +33,7 @@ class NodeAdmission implements JobAdmission {
     @Override
     public List<Violation> check(JobSpec spec) {
         List<Violation> violations = new ArrayList<>();
-        if (spec.gpus() > gpus.count()) {
-            violations.add(new Violation("gpus",
-                    "must be less than or equal to " + gpus.count() + ", the GPUs of this node"));
-        }
+        gpus.tooFewFor(spec.gpus()).ifPresent(violations::add);
         if (spec.kind() == JobKind.TRAIN && spec.gpus() > 0 && spec.gpus() <= gpus.count()) {
             violations.addAll(TrainingMemory.check(spec.train(), gpus.memoryBytes(), host.bytes()));
         }

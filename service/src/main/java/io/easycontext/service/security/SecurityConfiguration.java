@@ -76,6 +76,8 @@ class SecurityConfiguration {
                     } else {
                         requests.requestMatchers(HttpMethod.GET, "/api/**").hasRole(ApiRole.READER.name());
                     }
+                    // POST /api/plans changes nothing but stays here: validating a spec reads the server's files
+                    // (a model directory's config.json), which only those who may submit should be able to probe.
                     requests.requestMatchers("/api/**").hasRole(ApiRole.ADMIN.name());
                     requests.anyRequest().denyAll();
                 });

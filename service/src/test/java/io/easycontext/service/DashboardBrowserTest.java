@@ -222,6 +222,32 @@ class DashboardBrowserTest {
         assertThat(consoleErrors()).allSatisfy(error -> assertThat(error).contains("/api/plans", "400"));
     }
 
+    /** The docs' example (api.md): 7B replicated on one GPU does not fit; autoMemory streams its optimizer state. */
+    @Test
+    void checkMemoryShowsTheRemedyWhereNothingFitsAsGivenAndSetsAutoMemory() {
+        browser.findElement(By.cssSelector("#kind option[value='TRAIN']")).click();
+        type("f-gpus", "1");
+        type("f-train-model", "llama2-7b");
+        type("f-train-seqLength", "32768");
+        browser.findElement(By.id("check-memory")).click();
+
+        WebElement run = await().until(() -> browser.findElements(By.cssSelector("#plan-result [data-run='train']")),
+                runs -> !runs.isEmpty()).get(0);
+        assertThat(run.getDomAttribute("data-fits")).isEqualTo("false");
+        assertThat(run.getText()).contains("peak 111.51 GiB of 78.00 GiB per GPU: does not fit",
+                "autoMemory would choose zeroStage 1, optimizerOffload gpu_stream, offloadCheckpoints 0: "
+                        + "peak 36.34 GiB per GPU, 75.31 GiB host memory per rank");
+        assertThat(run.findElement(By.cssSelector(".plan-remedy")).getText())
+                .startsWith("the weights, gradients and optimizer state alone take 100.41 GiB");
+
+        browser.findElement(By.cssSelector("#plan-result button.use-auto-memory")).click();
+
+        assertThat(browser.findElement(By.id("f-train-autoMemory")).getDomProperty("value")).isEqualTo("true");
+        await().until(() -> browser.findElement(By.cssSelector("#plan-result [data-run='train']")).getText(),
+                text -> text.contains("111.51 GiB of 78.00 GiB per GPU: fits (with autoMemory)"));
+        assertThat(browser.findElements(By.cssSelector(".submit-result a"))).isEmpty();
+    }
+
     private static String gib(long bytes) {
         return String.format(Locale.ROOT, "%.2f GiB", bytes / (double) (1L << 30));
     }

@@ -71,7 +71,8 @@ export async function request(method, path, body, extraHeaders = {}) {
 }
 
 export const get = (path) => request('GET', path);
-export const post = (path, body) => request('POST', path, body);
+// headers: the form's Idempotency-Key, so that a retried submission finds the job the first one made.
+export const post = (path, body, headers) => request('POST', path, body, headers);
 
 /**
  * Whether reads need a token: then images and downloads, which a plain link cannot authorise, are fetched with it.

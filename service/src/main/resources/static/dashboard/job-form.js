@@ -1,8 +1,10 @@
-// The submit form: one fieldset per job kind, the service's 400 messages shown beside the fields they name.
+// The submit form: one fieldset per job kind, the service's 400 messages shown beside the fields they name, and for
+// a training a memory check (POST /api/plans) that submits nothing.
 
 import { ApiError, post } from './api.js';
 import { clear, el } from './dom.js';
 import { JOB_FIELDS, KINDS } from './job-kinds.js';
+import { renderPlan } from './plan-view.js';
 
 const JSON_NUMBER = /^-?(0|[1-9]\d*)(\.\d+)?([eE][+-]?\d+)?$/;
 
@@ -16,12 +18,15 @@ export function renderJobForm(container, onSubmitted) {
   const formErrors = el('div', { class: 'form-errors', role: 'alert' });
   const result = el('p', { class: 'submit-result', 'aria-live': 'polite' });
   const submit = el('button', { type: 'submit', id: 'submit-job' }, 'Submit');
+  const check = el('button', { type: 'button', id: 'check-memory',
+    title: 'What each GPU would hold, as submission checks it: nothing is queued' }, 'Check memory');
+  const plan = el('div', { id: 'plan-result', class: 'plan', 'aria-live': 'polite', hidden: true });
   const form = el('form', { id: 'job-form', novalidate: true },
     el('h2', {}, 'New job'),
     el('div', { class: 'field' }, el('label', { for: 'kind' }, 'kind'), kindSelect),
     JOB_FIELDS.map((f) => field(f.name, f)),
     Object.values(fieldsets),
-    formErrors, el('div', { class: 'actions' }, submit), result);
+    formErrors, el('div', { class: 'actions' }, submit, ' ', check), result, plan);
 
   // One key per request content: a double click or a retry of the same request cannot queue the job twice.
   let idempotencyKey = newKey();
@@ -29,6 +34,8 @@ export function renderJobForm(container, onSubmitted) {
     for (const [kind, fieldset] of Object.entries(fieldsets)) {
       fieldset.hidden = kind !== kindSelect.value;
     }
+    check.hidden = kindSelect.value !== 'TRAIN';
+    plan.hidden = true;
   };
   kindSelect.addEventListener('change', showKind);
   form.addEventListener('input', () => { idempotencyKey = newKey(); });
@@ -60,6 +67,40 @@ export function renderJobForm(container, onSubmitted) {
       submit.disabled = false;
     }
   });
+  // A training's memory, as submission would judge it; a choice from the answer fills the form and is checked again.
+  const setTrain = (values) => {
+    for (const [name, value] of Object.entries(values)) {
+      form.elements[`train.${name}`].value = String(value);
+    }
+    idempotencyKey = newKey();
+    checkMemory();
+  };
+  const checkMemory = async () => {
+    clearErrors(form, formErrors);
+    clear(result);
+    const { body, errors } = requestBody(form, kindSelect.value);
+    if (errors.length > 0) {
+      showErrors(form, formErrors, errors, null);
+      return;
+    }
+    check.disabled = true;
+    try {
+      const answer = await post('api/plans', body);
+      renderPlan(plan, answer, (options) => setTrain(options), () => setTrain({ autoMemory: true }));
+      plan.hidden = false;
+      plan.scrollIntoView({ block: 'nearest' });
+    } catch (error) {
+      plan.hidden = true;
+      if (error instanceof ApiError) {
+        showErrors(form, formErrors, error.fieldErrors, error.message, 'The service cannot plan this job');
+      } else {
+        showErrors(form, formErrors, [], `The service did not answer: ${error.message}`);
+      }
+    } finally {
+      check.disabled = false;
+    }
+  };
+  check.addEventListener('click', checkMemory);
   clear(container, form);
 }
 
@@ -149,7 +190,7 @@ function clearErrors(form, formErrors) {
  * Each error beside its field: the field itself (train.seqLength), else the closest one that holds it
  * (train.stages[1].seqLength is shown at train.stages). What no field holds (a missing section, a 401) goes on top.
  */
-function showErrors(form, formErrors, errors, summary) {
+function showErrors(form, formErrors, errors, summary, refused = 'The service refused the job') {
   const unplaced = [];
   for (const { field: path, message } of errors) {
     const holder = closestField(form, path);
@@ -165,7 +206,7 @@ function showErrors(form, formErrors, errors, summary) {
   }
   let lines = [summary].filter(Boolean);
   if (errors.length > 0) {
-    lines = unplaced.length > 0 ? unplaced : ['The service refused the job: see the marked fields.'];
+    lines = unplaced.length > 0 ? unplaced : [`${refused}: see the marked fields.`];
   }
   clear(formErrors, lines.map((line) => el('p', {}, line)));
   const first = form.querySelector('[aria-invalid]');

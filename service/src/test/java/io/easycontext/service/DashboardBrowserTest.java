@@ -8,8 +8,12 @@ import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
 import java.time.Duration;
 import java.util.List;
+import java.util.Locale;
 import java.util.logging.Level;
 
+import io.easycontext.runtime.parallel.ParallelMode;
+import io.easycontext.runtime.plan.MemoryPlanner;
+import io.easycontext.runtime.spec.TrainSpec;
 import io.easycontext.service.security.TestTokens;
 import io.easycontext.service.testsupport.HeadlessChromium;
 import io.easycontext.service.testsupport.RequiresChromium;
@@ -37,10 +41,13 @@ import org.springframework.test.context.DynamicPropertySource;
 /**
  * The dashboard in a real browser against the whole service: a tiny CPU training submitted through the form, watched
  * in the list until it succeeds, and its page with the loss chart drawn from the event stream and the log; an
- * evaluation's plot shown inline; validation messages beside their fields.
+ * evaluation's plot shown inline; validation messages beside their fields; a training's memory checked without
+ * submitting it. The node is configured, as GpuJobsTest's, with two 80 GiB GPUs this machine need not have: jobs with
+ * gpus 0 run on the CPU backend as ever, and the memory check plans for those GPUs.
  */
 @RequiresChromium
-@SpringBootTest(webEnvironment = WebEnvironment.RANDOM_PORT, properties = TestTokens.ADMIN_PROPERTY)
+@SpringBootTest(webEnvironment = WebEnvironment.RANDOM_PORT, properties = {TestTokens.ADMIN_PROPERTY,
+        "easycontext.node.gpus=2", "easycontext.node.gpu-memory-gib=80", "easycontext.node.host-memory-gib=112"})
 @DirtiesContext // closes the database before JUnit deletes the @TempDir it lives in
 class DashboardBrowserTest {
 
@@ -167,6 +174,82 @@ class DashboardBrowserTest {
         assertThat(browser.findElement(By.cssSelector("[data-error-for='train.seqLength']")).isDisplayed()).isFalse();
         assertThat(browser.findElements(By.cssSelector(".submit-result a"))).isEmpty();
         saveScreenshot("dashboard-validation.png");
+    }
+
+    /** The dry run of PlanControllerTest, through the form: the planner's numbers, and its choice filled in. */
+    @Test
+    void checkMemoryShowsATrainingsPeakPerGpuAndAutoMemorysChoiceWithoutSubmitting() throws IOException {
+        browser.findElement(By.cssSelector("#kind option[value='TRAIN']")).click();
+        type("f-gpus", "2");
+        type("f-train-model", "small");
+        type("f-train-seqLength", "65536");
+        browser.findElement(By.cssSelector("#f-train-parallelMode option[value='zigzag_ring_attn']")).click();
+        browser.findElement(By.id("check-memory")).click();
+
+        WebElement run = await().until(() -> browser.findElements(By.cssSelector("#plan-result [data-run='train']")),
+                runs -> !runs.isEmpty()).get(0);
+        long peak = MemoryPlanner.estimate(TrainSpec.builder().model("small").devices("cpu:2")
+                .parallelMode(ParallelMode.ZIGZAG_RING_ATTN).seqLength(65536).build().toTrainConfig()).total();
+        assertThat(browser.findElement(By.id("plan-result")).getText())
+                .contains("Pool 78.00 GiB per GPU", "Host memory for offloads: 112.00 GiB");
+        assertThat(run.getDomAttribute("data-fits")).isEqualTo("true");
+        assertThat(run.getText()).contains(
+                "train: seqLength 65536 × batch 1, zigzag_ring_attn on 2 (dp 1 × ulysses 1 × ring 2)",
+                "As given (zeroStage 0, optimizerOffload none, offloadCheckpoints 0): peak " + gib(peak)
+                        + " of 78.00 GiB per GPU: fits",
+                "parameters, gradients and optimizer state", "activation checkpoints", "working set",
+                "autoMemory would choose zeroStage 1, optimizerOffload none, offloadCheckpoints 0: peak ");
+        saveScreenshot("dashboard-plan.png");
+
+        run.findElement(By.cssSelector("button.use-choice")).click();
+
+        assertThat(browser.findElement(By.id("f-train-zeroStage")).getDomProperty("value")).isEqualTo("1");
+        assertThat(browser.findElement(By.id("f-train-optimizerOffload")).getDomProperty("value")).isEqualTo("none");
+        assertThat(browser.findElement(By.id("f-train-offloadCheckpoints")).getDomProperty("value")).isEqualTo("0");
+        // Checked again with the options filled in: now they are the ones given.
+        await().until(() -> browser.findElement(By.cssSelector("#plan-result [data-run='train']")).getText(),
+                text -> text.contains("As given (zeroStage 1, optimizerOffload none, offloadCheckpoints 0)"));
+        assertThat(browser.findElements(By.cssSelector(".submit-result a"))).isEmpty();
+
+        // A refusal shows as a submission's does: gpus 0 is the CPU backend, which the planner does not plan.
+        type("f-gpus", "0");
+        browser.findElement(By.id("check-memory")).click();
+        WebElement gpus = browser.findElement(By.cssSelector("[data-error-for='gpus']"));
+        await().until(gpus::isDisplayed);
+        assertThat(gpus.getText()).startsWith("must be at least 1");
+        assertThat(browser.findElement(By.id("plan-result")).isDisplayed()).isFalse();
+        // The browser logs the 400 itself; nothing else went wrong (and reading the log empties it).
+        assertThat(consoleErrors()).allSatisfy(error -> assertThat(error).contains("/api/plans", "400"));
+    }
+
+    /** The docs' example (api.md): 7B replicated on one GPU does not fit; autoMemory streams its optimizer state. */
+    @Test
+    void checkMemoryShowsTheRemedyWhereNothingFitsAsGivenAndSetsAutoMemory() {
+        browser.findElement(By.cssSelector("#kind option[value='TRAIN']")).click();
+        type("f-gpus", "1");
+        type("f-train-model", "llama2-7b");
+        type("f-train-seqLength", "32768");
+        browser.findElement(By.id("check-memory")).click();
+
+        WebElement run = await().until(() -> browser.findElements(By.cssSelector("#plan-result [data-run='train']")),
+                runs -> !runs.isEmpty()).get(0);
+        assertThat(run.getDomAttribute("data-fits")).isEqualTo("false");
+        assertThat(run.getText()).contains("peak 111.51 GiB of 78.00 GiB per GPU: does not fit",
+                "autoMemory would choose zeroStage 1, optimizerOffload gpu_stream, offloadCheckpoints 0: "
+                        + "peak 36.34 GiB per GPU, 75.31 GiB host memory per rank");
+        assertThat(run.findElement(By.cssSelector(".plan-remedy")).getText())
+                .startsWith("the weights, gradients and optimizer state alone take 100.41 GiB");
+
+        browser.findElement(By.cssSelector("#plan-result button.use-auto-memory")).click();
+
+        assertThat(browser.findElement(By.id("f-train-autoMemory")).getDomProperty("value")).isEqualTo("true");
+        await().until(() -> browser.findElement(By.cssSelector("#plan-result [data-run='train']")).getText(),
+                text -> text.contains("111.51 GiB of 78.00 GiB per GPU: fits (with autoMemory)"));
+        assertThat(browser.findElements(By.cssSelector(".submit-result a"))).isEmpty();
+    }
+
+    private static String gib(long bytes) {
+        return String.format(Locale.ROOT, "%.2f GiB", bytes / (double) (1L << 30));
     }
 
     private String base() {

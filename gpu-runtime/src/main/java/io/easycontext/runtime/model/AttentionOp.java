@@ -10,4 +10,13 @@ public interface AttentionOp {
 
     /** Overwrites dq, dk, dv for the local tokens. */
     void backward(Backend backend, AttentionState state, Tensor dOut, Tensor dq, Tensor dk, Tensor dv);
+
+    /**
+     * Whether the backward reads the q, k, v the forward was given. An op whose state keeps copies of its own
+     * (Ulysses' head shards) answers false, so that the model can free its q, k, v once the forward returns: at
+     * long context they are gigabytes held beside their copies to the end of the attention's backward.
+     */
+    default boolean readsInputsInBackward() {
+        return true;
+    }
 }

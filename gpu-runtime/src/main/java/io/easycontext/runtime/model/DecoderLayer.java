@@ -146,7 +146,10 @@ final class DecoderLayer {
             rstd2 = release(rstd2);
         }
 
-        /** After the attention backward: q, k, v, the attention's output and its state (lse and the like). */
+        /**
+         * After the attention backward: q, k, v (null where the forward freed them already), the attention's output
+         * and its state (lse and the like).
+         */
         void releaseAttentionInputs() {
             if (attention != null) {
                 attention.close();
@@ -212,6 +215,15 @@ final class DecoderLayer {
         Tensor attnOut = s.floats(n, c.qDim());
         AttentionState state = s.attention().forward(b, q4, k4, s.heads(v, c.numKeyValueHeads()),
                 1 / Math.sqrt(c.headDim()), s.heads(attnOut, c.numAttentionHeads()));
+        if (!s.attention().readsInputsInBackward()) {
+            // Nothing below reads them either: the rope backward rotates dq and dk, not q and k.
+            q.close();
+            k.close();
+            v.close();
+            q = null;
+            k = null;
+            v = null;
+        }
         Tensor h = s.floats(n, c.hiddenSize());
         b.copy(x, h);
         b.matmul(attnOut, false, w.o().value(), true, h, 1, 1);

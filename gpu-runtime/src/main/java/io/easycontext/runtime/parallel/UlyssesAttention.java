@@ -19,12 +19,36 @@ import io.easycontext.runtime.tensor.Tensor;
  */
 public final class UlyssesAttention implements AttentionOp {
 
-    /** The inner op's state and the head-sharded inputs and output it refers to, which this op allocated. */
-    private record State(AttentionState inner, Scratch kept, int[] qHeads, int[] kvHeads) implements AttentionState {
+    /**
+     * The inner op's state and the head-sharded inputs and output it refers to, which this op allocated. The backward
+     * closes it as soon as the inner backward has run, so that the all-to-alls of dq, dk, dv do not hold it; the
+     * model's close after that finds it closed.
+     */
+    private static final class State implements AttentionState {
+        private final AttentionState inner;
+        private final Scratch kept;
+        private final int[] qHeads;
+        private final int[] kvHeads;
+        private boolean closed;
+
+        State(AttentionState inner, Scratch kept, int[] qHeads, int[] kvHeads) {
+            this.inner = inner;
+            this.kept = kept;
+            this.qHeads = qHeads;
+            this.kvHeads = kvHeads;
+        }
+
         @Override
         public void close() {
-            inner.close();
-            kept.close();
+            if (closed) {
+                return;
+            }
+            closed = true;
+            try {
+                inner.close();
+            } finally {
+                kept.close();
+            }
         }
     }
 
@@ -51,18 +75,35 @@ public final class UlyssesAttention implements AttentionOp {
         return new State(innerState, kept, qh.shape(), kh.shape());
     }
 
+    /** Ulysses' state keeps head-sharded copies of q, k, v; the model's sequence shards are dead after the forward. */
+    @Override
+    public boolean readsInputsInBackward() {
+        return false;
+    }
+
+    /**
+     * Each head-sharded buffer is freed once read for the last time, and dq goes last: its all-to-all packs the
+     * most (q's bytes, twice), and by then only dq's head shards are left beside it.
+     */
     @Override
     public void backward(Backend backend, AttentionState state, Tensor dOut, Tensor dq, Tensor dk, Tensor dv) {
         State st = (State) state;
+        if (st.closed) {
+            throw new IllegalStateException("the Ulysses state was closed (a second backward?)");
+        }
         try (Scratch temp = new Scratch(backend)) {
             Tensor dOuth = toHeads(temp, dOut);
             Tensor dqh = temp.allocate(dq.dtype(), st.qHeads);
             Tensor dkh = temp.allocate(dk.dtype(), st.kvHeads);
             Tensor dvh = temp.allocate(dv.dtype(), st.kvHeads);
             inner.backward(backend, st.inner, dOuth, dqh, dkh, dvh);
-            ulysses.allToAll(dqh, dq, TOKENS, HEADS);
+            temp.release(dOuth);
+            st.close();
             ulysses.allToAll(dkh, dk, TOKENS, HEADS);
+            temp.release(dkh);
             ulysses.allToAll(dvh, dv, TOKENS, HEADS);
+            temp.release(dvh);
+            ulysses.allToAll(dqh, dq, TOKENS, HEADS);
         }
     }
 

@@ -117,16 +117,18 @@ public final class MemoryPlanner {
         // A layer's recomputed forward keeps n1, q, k, v, attention output, h, n2; its MLP's gate, up and act
         // exist for one chunk of tokens at a time. DecoderLayer.backward then frees each tensor after the last op
         // that reads it, so the working set is the largest of its phases, each with what the attention op holds
-        // then (AttentionBuffers):
-        long recomputed = n * (3 * h + 2 * qd + 2 * kvd) * BF16;
+        // then (AttentionBuffers). q, k, v are kept only for an op that reads them in its backward; Ulysses keeps
+        // head-sharded copies instead, and the forward frees the model's.
         AttentionBuffers attention = attentionBuffers(c, n, parallel, batch);
+        long inputs = attention.readsInputs() ? n * (qd + 2 * kvd) * BF16 : 0;
+        long recomputed = n * (3 * h + qd) * BF16 + inputs;
         // 1. The MLP's backward: all of the recomputed, dNormed (∂L/∂n2), and the chunk's gate, up, act, dAct,
         //    dGate, dUp; beside them the attention's state. (The post-attention norm's backward after it holds
         //    less: n2 and the chunk gone, dBranch.)
         long mlpBackward = recomputed + (n * h + m * 6 * f) * BF16;
-        // 2. The attention's backward: h, n2 and the MLP's gradients gone; n1, q, k, v and the attention output
+        // 2. The attention's backward: h, n2 and the MLP's gradients gone; n1, q, k, v (if kept), the attention output
         //    beside dAttnOut, dq, dk, dv; the attention's state, its buffers and its kernel's fp32 scratch.
-        long attentionBackward = n * (h + 4 * qd + 4 * kvd) * BF16;
+        long attentionBackward = n * (h + 3 * qd + 2 * kvd) * BF16 + inputs;
         // 3. The q, k, v projections' backward: q, k, v, the output, dAttnOut and the state gone; n1, dq, dk, dv
         //    and dNormed (∂L/∂n1). (Then the input norm's backward: dNormed and dBranch.) Below 2 for Llama's shapes.
         long projectionBackward = n * (2 * h + qd + 2 * kvd) * BF16;
@@ -308,9 +310,14 @@ public final class MemoryPlanner {
      * What a rank's attention op holds beyond the model's q, k, v, out and their gradients, in bytes: {@code lse},
      * its fp32 log-sum-exp, and {@code kept}, the rest of its state, from the (re)computed forward to the end of its
      * backward; {@code backward}, its buffers at the peak of its backward; {@code kernel}, the fp32 delta and dQ
-     * accumulator of the largest block it hands to {@code Backend.attentionBackward}, alive while that runs.
+     * accumulator of the largest block it hands to {@code Backend.attentionBackward}, alive while that runs;
+     * {@code readsInputs}, whether the model must keep q, k, v for its backward
+     * ({@code AttentionOp.readsInputsInBackward}).
      */
-    record AttentionBuffers(long lse, long kept, long backward, long kernel) {
+    record AttentionBuffers(long lse, long kept, long backward, long kernel, boolean readsInputs) {
+        AttentionBuffers(long lse, long kept, long backward, long kernel) {
+            this(lse, kept, backward, kernel, true);
+        }
     }
 
     /**
@@ -356,17 +363,17 @@ public final class MemoryPlanner {
     }
 
     /**
-     * Ulysses around {@code inner}: its state keeps the head-sharded q, k, v and output (the bytes of the model's);
-     * its backward holds the head-sharded dOut, dq, dk, dv beside the inner backward, or then the packed send and
-     * receive buffers of the all-to-all that returns dq (NcclCommunicator), whichever is more.
+     * Ulysses around {@code inner}: its state keeps the head-sharded q, k, v and output (the bytes of the model's,
+     * whose q, k, v it lets the model free); its backward holds the head-sharded dOut, dq, dk, dv beside the inner
+     * backward. That is its peak: after it the state and dOut's head shards are freed, and the all-to-alls that
+     * return dk, dv, then dq hold at most the head shards of dq, dk, dv with the packed send and receive buffers
+     * of one (NcclCommunicator), {@code max(q + 2·kv, 3·q)} with {@code kv ≤ 2·q}, below the {@code 4·q + 2·kv}
+     * of the state and buffers at the inner backward.
      */
     private static AttentionBuffers ulysses(long q, long kv, AttentionBuffers inner) {
         long heads = 2 * q + kv;
-        long innerPeak = inner.backward() + inner.kernel();
-        long allToAll = 2 * q;
-        return innerPeak >= allToAll
-                ? new AttentionBuffers(inner.lse(), heads + inner.kept(), heads + inner.backward(), inner.kernel())
-                : new AttentionBuffers(inner.lse(), heads + inner.kept(), heads + allToAll, 0);
+        return new AttentionBuffers(inner.lse(), heads + inner.kept(), heads + inner.backward(), inner.kernel(),
+                false);
     }
 
     /** {@code Backend.attentionBackward}'s fp32 delta {@code [b, hq, t]} and dQ accumulator over {@code tokens}. */

@@ -87,19 +87,15 @@ public final class PlanCommand implements Command {
         long available = gib > 0 ? (long) (gib * GIB) : detectedMemory();
 
         long localTokens = (long) seq / parallel.spDegree() * batch;
+        long host = hostGib > 0 ? (long) (hostGib * GIB) : NodeMemory.host().orElse(Long.MAX_VALUE);
         if (auto) {
             if (available <= 0) {
                 throw new Flags.UsageException("--auto needs a GPU here or --gpu-memory-gib");
             }
-            long host = hostGib > 0 ? (long) (hostGib * GIB) : NodeMemory.host().orElse(Long.MAX_VALUE);
             Optional<MemoryPlanner.Choice> choice = MemoryPlanner.choose(model, localTokens, parallel, batch, lossChunk,
                     mlpChunk, true, available, host, moments);
             if (choice.isEmpty()) {
-                out.printf(Locale.ROOT, "no sharding or offload fits %.2f GiB per rank and %s of host memory: more GPUs"
-                        + " sharing each sequence, or a shorter --seq-length%s%n", available / GIB,
-                        host == Long.MAX_VALUE ? "any amount" : String.format(Locale.ROOT, "%.2f GiB", host / GIB),
-                        moments == OptimizerMoments.FP32 ? " (or, where bf16 AdamW moments are acceptable, "
-                                + "--optimizer-moments bf16)" : "");
+                out.println(noOptionFits(available, host, moments));
                 return 3;
             }
             MemoryOptions o = choice.get().options();
@@ -126,13 +122,26 @@ public final class PlanCommand implements Command {
             return 0;
         }
         if (e.total() > available) {
-            out.printf(Locale.ROOT, "does not fit: needs %.2f GiB per rank, %.2f GiB available%n", e.total() / GIB,
-                    available / GIB);
+            // As train does: name the options that would fit, so that the next command is obvious.
+            Optional<MemoryPlanner.Choice> fitting = MemoryPlanner.choose(model, localTokens, parallel, batch,
+                    lossChunk, mlpChunk, true, available, host, moments);
+            out.printf(Locale.ROOT, "does not fit: needs %.2f GiB per rank, %.2f GiB available; %s%n", e.total() / GIB,
+                    available / GIB, fitting.map(c -> String.format(Locale.ROOT, "these options fit: %s (%.2f GiB"
+                            + " per rank; or --auto)", c.options().flags(), c.estimate().total() / GIB))
+                            .orElseGet(() -> noOptionFits(available, host, moments)));
             return 3;
         }
         out.printf(Locale.ROOT, "fits: %.2f GiB of %.2f GiB available (%.0f%%)%n", e.total() / GIB, available / GIB,
                 100.0 * e.total() / available);
         return 0;
+    }
+
+    private static String noOptionFits(long available, long host, OptimizerMoments moments) {
+        return String.format(Locale.ROOT, "no sharding or offload fits %.2f GiB per rank and %s of host memory: more "
+                        + "GPUs sharing each sequence, or a shorter --seq-length%s", available / GIB,
+                host == Long.MAX_VALUE ? "any amount" : String.format(Locale.ROOT, "%.2f GiB", host / GIB),
+                moments == OptimizerMoments.FP32 ? " (or, where bf16 AdamW moments are acceptable, "
+                        + "--optimizer-moments bf16)" : "");
     }
 
     private static String modelName(LlamaConfig c) {

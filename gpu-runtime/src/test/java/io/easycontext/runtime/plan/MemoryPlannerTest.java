@@ -242,7 +242,12 @@ class MemoryPlannerTest {
         assertThat(tooBig).containsPattern("does not fit: needs [0-9.]+ GiB per rank, 80.00 GiB available");
 
         StringBuilder sharded = new StringBuilder();
-        assertThat(plan(sharded, "plan", "--model", "llama2-7b", "--seq-length", "8192", "--gpu-memory-gib", "80")).isEqualTo(3);
+        assertThat(plan(sharded, "plan", "--model", "llama2-7b", "--seq-length", "8192", "--gpu-memory-gib", "80",
+                "--host-memory-gib", "200")).isEqualTo(3);
+        // Refused as given, it names the cheapest options that fit, as train does.
+        assertThat(sharded).containsPattern("does not fit: needs [0-9.]+ GiB per rank, 80.00 GiB available; these "
+                + "options fit: --zero-stage 1 --optimizer-offload gpu_stream --offload-checkpoints 0 \\([0-9.]+ GiB per "
+                + "rank; or --auto\\)");
         assertThat(plan(sharded, "plan", "--model", "llama2-7b", "--seq-length", "8192", "--gpu-memory-gib", "80",
                 "--zero-stage", "1", "--optimizer-offload", "cpu")).as(sharded.toString()).isZero();
         assertThat(sharded).contains("zero_stage 1, optimizer_offload cpu")

@@ -362,8 +362,8 @@ public final class CudaBackend implements Backend {
     private static final String HOPPER_ATTENTION = "attention_hopper";
     private static final System.Logger LOG = System.getLogger(CudaBackend.class.getName());
     /** Threads of the warp-specialized kernels, and their setmaxnreg split: 128 loading at 24, 256 computing at 240. */
-    private static final int WARP_SPECIALIZED_THREADS = 384;
-    private static final int WARP_SPECIALIZED_SPLIT = 128 * 24 + 256 * 240;
+    static final int WARP_SPECIALIZED_THREADS = 384;
+    static final int WARP_SPECIALIZED_SPLIT = 128 * 24 + 256 * 240;
     /** Per kernel name: whether its launch reserves the registers its split needs (checked once). */
     private final java.util.Map<String, Boolean> reservesSplit = new java.util.HashMap<>();
 

@@ -165,7 +165,7 @@ public final class BenchCommand implements Command {
                             AttentionMask.CAUSAL_DIAGONAL, scale, dq, dk, dv));
                     String backwardKernels = b.attentionKernelsFor(d, true);
                     if (backwardKernels.equals("hopper")) {
-                        backwardKernels += "-" + backward.shortName();
+                        backwardKernels += "-" + backward.flag();
                     }
                     emit(out, "\"what\":\"attention_causal\",\"impl\":\"ours\",\"kernels\":\"%s/%s\",\"S\":%d,"
                                     + "\"heads\":%d,\"kv_heads\":%d,\"head_dim\":%d,\"fwd_ms\":%.3f,\"fwd_tflops\":%.1f,"

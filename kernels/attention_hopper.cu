@@ -632,16 +632,18 @@ __device__ void hopper_backward(const CUtensorMap* qmap, const CUtensorMap* kmap
   store_dk_dv<D>(dk, dv, dkacc, dvacc, kj, tk, b, hkv, hk, t, scale);
 }
 
-#define BACKWARD(D)                                                                                             \
-  extern "C" __global__ void __launch_bounds__(256, 1)                                                          \
-      attention_backward_hopper_d##D(                                                                           \
+// attention_backward_hopper_<NAME>d<D>: the backward FN<D> as a kernel of THREADS threads; every backward takes
+// these arguments and writes these results.
+#define BACKWARD(NAME, FN, THREADS, D)                                                                          \
+  extern "C" __global__ void __launch_bounds__(THREADS, 1)                                                      \
+      attention_backward_hopper_##NAME##d##D(                                                                   \
           const __grid_constant__ CUtensorMap qmap, const __grid_constant__ CUtensorMap kmap,                    \
           const __grid_constant__ CUtensorMap vmap, const __grid_constant__ CUtensorMap dmap, const float* lse,  \
           const float* delta, float* dq_acc, bf16* dk, bf16* dv, int tq, int tk, int hq, int hkv, int causal,    \
           float scale) {                                                                                         \
-    hopper_backward<D>(&qmap, &kmap, &vmap, &dmap, lse, delta, dq_acc, dk, dv, tq, tk, hq, hkv, causal, scale);  \
+    FN<D>(&qmap, &kmap, &vmap, &dmap, lse, delta, dq_acc, dk, dv, tq, tk, hq, hkv, causal, scale);               \
   }
-BACKWARD(128)
+BACKWARD(, hopper_backward, 256, 128)
 
 // ---------------------------------------------------------------------------------------------------------------
 // Backward, warp-specialized (attention_backward_hopper_ws_d<D>): the same grid, work split, arguments and results
@@ -947,18 +949,8 @@ __device__ void hopper_backward_ws(const CUtensorMap* qmap, const CUtensorMap* k
   store_dk_dv<D>(dk, dv, dkacc, dvacc, kj, tk, b, hkv, hk, t, scale);
 }
 
-#define BACKWARD_WS(D)                                                                                          \
-  extern "C" __global__ void __launch_bounds__(384, 1)                                                          \
-      attention_backward_hopper_ws_d##D(                                                                        \
-          const __grid_constant__ CUtensorMap qmap, const __grid_constant__ CUtensorMap kmap,                    \
-          const __grid_constant__ CUtensorMap vmap, const __grid_constant__ CUtensorMap dmap, const float* lse,  \
-          const float* delta, float* dq_acc, bf16* dk, bf16* dv, int tq, int tk, int hq, int hkv, int causal,    \
-          float scale) {                                                                                         \
-    hopper_backward_ws<D>(&qmap, &kmap, &vmap, &dmap, lse, delta, dq_acc, dk, dv, tq, tk, hq, hkv, causal,       \
-                          scale);                                                                                \
-  }
-BACKWARD_WS(64)
-BACKWARD_WS(128)
+BACKWARD(ws_, hopper_backward_ws, 384, 64)
+BACKWARD(ws_, hopper_backward_ws, 384, 128)
 
 // ---------------------------------------------------------------------------------------------------------------
 // Backward v2 (attention_backward_hopper_v2_d128): the warp-specialized backward rearranged after FlashAttention-3's

@@ -22,8 +22,8 @@ import java.io.PrintStream;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
-import java.util.Random;
 import java.util.Locale;
+import java.util.Random;
 import java.util.SplittableRandom;
 import java.util.stream.IntStream;
 
@@ -165,7 +165,7 @@ public final class BenchCommand implements Command {
                             AttentionMask.CAUSAL_DIAGONAL, scale, dq, dk, dv));
                     String backwardKernels = b.attentionKernelsFor(d, true);
                     if (backwardKernels.equals("hopper")) {
-                        backwardKernels += "-" + backward.shortName();
+                        backwardKernels += "-" + backward.flag();
                     }
                     emit(out, "\"what\":\"attention_causal\",\"impl\":\"ours\",\"kernels\":\"%s/%s\",\"S\":%d,"
                                     + "\"heads\":%d,\"kv_heads\":%d,\"head_dim\":%d,\"fwd_ms\":%.3f,\"fwd_tflops\":%.1f,"
@@ -220,9 +220,10 @@ public final class BenchCommand implements Command {
         double tokensPerS = seq / (ms / 1e3);
         double flopsPerToken = 6.0 * params + 6.0 * config.numHiddenLayers() * (double) seq * config.hiddenSize();
         emit(out, "\"what\":\"train_step\",\"impl\":\"ours\",\"layers\":%d,\"S\":%d,\"hidden\":%d,\"params\":%d,"
-                        + "\"moments\":\"%s\",\"step_ms\":%.1f,\"tokens_per_s\":%.0f,\"model_tflops\":%.1f,\"peak_mem_gib\":%.1f,"
-                        + "\"loss\":%.4f",
-                config.numHiddenLayers(), seq, config.hiddenSize(), params, moments.flag(), ms, tokensPerS, tokensPerS * flopsPerToken / 1e12,
+                        + "\"moments\":\"%s\",\"step_ms\":%.1f,\"tokens_per_s\":%.0f,\"model_tflops\":%.1f,"
+                        + "\"peak_mem_gib\":%.1f,\"loss\":%.4f",
+                config.numHiddenLayers(), seq, config.hiddenSize(), params, moments.flag(), ms, tokensPerS,
+                tokensPerS * flopsPerToken / 1e12,
                 b.pool().peakInUse() / (double) (1L << 30), loss);
         weights.close();
     }

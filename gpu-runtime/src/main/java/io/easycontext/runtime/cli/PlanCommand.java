@@ -10,6 +10,7 @@ import io.easycontext.runtime.optim.zero.Sharding;
 import io.easycontext.runtime.parallel.ParallelConfig;
 import io.easycontext.runtime.parallel.ParallelMode;
 import io.easycontext.runtime.plan.MemoryEstimate;
+import io.easycontext.runtime.plan.MemoryFit;
 import io.easycontext.runtime.plan.MemoryOptions;
 import io.easycontext.runtime.plan.MemoryPlanner;
 import io.easycontext.runtime.plan.NodeMemory;
@@ -137,11 +138,9 @@ public final class PlanCommand implements Command {
     }
 
     private static String noOptionFits(long available, long host, OptimizerMoments moments) {
-        return String.format(Locale.ROOT, "no sharding or offload fits %.2f GiB per rank and %s of host memory: more "
-                        + "GPUs sharing each sequence, or a shorter --seq-length%s", available / GIB,
-                host == Long.MAX_VALUE ? "any amount" : String.format(Locale.ROOT, "%.2f GiB", host / GIB),
-                moments == OptimizerMoments.FP32 ? " (or, where bf16 AdamW moments are acceptable, "
-                        + "--optimizer-moments bf16)" : "");
+        return String.format(Locale.ROOT, "no sharding or offload fits %.2f GiB per rank and %s of host memory: %s",
+                available / GIB, host == Long.MAX_VALUE ? "any amount" : String.format(Locale.ROOT, "%.2f GiB",
+                        host / GIB), MemoryFit.remedy(moments, "--seq-length", "--optimizer-moments"));
     }
 
     private static String modelName(LlamaConfig c) {

@@ -6,8 +6,8 @@ import io.easycontext.runtime.cuda.Cuda;
 import io.easycontext.runtime.cuda.PeakFlops;
 import io.easycontext.runtime.io.SafetensorsDType;
 import io.easycontext.runtime.model.LlamaConfig;
-import io.easycontext.runtime.model.ModelFlops;
 import io.easycontext.runtime.model.LlamaWeights;
+import io.easycontext.runtime.model.ModelFlops;
 import io.easycontext.runtime.parallel.ParallelMode;
 import io.easycontext.runtime.plan.MemoryFit;
 import io.easycontext.runtime.plan.MemoryPlanner;
@@ -100,8 +100,8 @@ public final class TrainCommand implements Command {
                 : OptionalDouble.empty();
         TrainConfig run = config;
         DistributedTrainer.train(config, data, m -> report(m, steps, mfu(run, m, peak), out, err), CancellationToken.NONE,
-                initial, false,
-                new CheckpointManager(checkpoints.withBaseConfig(source == null ? null : source.rawConfig())));
+                initial, false, new CheckpointManager(checkpoints.withBaseConfig(
+                        source == null ? null : source.rawConfig())));
         err.printf(Locale.ROOT, "train: %d steps in %.2f s%n", steps, (System.nanoTime() - start) / 1e9);
         return 0;
     }

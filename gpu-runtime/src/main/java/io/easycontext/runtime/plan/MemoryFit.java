@@ -82,8 +82,12 @@ public record MemoryFit(TrainConfig given, boolean auto, long deviceBytes, long 
      * to choose. Worded by {@code seqLength} and {@code optimizerMoments}, the CLI's flag or the spec's field.
      */
     public String noChoiceRemedy(String seqLength, String optimizerMoments) {
-        return "no sharding or offload makes it fit: more GPUs sharing each sequence, or a shorter " + seqLength
-                + (given.optimizerMoments() == OptimizerMoments.FP32
+        return "no sharding or offload makes it fit: " + remedy(given.optimizerMoments(), seqLength, optimizerMoments);
+    }
+
+    /** What is left where no option fits: more ranks or fewer tokens, and bf16 moments where they are fp32. */
+    public static String remedy(OptimizerMoments moments, String seqLength, String optimizerMoments) {
+        return "more GPUs sharing each sequence, or a shorter " + seqLength + (moments == OptimizerMoments.FP32
                 ? " (or, where bf16 AdamW moments are acceptable, " + optimizerMoments + " bf16)" : "");
     }
 }

@@ -25,6 +25,7 @@ import io.easycontext.service.job.JobKind;
 import io.easycontext.service.job.JobReason;
 import io.easycontext.service.node.NodeGpus;
 import io.easycontext.service.node.NodeHostMemory;
+import io.easycontext.service.plan.TrainingPlan;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 import org.springframework.stereotype.Component;
@@ -107,9 +108,10 @@ class TrainingExecutor implements JobExecutor {
         if (!stage.autoMemory()) {
             return config;
         }
-        long cap = (long) stage.gpuMemoryGib() << 30;
-        // Configured GPUs whose memory nobody gave: the driver's, for a run that has them (configure checked it).
-        long device = gpus.rankPoolBytes(cap).orElseGet(() -> NodeMemory.devicePerRank(config.devices()));
+        // The pool admission planned with; for configured GPUs whose memory nobody gave, the driver's, for a run that
+        // has them (configure checked it).
+        long device = TrainingPlan.pool(stage, gpus.memoryBytes()).map(TrainingPlan.Pool::bytes)
+                .orElseGet(() -> NodeMemory.devicePerRank(config.devices()));
         MemoryFit fit = MemoryFit.of(config, true, device, host.bytes());
         String stageName = "stage " + (k + 1) + "/" + stages;
         if (fit.chosen().isEmpty()) {

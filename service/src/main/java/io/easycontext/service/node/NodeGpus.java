@@ -6,7 +6,6 @@ import java.util.OptionalDouble;
 import java.util.OptionalLong;
 import java.util.stream.IntStream;
 
-import io.easycontext.runtime.comm.RankDevices;
 import io.easycontext.runtime.cuda.Cuda;
 import io.easycontext.runtime.cuda.PeakFlops;
 import io.easycontext.runtime.spec.Violation;
@@ -83,18 +82,6 @@ public class NodeGpus {
      */
     public OptionalLong memoryBytes() {
         return memoryBytes;
-    }
-
-    /**
-     * What a GPU rank may fill here, as the runtime sizes its pool ({@link RankDevices#pool}): each GPU's memory
-     * less the reserve, or {@code capBytes} (a spec's {@code gpuMemoryGib}; 0 for none) where smaller; the cap alone
-     * where the GPUs' memory is unknown, and empty where neither is known.
-     */
-    public OptionalLong rankPoolBytes(long capBytes) {
-        if (memoryBytes.isPresent()) {
-            return OptionalLong.of(RankDevices.pool(memoryBytes.getAsLong(), capBytes));
-        }
-        return capBytes > 0 ? OptionalLong.of(capBytes) : OptionalLong.empty();
     }
 
     /**

@@ -19,13 +19,16 @@ import io.easycontext.runtime.tensor.Tensor;
 import jcuda.driver.JCudaDriver;
 
 import java.util.Arrays;
+import java.util.HashMap;
+import java.util.Map;
 
 import static org.bytedeco.cuda.global.cudart.CUDA_R_16BF;
 import static org.bytedeco.cuda.global.cudart.CUDA_R_32F;
 
 /**
  * The Backend on one GPU: bf16 activations and parameters, fp32 statistics and master weights, fp32 or bf16 AdamW
- * moments (whichever type the optimizer allocated them in), all work queued on one stream, memory from the device's pool. Only methods that return host values synchronise.
+ * moments (whichever type the optimizer allocated them in), all work queued on one stream, memory from the device's
+ * pool. Only methods that return host values synchronise.
  * The thread that uses a backend must have its device current (the constructor makes it so for its thread;
  * {@link #bindToCurrentThread()} for another).
  */
@@ -362,10 +365,10 @@ public final class CudaBackend implements Backend {
     private static final String HOPPER_ATTENTION = "attention_hopper";
     private static final System.Logger LOG = System.getLogger(CudaBackend.class.getName());
     /** Threads of the warp-specialized kernels, and their setmaxnreg split: 128 loading at 24, 256 computing at 240. */
-    private static final int WARP_SPECIALIZED_THREADS = 384;
-    private static final int WARP_SPECIALIZED_SPLIT = 128 * 24 + 256 * 240;
+    static final int WARP_SPECIALIZED_THREADS = 384;
+    static final int WARP_SPECIALIZED_SPLIT = 128 * 24 + 256 * 240;
     /** Per kernel name: whether its launch reserves the registers its split needs (checked once). */
-    private final java.util.Map<String, Boolean> reservesSplit = new java.util.HashMap<>();
+    private final Map<String, Boolean> reservesSplit = new HashMap<>();
 
     private boolean hopperAttention(int headDim, boolean backward) {
         return attentionKernels == AttentionKernels.AUTO && hopperBuilt

@@ -1,7 +1,5 @@
 package io.easycontext.runtime.backend.cuda;
 
-import java.util.Locale;
-
 /**
  * Which Hopper attention backward runs ({@code kernels/attention_hopper.cu}): {@code PLAIN} the two warpgroups
  * that load, multiply and add dQ by atomics themselves, in step with each other (head size 128 only);
@@ -23,11 +21,11 @@ public enum HopperBackward {
 
     static final String PROPERTY = "easycontext.attention.hopper-backward";
     private final String prefix;
-    private final String shortName;
+    private final String flag;
 
-    HopperBackward(String prefix, String shortName) {
+    HopperBackward(String prefix, String flag) {
         this.prefix = prefix;
-        this.shortName = shortName;
+        this.flag = flag;
     }
 
     /** The kernel name's infix. */
@@ -36,8 +34,8 @@ public enum HopperBackward {
     }
 
     /** The name {@link #parse} takes and the bench prints. */
-    public String shortName() {
-        return shortName;
+    public String flag() {
+        return flag;
     }
 
     /** Whether this schedule has a kernel for the head size. */
@@ -77,13 +75,7 @@ public enum HopperBackward {
 
     /** {@code plain}, {@code ws}, {@code v2} or {@code v3} (also the constant's name, in any case). */
     public static HopperBackward parse(String text) {
-        String t = text.trim().toLowerCase(Locale.ROOT);
-        for (HopperBackward b : values()) {
-            if (t.equals(b.shortName) || t.equals(b.name().toLowerCase(Locale.ROOT))) {
-                return b;
-            }
-        }
-        throw new IllegalArgumentException("Hopper backward schedule must be plain, ws, v2 or v3, not '" + text + "'");
+        return HopperSchedules.parse(values(), HopperBackward::flag, text, "Hopper backward schedule");
     }
 
     static HopperBackward fromSystemProperty() {

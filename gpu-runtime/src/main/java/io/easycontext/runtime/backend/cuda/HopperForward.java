@@ -1,7 +1,5 @@
 package io.easycontext.runtime.backend.cuda;
 
-import java.util.Locale;
-
 /**
  * Which Hopper attention forward runs ({@code kernels/attention_hopper.cu}). {@code WARP_SPECIALIZED} (flag
  * {@code ws}, the default): a third warpgroup only loads and hands its registers to the two that compute
@@ -52,13 +50,7 @@ public enum HopperForward {
     }
 
     public static HopperForward parse(String text) {
-        String s = text.trim().toLowerCase(Locale.ROOT);
-        for (HopperForward f : values()) {
-            if (f.flag.equals(s) || f.name().toLowerCase(Locale.ROOT).equals(s)) {
-                return f;
-            }
-        }
-        throw new IllegalArgumentException("Hopper forward schedule must be ws or plain, not '" + text + "'");
+        return HopperSchedules.parse(values(), HopperForward::flag, text, "Hopper forward schedule");
     }
 
     static HopperForward fromSystemProperty() {

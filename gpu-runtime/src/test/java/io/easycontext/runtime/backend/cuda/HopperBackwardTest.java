@@ -42,7 +42,7 @@ class HopperBackwardTest {
     @Test
     void onlyV3AddsDqByTiles() {
         for (HopperBackward b : HopperBackward.values()) {
-            assertThat(b.tileOrderedDq()).as(b.shortName()).isEqualTo(b == HopperBackward.V3);
+            assertThat(b.tileOrderedDq()).as(b.flag()).isEqualTo(b == HopperBackward.V3);
         }
     }
 

@@ -18,22 +18,19 @@ import static org.junit.jupiter.api.Assumptions.assumeTrue;
  */
 @GpuTest
 class HopperForwardGpuTest {
-    /** kernels/attention_hopper.cu: 128 loader threads at 24 registers, 256 consumer threads at 240. */
-    private static final int SPLIT = 128 * 24 + 256 * 240;
-
     @Test
     void warpSpecializedKernelsReserveTheRegistersTheirSplitNeeds() {
         CudaDevice device = Gpus.assumeGpu();
         assumeTrue(KernelLibrary.builtFor(device, "attention_hopper"), "no sm_90a attention kernels for this device");
         for (HopperForward f : HopperForward.values()) {
-            if (f.threads() != 384) {
+            if (f.threads() != CudaBackend.WARP_SPECIALIZED_THREADS) {
                 continue;
             }
             for (int d : new int[]{64, 128}) {
                 Kernel k = KernelLibrary.kernel(device, "attention_hopper", "attention_forward_hopper_" + f.prefix()
                         + "d" + d);
                 assertThat(k.registers() * f.threads()).as(k.name() + ": " + k.registers() + " registers")
-                        .isGreaterThanOrEqualTo(SPLIT);
+                        .isGreaterThanOrEqualTo(CudaBackend.WARP_SPECIALIZED_SPLIT);
             }
         }
     }

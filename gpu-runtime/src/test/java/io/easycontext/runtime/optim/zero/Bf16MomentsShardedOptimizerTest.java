@@ -85,15 +85,7 @@ class Bf16MomentsShardedOptimizerTest {
     }
 
     static Stream<Arguments> cases() {
-        List<Arguments> all = new ArrayList<>();
-        for (DType dtype : List.of(DType.F32, DType.F64)) {
-            for (int world : new int[]{1, 3}) {
-                for (OffloadMode offload : OffloadMode.values()) {
-                    all.add(Arguments.of(dtype, world, offload));
-                }
-            }
-        }
-        return all.stream();
+        return ShardedOptimizerTest.cases(1, 3);
     }
 
     @ParameterizedTest(name = "{0} on {1} ranks, offload {2}")

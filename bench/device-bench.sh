@@ -1,11 +1,14 @@
 #!/usr/bin/env bash
 # Runs on the GPU machine (after bench/device-prepare.sh here): our benchmarks and the PyTorch peer's, side by
 # side in one call, JSON lines to $OUT/bench.jsonl and a short table at the end.
-#   bash bench/device-bench.sh [gemm] [attention] [train] [attention-ours]      (default: gemm attention train)
-# HOPPER_FORWARD and HOPPER_BACKWARD (comma lists, e.g. plain,ws) time several Hopper schedules in the attention part;
-# MOMENTS=bf16 keeps our AdamW moments in bf16 in the train part, as the HF peer's AdamW keeps them for bf16 weights.
+#   bash bench/device-bench.sh [gemm] [attention] [train] [attention-ours] [attention-d64]   (default: gemm attention train)
+# HOPPER_FORWARD and HOPPER_BACKWARD (comma lists, e.g. plain,ws; default: the runtime's defaults) time several Hopper
+# schedules in the attention part; MOMENTS=bf16 keeps our AdamW moments in bf16 in the train part, as the HF peer's
+# AdamW keeps them for bf16 weights (MOMENTS=fp32,bf16 runs ours with each). The attention-d64 part times head dim 64
+# (our Hopper and portable kernels, and the peer) at 16K.
 set -uo pipefail
 out=${OUT:-/tmp/out}
+MOMENTS=${MOMENTS:-fp32}
 mkdir -p "$out"
 log="$out/bench.jsonl"
 : > "$log"
@@ -19,15 +22,19 @@ for part in "${parts[@]}"; do
   case $part in
     gemm) ours --what gemm; peer gemm ;;
     attention)
-      ours --what attention --seq 4096,16384,65536 --kv-heads 32,8 --hopper-forward "${HOPPER_FORWARD:-ws}" \
-        --hopper-backward "${HOPPER_BACKWARD:-plain}"
+      ours --what attention --seq 4096,16384,65536 --kv-heads 32,8 ${HOPPER_FORWARD:+--hopper-forward "$HOPPER_FORWARD"} \
+        ${HOPPER_BACKWARD:+--hopper-backward "$HOPPER_BACKWARD"}
       peer attention --seq 4096,16384,65536 --kv-heads 32
       peer attention --seq 4096,16384,65536 --kv-heads 8 ;;
     train)
-      ours --what train --layers 8 --seq 32768 --optimizer-moments "${MOMENTS:-fp32}"
-      peer train --layers 8 --seq 32768
-      ours --what train --layers 4 --seq 131072 --optimizer-moments "${MOMENTS:-fp32}"
-      peer train --layers 4 --seq 131072 ;;
+      for shape in "8 32768" "4 131072"; do
+        set -- $shape
+        for moments in ${MOMENTS//,/ }; do ours --what train --layers "$1" --seq "$2" --optimizer-moments "$moments"; done
+        peer train --layers "$1" --seq "$2"
+      done ;;
+    attention-d64)
+      ours --what attention --seq 16384 --kv-heads 32 --head-dim 64 --attention-kernels both
+      peer attention --seq 16384 --kv-heads 32 --head-dim 64 ;;
     attention-ours) ours --what attention --seq 4096,16384,65536 --kv-heads 32,8 --attention-kernels both ;;
     *) echo "unknown part $part" >&2 ;;
   esac
@@ -41,7 +48,7 @@ for r in rows:
 att = [r for r in rows if r.get("what") == "attention_causal" and "error" not in r]
 for r in att:
     impl = r.get("impl") + ("-" + r["kernels"] if "kernels" in r else "")
-    print(f"attention S={r['S']:>6} kv={r['kv_heads']:>2} {impl:>22}: fwd {r['fwd_tflops']:>6} bwd {r['bwd_tflops']:>6} TFLOP/s")
+    print(f"attention S={r['S']:>6} kv={r['kv_heads']:>2} d={r.get('head_dim', 128):>3} {impl:>22}: fwd {r['fwd_tflops']:>6} bwd {r['bwd_tflops']:>6} TFLOP/s")
 for r in rows:
     if r.get("what") == "train_step":
         if "error" in r:

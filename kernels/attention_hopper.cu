@@ -953,9 +953,10 @@ BACKWARD(ws_, hopper_backward_ws, 384, 64)
 BACKWARD(ws_, hopper_backward_ws, 384, 128)
 
 // ---------------------------------------------------------------------------------------------------------------
-// Backward v2 (attention_backward_hopper_v2_d128): the warp-specialized backward rearranged after FlashAttention-3's
-// sm90 backward for head size 128 (hopper/mainloop_bwd_sm90_tma_gmma_ws.hpp, flash_bwd_kernel_sm90.h). Grid,
-// work split, arguments and results as the two backwards above.
+// Backward "tiled" (attention_backward_hopper_tiled_d128, the default for head size 128): the warp-specialized
+// backward rearranged after FlashAttention-3's sm90 backward (hopper/mainloop_bwd_sm90_tma_gmma_ws.hpp,
+// flash_bwd_kernel_sm90.h), with FA3's tile-ordered dQ accumulator (below). Grid, work split and arguments as
+// the two backwards above; the fp32 dQ accumulator's layout is its own.
 //
 // What FA3 does for D 128, causal or not (flash_bwd_launch_template.h: kBlockM 64 (80 without a mask), kBlockN
 // 128, 2 MMA warpgroups, SdP_swapAB, not dKV_swapAB, not dQ_swapAB, Q/dO stages 2, dS stages 2, V not in
@@ -988,9 +989,10 @@ BACKWARD(ws_, hopper_backward_ws, 384, 128)
 //   4. ws has one full and one empty barrier a stage for Q, dO, lse and delta together; here Q+lse and dO+delta
 //      each have their own, as FA3's two pipelines: S waits only for Q, and dO's stage is refilled earlier.
 //      (delta's copies come from warp 2: warp 0's 24 registers spilled with both rows' pointers.)
-//   Kept from ws where FA3 differs but the difference is forced or not worth it: the fp32 dQ accumulator stays
-//   in the caller's [b, tq, hq, D] order (the contract), so the dQ warp adds a row (512 bytes) a bulk reduction,
-//   64 a step, not FA3's two 16 KB ones (v3, below, is this kernel with FA3's); lse arrives in natural log and
+//   5. ws's dQ warp adds a row (512 bytes) a bulk reduction, 64 a step, into the caller's row-ordered
+//      accumulator; here two of 16 KB, one per warpgroup, into a tile-ordered one (FA3's; see below). Steps 1–4
+//      alone gave 3% (408 against 395 TFLOP/s at 64K); this gave the rest (480).
+//   Kept from ws where FA3 differs but the difference is forced or not worth it: lse arrives in natural log and
 //   is scaled here (16 multiplies a step); GQA walks the query heads of the kv head in one block (no fp32 dK/dV
 //   accumulators, no atomics); masks only on the tiles that need them; the block order (heaviest key blocks
 //   first, across heads) as FA3's LPT order;
@@ -998,7 +1000,7 @@ BACKWARD(ws_, hopper_backward_ws, 384, 128)
 // Named barriers (besides 0): 1 = both MMA warpgroups have stored their dSᵀ; 2 + w = warpgroup w's half of the dQ
 // tile is written (its warps arrive, the dQ warp waits); 4 + w = that half may be written again (the dQ warp
 // arrives once its reductions have read the tile).
-namespace bv2 {
+namespace btl {
 
 constexpr int DS_READY = 1, DQ_FULL = 2, DQ_EMPTY = 4;  // DQ_FULL + w, DQ_EMPTY + w: warpgroup w's half
 constexpr int MMA_THREADS = 256, HALF_THREADS = 128 + 32;
@@ -1036,23 +1038,21 @@ __device__ __forceinline__ void walk(int tq, int hq, int hkv, int causal, int& b
   steps = group * qt_count;
 }
 
-}  // namespace bv2
+}  // namespace btl
 
-// TILES (v3): the dQ accumulator in FA3's order rather than the caller's (see the note on v3 below).
-template <int D, bool TILES>
-__device__ void hopper_backward_v2(const CUtensorMap* qmap, const CUtensorMap* kmap, const CUtensorMap* vmap,
+template <int D>
+__device__ void hopper_backward_tiled(const CUtensorMap* qmap, const CUtensorMap* kmap, const CUtensorMap* vmap,
                                    const CUtensorMap* dmap, const float* __restrict__ lse,
                                    const float* __restrict__ delta, float* __restrict__ dq_acc,
                                    bf16* __restrict__ dk, bf16* __restrict__ dv, int tq, int tk, int hq, int hkv,
                                    int causal, float scale) {
   // D 64 would need dQ's column halves of 32 (mid-way through a swizzled 128-byte row) or ws's split over keys.
-  static_assert(D == 128, "v2 is written for head size 128");
+  static_assert(D == 128, "the tiled backward is written for head size 128");
   constexpr int BK = 128, BQ = 64, STAGES = 2;
   constexpr int KV_TILE = BK * D * 2, Q_TILE = BQ * D * 2, DS_TILE = BK * BQ * 2;
-  constexpr int DQ_ROW = D * 4 + 16;  // padded: a warp's float2 stores of 8 rows then spread over all banks
   constexpr int DQ_COLS = D / 2;      // dQ columns of one warpgroup
-  constexpr int DQ_HALF = BQ * DQ_COLS * 4;  // TILES: one warpgroup's half, unpadded, one bulk reduction
-  constexpr int DQ_BYTES = TILES ? 2 * DQ_HALF : BQ * DQ_ROW;
+  constexpr int DQ_HALF = BQ * DQ_COLS * 4;  // one warpgroup's half of the dQ tile, one bulk reduction
+  constexpr int DQ_BYTES = 2 * DQ_HALF;
   extern __shared__ unsigned char smem_raw[];
   unsigned char* Ks = align1024(smem_raw);
   unsigned char* Vs = Ks + KV_TILE;
@@ -1085,7 +1085,7 @@ __device__ void hopper_backward_v2(const CUtensorMap* qmap, const CUtensorMap* k
     asm volatile("setmaxnreg.dec.sync.aligned.u32 24;\n" ::: "memory");
     const int warp = tid >> 5;
     int b, hk, k0, group, qt_begin, qt_end, steps;
-    bv2::walk<BK, BQ>(tq, hq, hkv, causal, b, hk, k0, group, qt_begin, qt_end, steps);
+    btl::walk<BK, BQ>(tq, hq, hkv, causal, b, hk, k0, group, qt_begin, qt_end, steps);
     if (warp == 0 && steps > 0) {
       if (lane == 0) {
         wg::barrier_expect(kv_full, 2 * KV_TILE);
@@ -1140,30 +1140,20 @@ __device__ void hopper_backward_v2(const CUtensorMap* qmap, const CUtensorMap* k
       int h = hk * group, qt = qt_begin;
       for (int i = 0; i < steps; i++) {
         // Both halves free (the previous step's reductions have read them), then both written.
-        wg::named_arrive(bv2::DQ_EMPTY + 0, bv2::HALF_THREADS);
-        wg::named_arrive(bv2::DQ_EMPTY + 1, bv2::HALF_THREADS);
-        if constexpr (TILES) {
-          // Each half goes as soon as its warpgroup has written it: the other may still be a step's MMAs behind.
-          // Rows past tq add zeros (their P, hence dS, was masked to 0) that the conversion never reads.
-          float* tile = dq_acc + (((long long)b * hq + h) * ((tq + BQ - 1) / BQ) + qt) * (BQ * D);
+        wg::named_arrive(btl::DQ_EMPTY + 0, btl::HALF_THREADS);
+        wg::named_arrive(btl::DQ_EMPTY + 1, btl::HALF_THREADS);
+        // Each half goes as soon as its warpgroup has written it: the other may still be a step's MMAs behind.
+        // Rows past tq add zeros (their P, hence dS, was masked to 0) that the conversion never reads.
+        float* tile = dq_acc + (((long long)b * hq + h) * ((tq + BQ - 1) / BQ) + qt) * (BQ * D);
 #pragma unroll
-          for (int half = 0; half < 2; half++) {
-            wg::named_sync(bv2::DQ_FULL + half, bv2::HALF_THREADS);
-            if (lane == 0) bws::reduce_add(tile + half * (DQ_HALF / 4), dQs + half * DQ_HALF, DQ_HALF);
-          }
-        } else {
-          wg::named_sync(bv2::DQ_FULL + 0, bv2::HALF_THREADS);
-          wg::named_sync(bv2::DQ_FULL + 1, bv2::HALF_THREADS);
-#pragma unroll
-          for (int u = 0; u < 2; u++) {
-            const int r = lane + 32 * u, q = qt * BQ + r;
-            if (q < tq) bws::reduce_add(dq_acc + (((long long)b * tq + q) * hq + h) * D, dQs + r * DQ_ROW, D * 4);
-          }
+        for (int half = 0; half < 2; half++) {
+          wg::named_sync(btl::DQ_FULL + half, btl::HALF_THREADS);
+          if (lane == 0) bws::reduce_add(tile + half * (DQ_HALF / 4), dQs + half * DQ_HALF, DQ_HALF);
         }
         asm volatile("cp.async.bulk.commit_group;\n" ::: "memory");
         asm volatile("cp.async.bulk.wait_group.read 0;\n" ::: "memory");
         // Only lane 0's group holds reductions: no lane may free the halves (next DQ_EMPTY) before its wait.
-        if constexpr (TILES) __syncwarp();
+        __syncwarp();
         if (++qt == qt_end) qt = qt_begin, h++;
       }
       asm volatile("cp.async.bulk.wait_group 0;\n" ::: "memory");
@@ -1173,7 +1163,7 @@ __device__ void hopper_backward_v2(const CUtensorMap* qmap, const CUtensorMap* k
 
   asm volatile("setmaxnreg.inc.sync.aligned.u32 240;\n" ::: "memory");
   int b, hk, k0, group, qt_begin, qt_end, steps;
-  bv2::walk<BK, BQ>(tq, hq, hkv, causal, b, hk, k0, group, qt_begin, qt_end, steps);
+  btl::walk<BK, BQ>(tq, hq, hkv, causal, b, hk, k0, group, qt_begin, qt_end, steps);
   const int w = (tid >> 7) - 1, warp = (tid >> 5) & 3, g = lane >> 2, t = lane & 3;
   // Registers are what this loop is short of (ptxas spilled with ws's set plus this one's): what only the
   // masked tiles or the epilogue need is worked out there again, not kept.
@@ -1209,15 +1199,15 @@ __device__ void hopper_backward_v2(const CUtensorMap* qmap, const CUtensorMap* k
     wg::fence();
 #pragma unroll
     for (int kk = 0; kk < D / 16; kk++) {
-      wg::mma_ss<BQ, 0, 0>(st, bv2::kmaj(kv_rows, BK, kk), bv2::kmaj(q16, BQ, kk), kk > 0);
+      wg::mma_ss<BQ, 0, 0>(st, btl::kmaj(kv_rows, BK, kk), btl::kmaj(q16, BQ, kk), kk > 0);
     }
     wg::commit();
     wg::barrier_wait(&full_do[s], parity);
     wg::fence();  // as FA3 before every product; ptxas otherwise injects one after the wait's branch
 #pragma unroll
     for (int kk = 0; kk < D / 16; kk++) {
-      wg::mma_ss<BQ, 0, 0>(dpt, bv2::kmaj(kv_rows + KV_TILE / 16, BK, kk),
-                           bv2::kmaj(q16 + STAGES * Q_TILE / 16, BQ, kk), kk > 0);
+      wg::mma_ss<BQ, 0, 0>(dpt, btl::kmaj(kv_rows + KV_TILE / 16, BK, kk),
+                           btl::kmaj(q16 + STAGES * Q_TILE / 16, BQ, kk), kk > 0);
     }
     wg::commit();
     wg::wait<1>();  // Sᵀ is in; dPᵀ may still run
@@ -1244,7 +1234,7 @@ __device__ void hopper_backward_v2(const CUtensorMap* qmap, const CUtensorMap* k
     wg::fence();
 #pragma unroll
     for (int kk = 0; kk < BQ / 16; kk++) {
-      wg::mma_rs<D, 1>(dvacc, pa[kk], bv2::mnmaj(q16 + STAGES * Q_TILE / 16, BQ, kk), 1);
+      wg::mma_rs<D, 1>(dvacc, pa[kk], btl::mnmaj(q16 + STAGES * Q_TILE / 16, BQ, kk), 1);
     }
     wg::commit();
     wg::wait<1>();  // dPᵀ is in; dV's MMAs may still run
@@ -1263,10 +1253,10 @@ __device__ void hopper_backward_v2(const CUtensorMap* qmap, const CUtensorMap* k
     {
       const uint32_t base = st_addr + (i & 1) * DS_TILE;
 #pragma unroll
-      for (int kk = 0; kk < BQ / 16; kk++) bv2::stmatrix_x4(base ^ (kk << 5), sa[kk]);
+      for (int kk = 0; kk < BQ / 16; kk++) btl::stmatrix_x4(base ^ (kk << 5), sa[kk]);
     }
     wg::fence_shared();
-    wg::named_sync(bv2::DS_READY, bv2::MMA_THREADS);
+    wg::named_sync(btl::DS_READY, btl::MMA_THREADS);
 
     // dQ first, then dK (dSᵀ from registers, Q MN-major): dK's MMAs keep the tensor cores busy while dQ is
     // scaled and handed to the dQ warp.
@@ -1274,12 +1264,12 @@ __device__ void hopper_backward_v2(const CUtensorMap* qmap, const CUtensorMap* k
     wg::fence();
 #pragma unroll
     for (int kk = 0; kk < BK / 16; kk++) {
-      wg::mma_ss<DQ_COLS, 1, 1>(dq, bv2::mnmaj(dst16, BK, kk), bv2::mnmaj(k_cols, BK, kk), kk > 0);
+      wg::mma_ss<DQ_COLS, 1, 1>(dq, btl::mnmaj(dst16, BK, kk), btl::mnmaj(k_cols, BK, kk), kk > 0);
     }
     wg::commit();
 #pragma unroll
     for (int kk = 0; kk < BQ / 16; kk++) {
-      wg::mma_rs<D, 1>(dkacc, sa[kk], bv2::mnmaj(q16, BQ, kk), 1);
+      wg::mma_rs<D, 1>(dkacc, sa[kk], btl::mnmaj(q16, BQ, kk), 1);
     }
     wg::commit();
     wg::wait<1>();  // dV and dQ are done; dK may still run
@@ -1288,30 +1278,18 @@ __device__ void hopper_backward_v2(const CUtensorMap* qmap, const CUtensorMap* k
     __syncwarp();
     if (lane == 0) wg::barrier_arrive(&empty_do[s]);  // dO and delta: last read by dPᵀ, dV and dSᵀ
 
-    wg::named_sync(bv2::DQ_EMPTY + w, bv2::HALF_THREADS);
-    if constexpr (TILES) {
-      // Fragment order: column block j of thread x (0..127 in the warpgroup) is float4 128·j + x of the half,
-      // so a warp's store fills 512 contiguous bytes (no bank conflict, no padding) and the half is one
-      // contiguous 16 KB for a single bulk reduction. attention_backward_dq_tiles_d128 undoes it.
-      float4* p = reinterpret_cast<float4*>(dQs + w * DQ_HALF) + (tid & 127);
+    wg::named_sync(btl::DQ_EMPTY + w, btl::HALF_THREADS);
+    // Fragment order: column block j of thread x (0..127 in the warpgroup) is float4 128·j + x of the half,
+    // so a warp's store fills 512 contiguous bytes (no bank conflict, no padding) and the half is one
+    // contiguous 16 KB for a single bulk reduction. attention_backward_dq_tiles_d128 undoes it.
+    float4* p = reinterpret_cast<float4*>(dQs + w * DQ_HALF) + (tid & 127);
 #pragma unroll
-      for (int j = 0; j < DQ_COLS / 8; j++) {
-        p[128 * j] = make_float4(dq[4 * j] * scale, dq[4 * j + 1] * scale, dq[4 * j + 2] * scale,
-                                 dq[4 * j + 3] * scale);
-      }
-    } else {
-#pragma unroll
-      for (int j = 0; j < DQ_COLS / 8; j++) {
-#pragma unroll
-        for (int half = 0; half < 2; half++) {
-          const int row = 16 * warp + g + 8 * half;
-          float2* p = reinterpret_cast<float2*>(dQs + row * DQ_ROW + (DQ_COLS * w + 8 * j + 2 * t) * 4);
-          *p = make_float2(dq[4 * j + 2 * half] * scale, dq[4 * j + 2 * half + 1] * scale);
-        }
-      }
+    for (int j = 0; j < DQ_COLS / 8; j++) {
+      p[128 * j] = make_float4(dq[4 * j] * scale, dq[4 * j + 1] * scale, dq[4 * j + 2] * scale,
+                               dq[4 * j + 3] * scale);
     }
     wg::fence_shared();  // the bulk reductions read the tile through the async proxy
-    wg::named_arrive(bv2::DQ_FULL + w, bv2::HALF_THREADS);
+    wg::named_arrive(btl::DQ_FULL + w, btl::HALF_THREADS);
 
     wg::wait<0>();
     wg::hold<D / 2>(dkacc);
@@ -1320,38 +1298,32 @@ __device__ void hopper_backward_v2(const CUtensorMap* qmap, const CUtensorMap* k
   }
 
   // The block's coordinates again, rather than kept live through the loop beside the accumulators.
-  bv2::walk<BK, BQ>(tq, hq, hkv, causal, b, hk, k0, group, qt_begin, qt_end, steps);
+  btl::walk<BK, BQ>(tq, hq, hkv, causal, b, hk, k0, group, qt_begin, qt_end, steps);
   const int kj[2] = {k0 + 64 * w + 16 * warp + g, k0 + 64 * w + 16 * warp + g + 8};
   store_dk_dv<D>(dk, dv, dkacc, dvacc, kj, tk, b, hkv, hk, t, scale);
 }
 
-#define BACKWARD_V2(NAME, D, TILES)                                                                             \
-  extern "C" __global__ void __launch_bounds__(384, 1)                                                          \
-      attention_backward_hopper_##NAME##_d##D(                                                                  \
-          const __grid_constant__ CUtensorMap qmap, const __grid_constant__ CUtensorMap kmap,                    \
-          const __grid_constant__ CUtensorMap vmap, const __grid_constant__ CUtensorMap dmap, const float* lse,  \
-          const float* delta, float* dq_acc, bf16* dk, bf16* dv, int tq, int tk, int hq, int hkv, int causal,    \
-          float scale) {                                                                                         \
-    hopper_backward_v2<D, TILES>(&qmap, &kmap, &vmap, &dmap, lse, delta, dq_acc, dk, dv, tq, tk, hq, hkv,        \
-                                 causal, scale);                                                                 \
-  }
-BACKWARD_V2(v2, 128, false)
-
-// ---------------------------------------------------------------------------------------------------------------
-// Backward v3 (attention_backward_hopper_v3_d128): v2 with FA3's dQ accumulation. v2's dQ warp issues 64 bulk
-// reductions of one 512-byte row a step, each a separate transaction for the bulk-copy unit to set up and L2 to
-// apply; FA3 issues one of 16 KB per warpgroup. For that the global accumulator must hold each warpgroup's half
-// of a tile in the order it sits in shared memory, so v3's accumulator is not the caller's row-ordered one but
+// The dQ accumulator: each bulk reduction of 512 bytes (a row of the caller's [b, tq, hq, D] order) is a
+// transaction for the bulk-copy unit to set up and L2 to apply, and 64 a step kept the dQ warp behind; FA3 issues
+// one of 16 KB per warpgroup. For that the global accumulator holds each warpgroup's half of a tile in the order
+// it sits in shared memory:
 //   [b][hq][ceil(tq / 64)][2 halves][64 query rows × 64 columns, as 8 × 128 float4]
 // where float4 128·j + x of half w is column block j (columns 64w + 8j + 2t, +1) of MMA thread x (warp x / 32,
 // g = x % 32 / 4, t = x % 4) for query rows 16·warp + g (.x, .y) and + 8 (.z, .w): the wgmma accumulator
 // registers dq[4j .. 4j + 3] of that thread, stored as one float4. b·hq·ceil(tq / 64)·64·128 floats in all,
 // zeroed by the caller; rows past tq of the last tile receive zeros and are never read. GQA needs nothing more:
 // the block of a kv head walks the query heads of its group and adds into each one's tiles. The caller then
-// runs attention_backward_dq_tiles_d128 in place of attention_backward_dq. Everything else is v2's code.
-BACKWARD_V2(v3, 128, true)
+// runs attention_backward_dq_tiles_d128 in place of attention_backward_dq.
+extern "C" __global__ void __launch_bounds__(384, 1) attention_backward_hopper_tiled_d128(
+    const __grid_constant__ CUtensorMap qmap, const __grid_constant__ CUtensorMap kmap,
+    const __grid_constant__ CUtensorMap vmap, const __grid_constant__ CUtensorMap dmap, const float* lse,
+    const float* delta, float* dq_acc, bf16* dk, bf16* dv, int tq, int tk, int hq, int hkv, int causal,
+    float scale) {
+  hopper_backward_tiled<128>(&qmap, &kmap, &vmap, &dmap, lse, delta, dq_acc, dk, dv, tq, tk, hq, hkv, causal,
+                             scale);
+}
 
-// v3's tile-ordered dQ accumulator (above) to bf16 dq [b, tq, hq, 128]; grid (ceil(tq / 64), hq, b), 256
+// The tiled backward's dQ accumulator (above) to bf16 dq [b, tq, hq, 128]; grid (ceil(tq / 64), hq, b), 256
 // threads. Through shared memory so that both sides stay contiguous: a warp reads 512 bytes of a half in its
 // order and writes one 256-byte row of dq. Rows padded by 8 floats: a half-warp's float2 stores then touch rows
 // g = 0..3 at banks 8g + 2t, all 32 distinct.

@@ -64,10 +64,12 @@ public final class BenchCommand implements Command {
                 int[] kvHeads = ints(flags.string("kv-heads", "32,8"));
                 int headDim = flags.integer("head-dim", 128);
                 String kernels = flags.string("attention-kernels", "auto");
-                List<HopperForward> schedules = Arrays.stream(flags.string("hopper-forward", "ws").split(","))
-                        .map(HopperForward::parse).toList();
-                List<HopperBackward> backwards = Arrays.stream(flags.string("hopper-backward", "plain").split(","))
-                        .map(HopperBackward::parse).toList();
+                String forwardFlags = flags.string("hopper-forward", HopperForward.fromSystemProperty().flag());
+                List<HopperForward> schedules = Arrays.stream(forwardFlags.split(",")).map(HopperForward::parse)
+                        .toList();
+                String backwardFlags = flags.string("hopper-backward", HopperBackward.fromSystemProperty().flag());
+                List<HopperBackward> backwards = Arrays.stream(backwardFlags.split(",")).map(HopperBackward::parse)
+                        .toList();
                 List<AttentionKernels> sets = switch (kernels) {
                     case "auto" -> List.of(AttentionKernels.AUTO);
                     case "portable" -> List.of(AttentionKernels.PORTABLE);

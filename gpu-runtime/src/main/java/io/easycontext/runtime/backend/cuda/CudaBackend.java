@@ -372,7 +372,7 @@ public final class CudaBackend implements Backend {
 
     private boolean hopperAttention(int headDim, boolean backward) {
         return attentionKernels == AttentionKernels.AUTO && hopperBuilt
-                && (backward ? hopperBackward(headDim).supports(headDim) : headDim == 128 || headDim == 64);
+                && (backward ? hopperBackward(headDim) != null : headDim == 128 || headDim == 64);
     }
 
     /**
@@ -406,13 +406,15 @@ public final class CudaBackend implements Backend {
         return "attention_forward_hopper_" + f.prefix() + "d" + headDim;
     }
 
+    /** The Hopper backward for this head size (see {@link HopperBackward#forHeadSize}), null for the portable one. */
     private HopperBackward hopperBackward(int headDim) {
-        if (hopperBackward != HopperBackward.PLAIN && hopperBuilt && hopperBackward.supports(headDim)
-                && !reservesItsSplit(backwardKernel(hopperBackward, headDim), HopperBackward.PLAIN.supports(headDim)
+        HopperBackward b = hopperBackward.forHeadSize(headDim);
+        if (b != null && b.threads() == WARP_SPECIALIZED_THREADS && hopperBuilt
+                && !reservesItsSplit(backwardKernel(b, headDim), HopperBackward.PLAIN.supports(headDim)
                         ? backwardKernel(HopperBackward.PLAIN, headDim) : "the portable backward")) {
-            return HopperBackward.PLAIN;
+            return HopperBackward.PLAIN.supports(headDim) ? HopperBackward.PLAIN : null;
         }
-        return hopperBackward;
+        return b;
     }
 
     private static String backwardKernel(HopperBackward b, int headDim) {

@@ -53,7 +53,8 @@ public enum HopperForward {
         return HopperSchedules.parse(values(), HopperForward::flag, text, "Hopper forward schedule");
     }
 
-    static HopperForward fromSystemProperty() {
+    /** The schedule the system property names, or the default. */
+    public static HopperForward fromSystemProperty() {
         return parse(System.getProperty(PROPERTY, "ws"));
     }
 }

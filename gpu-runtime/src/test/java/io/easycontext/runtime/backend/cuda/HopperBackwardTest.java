@@ -18,31 +18,38 @@ class HopperBackwardTest {
         assertThat(HopperBackward.parse("plain")).isEqualTo(HopperBackward.PLAIN);
         assertThat(HopperBackward.parse(" WS ")).isEqualTo(HopperBackward.WARP_SPECIALIZED);
         assertThat(HopperBackward.parse("warp_specialized")).isEqualTo(HopperBackward.WARP_SPECIALIZED);
-        assertThat(HopperBackward.parse("v2")).isEqualTo(HopperBackward.V2);
-        assertThat(HopperBackward.parse("V2")).isEqualTo(HopperBackward.V2);
-        assertThat(HopperBackward.parse("v3")).isEqualTo(HopperBackward.V3);
-        assertThat(HopperBackward.parse(" V3")).isEqualTo(HopperBackward.V3);
-        assertThatThrownBy(() -> HopperBackward.parse("pingpong")).isInstanceOf(IllegalArgumentException.class)
-                .hasMessageContaining("plain, ws, v2 or v3");
+        assertThat(HopperBackward.parse("tiled")).isEqualTo(HopperBackward.TILED);
+        assertThat(HopperBackward.parse(" TILED")).isEqualTo(HopperBackward.TILED);
+        assertThatThrownBy(() -> HopperBackward.parse("v2")).isInstanceOf(IllegalArgumentException.class)
+                .hasMessageContaining("plain, ws or tiled");
     }
 
     @Test
-    void onlyTheWarpSpecializedKernelServesHeadDim64() {
+    void onlyTheWarpSpecializedKernelServesHeadDim64AndStandsInForTheOthersThere() {
         assertThat(HopperBackward.PLAIN.supports(128)).isTrue();
         assertThat(HopperBackward.PLAIN.supports(64)).isFalse();
         assertThat(HopperBackward.WARP_SPECIALIZED.supports(128)).isTrue();
         assertThat(HopperBackward.WARP_SPECIALIZED.supports(64)).isTrue();
         assertThat(HopperBackward.WARP_SPECIALIZED.supports(32)).isFalse();
-        assertThat(HopperBackward.V2.supports(128)).isTrue();
-        assertThat(HopperBackward.V2.supports(64)).isFalse();
-        assertThat(HopperBackward.V3.supports(128)).isTrue();
-        assertThat(HopperBackward.V3.supports(64)).isFalse();
+        assertThat(HopperBackward.TILED.supports(128)).isTrue();
+        assertThat(HopperBackward.TILED.supports(64)).isFalse();
+        for (HopperBackward b : HopperBackward.values()) {
+            assertThat(b.forHeadSize(128)).as(b.flag()).isEqualTo(b);
+            assertThat(b.forHeadSize(64)).as(b.flag()).isEqualTo(HopperBackward.WARP_SPECIALIZED);
+            assertThat(b.forHeadSize(96)).as(b.flag()).isNull();
+        }
     }
 
     @Test
-    void onlyV3AddsDqByTiles() {
+    void tiledIsTheDefault() {
+        assertThat(System.getProperty(HopperBackward.PROPERTY)).isNull();
+        assertThat(HopperBackward.fromSystemProperty()).isEqualTo(HopperBackward.TILED);
+    }
+
+    @Test
+    void onlyTheTiledKernelAddsDqByTiles() {
         for (HopperBackward b : HopperBackward.values()) {
-            assertThat(b.tileOrderedDq()).as(b.flag()).isEqualTo(b == HopperBackward.V3);
+            assertThat(b.tileOrderedDq()).as(b.flag()).isEqualTo(b == HopperBackward.TILED);
         }
     }
 
@@ -50,14 +57,10 @@ class HopperBackwardTest {
     void launchShapesFitTheKernels() {
         assertThat(HopperBackward.PLAIN.threads()).isEqualTo(256);
         assertThat(HopperBackward.WARP_SPECIALIZED.threads()).isEqualTo(384);
-        assertThat(HopperBackward.V2.threads()).isEqualTo(384);
-        assertThat(HopperBackward.V3.threads()).isEqualTo(384);
-        // The kernels' own layouts (attention_hopper.cu): the barriers end 198,728 bytes past the aligned base
-        // for v2 at D 128, 197,704 for v3 (its dQ tile without v2's 16 bytes a row); every kernel must stay
-        // within the 227 KB an H100/H200 block may have.
-        assertThat(HopperBackward.V2.sharedMemory(128)).isGreaterThanOrEqualTo(1024 + 198_728);
-        assertThat(HopperBackward.V3.sharedMemory(128)).isGreaterThanOrEqualTo(1024 + 197_704);
-        assertThat(HopperBackward.V3.sharedMemory(128)).isEqualTo(HopperBackward.V2.sharedMemory(128) - 64 * 16);
+        assertThat(HopperBackward.TILED.threads()).isEqualTo(384);
+        // The kernel's own layout (attention_hopper.cu): the barriers end 197,704 bytes past the aligned base for
+        // tiled at D 128; every kernel must stay within the 227 KB an H100/H200 block may have.
+        assertThat(HopperBackward.TILED.sharedMemory(128)).isGreaterThanOrEqualTo(1024 + 197_704);
         for (HopperBackward b : HopperBackward.values()) {
             for (int d : new int[]{64, 128}) {
                 if (b.supports(d)) {
@@ -73,10 +76,8 @@ class HopperBackwardTest {
                 .isEqualTo("attention_backward_hopper_d128");
         assertThat("attention_backward_hopper_" + HopperBackward.WARP_SPECIALIZED.prefix() + "d64")
                 .isEqualTo("attention_backward_hopper_ws_d64");
-        assertThat("attention_backward_hopper_" + HopperBackward.V2.prefix() + "d128")
-                .isEqualTo("attention_backward_hopper_v2_d128");
-        assertThat("attention_backward_hopper_" + HopperBackward.V3.prefix() + "d128")
-                .isEqualTo("attention_backward_hopper_v3_d128");
+        assertThat("attention_backward_hopper_" + HopperBackward.TILED.prefix() + "d128")
+                .isEqualTo("attention_backward_hopper_tiled_d128");
     }
 
     @Test

@@ -997,12 +997,17 @@ BACKWARD(ws_, hopper_backward_ws, 384, 128)
 //   accumulators, no atomics); masks only on the tiles that need them; the block order (heaviest key blocks
 //   first, across heads) as FA3's LPT order;
 //   dSᵀ stored as is (MN-major for dQ's A, as ws) rather than transposed to K-major, wgmma reads either.
-// Named barriers (besides 0): 1 = both MMA warpgroups have stored their dSᵀ; 2 + w = warpgroup w's half of the dQ
-// tile is written (its warps arrive, the dQ warp waits); 4 + w = that half may be written again (the dQ warp
-// arrives once its reductions have read the tile).
+// Head size 64 (attention_backward_hopper_tiled_d64): a 64-column dQ cannot be halved by columns (a half would
+// start mid-way through a 128-byte swizzled row), so it is split over keys, as ws does: each warpgroup multiplies
+// its own 64 keys' dSᵀ by those keys' rows of K into a whole 64 × 64 partial dQ, and the dQ warp adds both partials
+// into the same tile of the accumulator. Each warpgroup then reads only the dSᵀ it wrote: no barrier between them.
+// Named barriers (besides 0): 1 = both MMA warpgroups have stored their dSᵀ (head size 128); 2 + w = warpgroup w's
+// half (head size 64: partial) of the dQ tile is written (its warps arrive, the dQ warp waits); 4 + w = that half
+// may be written again (the dQ warp arrives once its reductions have read the tile); 6 + w = warpgroup w's dSᵀ
+// is stored (head size 64).
 namespace btl {
 
-constexpr int DS_READY = 1, DQ_FULL = 2, DQ_EMPTY = 4;  // DQ_FULL + w, DQ_EMPTY + w: warpgroup w's half
+constexpr int DS_READY = 1, DQ_FULL = 2, DQ_EMPTY = 4, DS_OWN = 6;  // DQ_FULL + w etc.: warpgroup w's
 constexpr int MMA_THREADS = 256, HALF_THREADS = 128 + 32;
 
 // Four 8×8 bf16 matrices from accumulator-layout pairs; lanes 8m..8m+7 give the row addresses of matrix m.
@@ -1046,12 +1051,12 @@ __device__ void hopper_backward_tiled(const CUtensorMap* qmap, const CUtensorMap
                                    const float* __restrict__ delta, float* __restrict__ dq_acc,
                                    bf16* __restrict__ dk, bf16* __restrict__ dv, int tq, int tk, int hq, int hkv,
                                    int causal, float scale) {
-  // D 64 would need dQ's column halves of 32 (mid-way through a swizzled 128-byte row) or ws's split over keys.
-  static_assert(D == 128, "the tiled backward is written for head size 128");
+  static_assert(D == 64 || D == 128, "the tiled backward is written for head sizes 64 and 128");
+  constexpr bool SPLIT_KEYS = D == 64;  // see above: each warpgroup a partial dQ over its own keys
   constexpr int BK = 128, BQ = 64, STAGES = 2;
   constexpr int KV_TILE = BK * D * 2, Q_TILE = BQ * D * 2, DS_TILE = BK * BQ * 2;
-  constexpr int DQ_COLS = D / 2;      // dQ columns of one warpgroup
-  constexpr int DQ_HALF = BQ * DQ_COLS * 4;  // one warpgroup's half of the dQ tile, one bulk reduction
+  constexpr int DQ_COLS = SPLIT_KEYS ? D : D / 2;  // dQ columns of one warpgroup
+  constexpr int DQ_HALF = BQ * DQ_COLS * 4;  // one warpgroup's half (or partial) of the dQ tile, one bulk reduction
   constexpr int DQ_BYTES = 2 * DQ_HALF;
   extern __shared__ unsigned char smem_raw[];
   unsigned char* Ks = align1024(smem_raw);
@@ -1143,12 +1148,15 @@ __device__ void hopper_backward_tiled(const CUtensorMap* qmap, const CUtensorMap
         wg::named_arrive(btl::DQ_EMPTY + 0, btl::HALF_THREADS);
         wg::named_arrive(btl::DQ_EMPTY + 1, btl::HALF_THREADS);
         // Each half goes as soon as its warpgroup has written it: the other may still be a step's MMAs behind.
-        // Rows past tq add zeros (their P, hence dS, was masked to 0) that the conversion never reads.
+        // Rows past tq add zeros (their P, hence dS, was masked to 0) that the conversion never reads. Head size
+        // 64's two partials both add into the whole tile.
         float* tile = dq_acc + (((long long)b * hq + h) * ((tq + BQ - 1) / BQ) + qt) * (BQ * D);
 #pragma unroll
         for (int half = 0; half < 2; half++) {
           wg::named_sync(btl::DQ_FULL + half, btl::HALF_THREADS);
-          if (lane == 0) bws::reduce_add(tile + half * (DQ_HALF / 4), dQs + half * DQ_HALF, DQ_HALF);
+          if (lane == 0) {
+            bws::reduce_add(tile + (SPLIT_KEYS ? 0 : half * (DQ_HALF / 4)), dQs + half * DQ_HALF, DQ_HALF);
+          }
         }
         asm volatile("cp.async.bulk.commit_group;\n" ::: "memory");
         asm volatile("cp.async.bulk.wait_group.read 0;\n" ::: "memory");
@@ -1184,7 +1192,8 @@ __device__ void hopper_backward_tiled(const CUtensorMap* qmap, const CUtensorMap
   // the same constant for all of them, so the loop keeps 2 registers for them instead of 16.
   const uint32_t base16 = wg::smem_addr(Ks) >> 4;
   const uint32_t kv_rows = base16 + w * (64 * 128 / 16);  // this warpgroup's 64 key rows of K (V: + KV_TILE)
-  const uint32_t k_cols = base16 + w * (BK * 128 / 16);   // K's columns DQ_COLS·w.. (one 64-column block)
+  // K's columns DQ_COLS·w.. (one 64-column block); head size 64: all of K's columns, one block.
+  const uint32_t k_cols = base16 + (SPLIT_KEYS ? 0 : w * (BK * 128 / 16));
 
   int qt = qt_begin;
   for (int i = 0; i < steps; i++) {
@@ -1256,15 +1265,20 @@ __device__ void hopper_backward_tiled(const CUtensorMap* qmap, const CUtensorMap
       for (int kk = 0; kk < BQ / 16; kk++) btl::stmatrix_x4(base ^ (kk << 5), sa[kk]);
     }
     wg::fence_shared();
-    wg::named_sync(btl::DS_READY, btl::MMA_THREADS);
+    if constexpr (SPLIT_KEYS) {
+      wg::named_sync(btl::DS_OWN + w, 128);
+    } else {
+      wg::named_sync(btl::DS_READY, btl::MMA_THREADS);
+    }
 
     // dQ first, then dK (dSᵀ from registers, Q MN-major): dK's MMAs keep the tensor cores busy while dQ is
-    // scaled and handed to the dQ warp.
+    // scaled and handed to the dQ warp. Over all 128 keys, or (head size 64) this warpgroup's 64.
     float dq[DQ_COLS / 2];
     wg::fence();
 #pragma unroll
-    for (int kk = 0; kk < BK / 16; kk++) {
-      wg::mma_ss<DQ_COLS, 1, 1>(dq, btl::mnmaj(dst16, BK, kk), btl::mnmaj(k_cols, BK, kk), kk > 0);
+    for (int kk = 0; kk < (SPLIT_KEYS ? BK / 32 : BK / 16); kk++) {
+      const int kq = SPLIT_KEYS ? 4 * w + kk : kk;
+      wg::mma_ss<DQ_COLS, 1, 1>(dq, btl::mnmaj(dst16, BK, kq), btl::mnmaj(k_cols, BK, kq), kk > 0);
     }
     wg::commit();
 #pragma unroll
@@ -1281,7 +1295,7 @@ __device__ void hopper_backward_tiled(const CUtensorMap* qmap, const CUtensorMap
     wg::named_sync(btl::DQ_EMPTY + w, btl::HALF_THREADS);
     // Fragment order: column block j of thread x (0..127 in the warpgroup) is float4 128·j + x of the half,
     // so a warp's store fills 512 contiguous bytes (no bank conflict, no padding) and the half is one
-    // contiguous 16 KB for a single bulk reduction. attention_backward_dq_tiles_d128 undoes it.
+    // contiguous 16 KB for a single bulk reduction. attention_backward_dq_tiles_d* undoes it.
     float4* p = reinterpret_cast<float4*>(dQs + w * DQ_HALF) + (tid & 127);
 #pragma unroll
     for (int j = 0; j < DQ_COLS / 8; j++) {
@@ -1303,7 +1317,7 @@ __device__ void hopper_backward_tiled(const CUtensorMap* qmap, const CUtensorMap
   store_dk_dv<D>(dk, dv, dkacc, dvacc, kj, tk, b, hkv, hk, t, scale);
 }
 
-// The dQ accumulator: each bulk reduction of 512 bytes (a row of the caller's [b, tq, hq, D] order) is a
+// The dQ accumulator (head size 128; 64 below): each bulk reduction of 512 bytes (a row of the caller's [b, tq, hq, D] order) is a
 // transaction for the bulk-copy unit to set up and L2 to apply, and 64 a step kept the dQ warp behind; FA3 issues
 // one of 16 KB per warpgroup. For that the global accumulator holds each warpgroup's half of a tile in the order
 // it sits in shared memory:
@@ -1313,24 +1327,28 @@ __device__ void hopper_backward_tiled(const CUtensorMap* qmap, const CUtensorMap
 // registers dq[4j .. 4j + 3] of that thread, stored as one float4. b·hq·ceil(tq / 64)·64·128 floats in all,
 // zeroed by the caller; rows past tq of the last tile receive zeros and are never read. GQA needs nothing more:
 // the block of a kv head walks the query heads of its group and adds into each one's tiles. The caller then
-// runs attention_backward_dq_tiles_d128 in place of attention_backward_dq.
-extern "C" __global__ void __launch_bounds__(384, 1) attention_backward_hopper_tiled_d128(
-    const __grid_constant__ CUtensorMap qmap, const __grid_constant__ CUtensorMap kmap,
-    const __grid_constant__ CUtensorMap vmap, const __grid_constant__ CUtensorMap dmap, const float* lse,
-    const float* delta, float* dq_acc, bf16* dk, bf16* dv, int tq, int tk, int hq, int hkv, int causal,
-    float scale) {
-  hopper_backward_tiled<128>(&qmap, &kmap, &vmap, &dmap, lse, delta, dq_acc, dk, dv, tq, tk, hq, hkv, causal,
-                             scale);
-}
+// runs attention_backward_dq_tiles_d128 in place of attention_backward_dq. Head size 64: one half a tile,
+//   [b][hq][ceil(tq / 64)][64 query rows × 64 columns, as 8 × 128 float4]
+// with column block j of thread x holding columns 8j + 2t, +1 (both warpgroups' partials add into it).
+#define BACKWARD_TILED(D)                                                                                       \
+  extern "C" __global__ void __launch_bounds__(384, 1) attention_backward_hopper_tiled_d##D(                    \
+      const __grid_constant__ CUtensorMap qmap, const __grid_constant__ CUtensorMap kmap,                        \
+      const __grid_constant__ CUtensorMap vmap, const __grid_constant__ CUtensorMap dmap, const float* lse,      \
+      const float* delta, float* dq_acc, bf16* dk, bf16* dv, int tq, int tk, int hq, int hkv, int causal,        \
+      float scale) {                                                                                             \
+    hopper_backward_tiled<D>(&qmap, &kmap, &vmap, &dmap, lse, delta, dq_acc, dk, dv, tq, tk, hq, hkv, causal,    \
+                             scale);                                                                             \
+  }
+BACKWARD_TILED(64)
+BACKWARD_TILED(128)
 
-// The tiled backward's dQ accumulator (above) to bf16 dq [b, tq, hq, 128]; grid (ceil(tq / 64), hq, b), 256
+// The tiled backward's dQ accumulator (above) to bf16 dq [b, tq, hq, D]; grid (ceil(tq / 64), hq, b), 256
 // threads. Through shared memory so that both sides stay contiguous: a warp reads 512 bytes of a half in its
-// order and writes one 256-byte row of dq. Rows padded by 8 floats: a half-warp's float2 stores then touch rows
+// order and writes one row of dq. Rows padded by 8 floats: a half-warp's float2 stores then touch rows
 // g = 0..3 at banks 8g + 2t, all 32 distinct.
-extern "C" __global__ void __launch_bounds__(256) attention_backward_dq_tiles_d128(const float* __restrict__ acc,
-                                                                                   bf16* __restrict__ dq, int tq,
-                                                                                   int hq) {
-  constexpr int D = 128, BQ = 64, ROW = D + 8, THREADS = 256;
+template <int D>
+__device__ void dq_tiles(const float* __restrict__ acc, bf16* __restrict__ dq, int tq, int hq) {
+  constexpr int BQ = 64, ROW = D + 8, THREADS = 256, PER_LANE = D / 32;
   __shared__ __align__(16) float tile[BQ * ROW];
   const int qt = blockIdx.x, h = blockIdx.y, b = blockIdx.z, tiles = (tq + BQ - 1) / BQ;
   const float4* src = reinterpret_cast<const float4*>(acc) + (((long long)b * hq + h) * tiles + qt) * (BQ * D / 4);
@@ -1346,9 +1364,22 @@ extern "C" __global__ void __launch_bounds__(256) attention_backward_dq_tiles_d1
   __syncthreads();
   const int lane = threadIdx.x & 31;
   for (int row = threadIdx.x >> 5; row < BQ && qt * BQ + row < tq; row += THREADS / 32) {
-    const float4 v = *reinterpret_cast<const float4*>(&tile[row * ROW + 4 * lane]);
-    *reinterpret_cast<uint2*>(dq + (((long long)b * tq + qt * BQ + row) * hq + h) * D + 4 * lane) =
-        make_uint2(pack(v.x, v.y), pack(v.z, v.w));
+    const float* r = &tile[row * ROW + PER_LANE * lane];
+    bf16* out = dq + (((long long)b * tq + qt * BQ + row) * hq + h) * D + PER_LANE * lane;
+    if constexpr (PER_LANE == 4) {
+      const float4 v = *reinterpret_cast<const float4*>(r);
+      *reinterpret_cast<uint2*>(out) = make_uint2(pack(v.x, v.y), pack(v.z, v.w));
+    } else {
+      const float2 v = *reinterpret_cast<const float2*>(r);
+      *reinterpret_cast<unsigned*>(out) = pack(v.x, v.y);
+    }
   }
 }
 
+#define DQ_TILES(D)                                                                                             \
+  extern "C" __global__ void __launch_bounds__(256)                                                             \
+      attention_backward_dq_tiles_d##D(const float* __restrict__ acc, bf16* __restrict__ dq, int tq, int hq) {   \
+    dq_tiles<D>(acc, dq, tq, hq);                                                                                \
+  }
+DQ_TILES(64)
+DQ_TILES(128)

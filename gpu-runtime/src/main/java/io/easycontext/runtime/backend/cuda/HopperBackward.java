@@ -8,10 +8,11 @@ package io.easycontext.runtime.backend.cuda;
  * after FlashAttention-3's sm90 backward (each MMA warpgroup with its own half of the dQ tile and its own barriers
  * to the dQ warp, dQ's product issued before dK's, dSᵀ by stmatrix, separate Q and dO pipelines) and adding dQ as
  * FlashAttention-3 does, one 16 KB bulk reduction per warpgroup a step into an fp32 accumulator in the tiles' own
- * order, which a second kernel turns into dq (head size 128 only). All take the same arguments and write the same
- * results, with the fp32 dQ accumulator the caller zeroes laid out as {@link #tileOrderedDq} says. The system
- * property {@code easycontext.attention.hopper-backward} (plain, ws, tiled) sets the default, tiled; a head size
- * the chosen one has no kernel for runs {@link #forHeadSize the first of tiled, ws that has}.
+ * order, which a second kernel turns into dq (head sizes 64 and 128; at 64 each warpgroup adds a partial dQ over
+ * its own keys). All take the same arguments and write the same results, with the fp32 dQ accumulator the caller
+ * zeroes laid out as {@link #tileOrderedDq} says. The system property
+ * {@code easycontext.attention.hopper-backward} (plain, ws, tiled) sets the default, tiled; a head size the chosen
+ * one has no kernel for runs {@link #forHeadSize the first of tiled, ws that has}.
  */
 public enum HopperBackward {
     PLAIN("", "plain"),
@@ -39,7 +40,7 @@ public enum HopperBackward {
 
     /** Whether this schedule has a kernel for the head size. */
     boolean supports(int headDim) {
-        return headDim == 128 || (headDim == 64 && this == WARP_SPECIALIZED);
+        return headDim == 128 || (headDim == 64 && this != PLAIN);
     }
 
     /**
@@ -65,9 +66,9 @@ public enum HopperBackward {
             // As plain, but two buffers of dSᵀ and the fp32 dQ tile (rows padded by 16 bytes); 5 barriers.
             case WARP_SPECIALIZED -> 1024 + (2 * 128 * d + 4 * 64 * d + 2 * 128 * 64) * 2 + 64 * (4 * d + 16)
                     + 4 * 64 * 4 + 64;
-            // As ws, the dQ tile unpadded (each warpgroup's half one contiguous 16 KB block); 9 barriers (full and
-            // empty for Q and for dO apart).
-            case TILED -> 1024 + (2 * 128 * d + 4 * 64 * d + 2 * 128 * 64) * 2 + 64 * 4 * d + 4 * 64 * 4 + 128;
+            // As ws, but the dQ tile unpadded, each warpgroup's 64 × 64 fp32 half (head size 64: partial) one
+            // contiguous 16 KB block; 9 barriers (full and empty for Q and for dO apart).
+            case TILED -> 1024 + (2 * 128 * d + 4 * 64 * d + 2 * 128 * 64) * 2 + 2 * 64 * 64 * 4 + 4 * 64 * 4 + 128;
         };
     }
 

@@ -5,7 +5,6 @@ import io.easycontext.runtime.backend.cpu.CpuBackend;
 import io.easycontext.runtime.backend.cpu.TrackingBackend;
 import io.easycontext.runtime.comm.InProcessRanks;
 import io.easycontext.runtime.parallel.ParallelConfig;
-import io.easycontext.runtime.parallel.ParallelMode;
 import io.easycontext.runtime.parallel.ParallelRank;
 import io.easycontext.runtime.tensor.DType;
 import io.easycontext.runtime.tensor.Tensor;
@@ -114,19 +113,7 @@ class KeptAttentionTest {
     }
 
     static Stream<ParallelConfig> layouts() {
-        return Stream.of(
-                ParallelConfig.resolve(ParallelMode.DATA_PARALLEL, 1, 0, 0, 0),
-                ParallelConfig.resolve(ParallelMode.RING_ATTN, 2, 0, 0, 0),
-                ParallelConfig.resolve(ParallelMode.RING_ATTN, 4, 0, 0, 0),
-                ParallelConfig.resolve(ParallelMode.ZIGZAG_RING_ATTN, 2, 0, 0, 0),
-                ParallelConfig.resolve(ParallelMode.ZIGZAG_RING_ATTN, 4, 0, 0, 0),
-                ParallelConfig.resolve(ParallelMode.ULYSSES_ATTN, 2, 0, 0, 0),
-                ParallelConfig.resolve(ParallelMode.ULYSSES_ATTN, 4, 0, 0, 0),
-                ParallelConfig.resolve(ParallelMode.DIST_FLASH_ATTN, 2, 0, 0, 0),
-                ParallelConfig.resolve(ParallelMode.DIST_FLASH_ATTN, 4, 0, 0, 0),
-                ParallelConfig.resolve(ParallelMode.USP_ATTN, 2, 0, 1, 2),
-                ParallelConfig.resolve(ParallelMode.USP_ATTN, 2, 0, 2, 1),
-                ParallelConfig.resolve(ParallelMode.USP_ATTN, 4, 0, 2, 2));
+        return SequenceParallelMemoryTest.LAYOUTS.stream();
     }
 
     /**

@@ -51,33 +51,36 @@ class SequenceParallelMemoryTest {
         }
     }
 
+    /** One device, and every sequence-parallel mode at two and four ranks (usp_attn split each way). */
+    static final List<ParallelConfig> LAYOUTS = List.of(
+            ParallelConfig.resolve(ParallelMode.DATA_PARALLEL, 1, 0, 0, 0),
+            ParallelConfig.resolve(ParallelMode.RING_ATTN, 2, 0, 0, 0),
+            ParallelConfig.resolve(ParallelMode.RING_ATTN, 4, 0, 0, 0),
+            ParallelConfig.resolve(ParallelMode.ZIGZAG_RING_ATTN, 2, 0, 0, 0),
+            ParallelConfig.resolve(ParallelMode.ZIGZAG_RING_ATTN, 4, 0, 0, 0),
+            ParallelConfig.resolve(ParallelMode.ULYSSES_ATTN, 2, 0, 0, 0),
+            ParallelConfig.resolve(ParallelMode.ULYSSES_ATTN, 4, 0, 0, 0),
+            ParallelConfig.resolve(ParallelMode.DIST_FLASH_ATTN, 2, 0, 0, 0),
+            ParallelConfig.resolve(ParallelMode.DIST_FLASH_ATTN, 4, 0, 0, 0),
+            ParallelConfig.resolve(ParallelMode.USP_ATTN, 2, 0, 1, 2),
+            ParallelConfig.resolve(ParallelMode.USP_ATTN, 2, 0, 2, 1),
+            ParallelConfig.resolve(ParallelMode.USP_ATTN, 4, 0, 2, 2));
+
     static Stream<Case> cases() {
-        List<ParallelConfig> layouts = List.of(
-                ParallelConfig.resolve(ParallelMode.DATA_PARALLEL, 1, 0, 0, 0),
-                ParallelConfig.resolve(ParallelMode.RING_ATTN, 2, 0, 0, 0),
-                ParallelConfig.resolve(ParallelMode.RING_ATTN, 4, 0, 0, 0),
-                ParallelConfig.resolve(ParallelMode.ZIGZAG_RING_ATTN, 2, 0, 0, 0),
-                ParallelConfig.resolve(ParallelMode.ZIGZAG_RING_ATTN, 4, 0, 0, 0),
-                ParallelConfig.resolve(ParallelMode.ULYSSES_ATTN, 2, 0, 0, 0),
-                ParallelConfig.resolve(ParallelMode.ULYSSES_ATTN, 4, 0, 0, 0),
-                ParallelConfig.resolve(ParallelMode.DIST_FLASH_ATTN, 2, 0, 0, 0),
-                ParallelConfig.resolve(ParallelMode.DIST_FLASH_ATTN, 4, 0, 0, 0),
-                ParallelConfig.resolve(ParallelMode.USP_ATTN, 2, 0, 1, 2),
-                ParallelConfig.resolve(ParallelMode.USP_ATTN, 2, 0, 2, 1),
-                ParallelConfig.resolve(ParallelMode.USP_ATTN, 4, 0, 2, 2));
         Stream.Builder<Case> all = Stream.builder();
         for (LlamaConfig model : List.of(GQA, MHA)) {
-            for (ParallelConfig p : layouts) {
+            for (ParallelConfig p : LAYOUTS) {
                 // MLP chunks of 2 tokens: the attention backward sets the peak, as for Llama at long context.
                 all.add(new Case(model, p, 1, 2));
                 all.add(new Case(model, p, 2, 2));
             }
         }
         // One chunk of all tokens: the MLP backward sets the peak, beside the attention's state.
-        for (ParallelConfig p : layouts) {
+        for (ParallelConfig p : LAYOUTS) {
             all.add(new Case(GQA, p, 1, LOCAL));
         }
-        for (ParallelConfig p : layouts) {
+        // The attention kept: either phase sets the peak again, beside what the forward kept.
+        for (ParallelConfig p : LAYOUTS) {
             all.add(new Case(GQA, p, 1, 2, true));
             all.add(new Case(GQA, p, 1, LOCAL, true));
         }

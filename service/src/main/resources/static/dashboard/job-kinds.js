@@ -54,6 +54,7 @@ export const KINDS = {
       choice('optimizerOffload', ['none', 'cpu', 'gpu_stream'], 'none'),
       choice('optimizerMoments', ['fp32', 'bf16'], 'fp32'),
       int('offloadCheckpoints', '0: keep every checkpoint on the GPU'),
+      int('keptAttentionLayers', '0: recompute the attention of every layer'),
       choice('autoMemory', BOOLEANS, 'false: the options above as given'),
       { name: 'stages', type: 'json', placeholder: '[{"seqLength": 128}, {"seqLength": 256, "ropeTheta": 1e6}]' },
     ],

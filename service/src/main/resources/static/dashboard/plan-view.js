@@ -13,7 +13,7 @@ export function gib(bytes) {
 // what one layer's forward and backward need on top.
 const GROUPS = [
   ['parameters, gradients and optimizer state', ['parameters', 'gradients', 'masterWeights', 'optimizerMoments']],
-  ['activation checkpoints', ['activationCheckpoints']],
+  ['activation checkpoints and kept attention', ['activationCheckpoints', 'keptAttention']],
   ['working set (layer, attention, sequence parallel, other)',
     ['layerWorkingSet', 'attentionScratch', 'sequenceParallelBuffers', 'other']],
 ];
@@ -82,5 +82,6 @@ function choice(c, onUseOptions) {
 }
 
 function options(o) {
-  return `zeroStage ${o.zeroStage}, optimizerOffload ${o.optimizerOffload}, offloadCheckpoints ${o.offloadCheckpoints}`;
+  return `zeroStage ${o.zeroStage}, optimizerOffload ${o.optimizerOffload}, `
+    + `offloadCheckpoints ${o.offloadCheckpoints}, keptAttentionLayers ${o.keptAttentionLayers}`;
 }

@@ -195,10 +195,11 @@ class DashboardBrowserTest {
         assertThat(run.getDomAttribute("data-fits")).isEqualTo("true");
         assertThat(run.getText()).contains(
                 "train: seqLength 65536 × batch 1, zigzag_ring_attn on 2 (dp 1 × ulysses 1 × ring 2)",
-                "As given (zeroStage 0, optimizerOffload none, offloadCheckpoints 0): peak " + gib(peak)
-                        + " of 78.00 GiB per GPU: fits",
-                "parameters, gradients and optimizer state", "activation checkpoints", "working set",
-                "autoMemory would choose zeroStage 1, optimizerOffload none, offloadCheckpoints 0: peak ");
+                "As given (zeroStage 0, optimizerOffload none, offloadCheckpoints 0, keptAttentionLayers 0): peak "
+                        + gib(peak) + " of 78.00 GiB per GPU: fits",
+                "parameters, gradients and optimizer state", "activation checkpoints and kept attention",
+                "working set", "autoMemory would choose zeroStage 1, optimizerOffload none, offloadCheckpoints 0, "
+                        + "keptAttentionLayers 4: peak ");
         saveScreenshot("dashboard-plan.png");
 
         run.findElement(By.cssSelector("button.use-choice")).click();
@@ -206,9 +207,11 @@ class DashboardBrowserTest {
         assertThat(browser.findElement(By.id("f-train-zeroStage")).getDomProperty("value")).isEqualTo("1");
         assertThat(browser.findElement(By.id("f-train-optimizerOffload")).getDomProperty("value")).isEqualTo("none");
         assertThat(browser.findElement(By.id("f-train-offloadCheckpoints")).getDomProperty("value")).isEqualTo("0");
+        assertThat(browser.findElement(By.id("f-train-keptAttentionLayers")).getDomProperty("value")).isEqualTo("4");
         // Checked again with the options filled in: now they are the ones given.
         await().until(() -> browser.findElement(By.cssSelector("#plan-result [data-run='train']")).getText(),
-                text -> text.contains("As given (zeroStage 1, optimizerOffload none, offloadCheckpoints 0)"));
+                text -> text.contains("As given (zeroStage 1, optimizerOffload none, offloadCheckpoints 0, "
+                        + "keptAttentionLayers 4)"));
         assertThat(browser.findElements(By.cssSelector(".submit-result a"))).isEmpty();
 
         // A refusal shows as a submission's does: gpus 0 is the CPU backend, which the planner does not plan.
@@ -235,8 +238,8 @@ class DashboardBrowserTest {
                 runs -> !runs.isEmpty()).get(0);
         assertThat(run.getDomAttribute("data-fits")).isEqualTo("false");
         assertThat(run.getText()).contains("peak 111.51 GiB of 78.00 GiB per GPU: does not fit",
-                "autoMemory would choose zeroStage 1, optimizerOffload gpu_stream, offloadCheckpoints 0: "
-                        + "peak 36.34 GiB per GPU, 75.31 GiB host memory per rank");
+                "autoMemory would choose zeroStage 1, optimizerOffload gpu_stream, offloadCheckpoints 0, "
+                        + "keptAttentionLayers 32: peak 44.21 GiB per GPU, 75.31 GiB host memory per rank");
         assertThat(run.findElement(By.cssSelector(".plan-remedy")).getText())
                 .startsWith("the weights, gradients and optimizer state alone take 100.41 GiB");
 

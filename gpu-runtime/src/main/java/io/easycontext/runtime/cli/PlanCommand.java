@@ -25,8 +25,8 @@ import java.util.Optional;
 /**
  * Predicts the peak GPU memory per rank of a training run before any work, by component, and says whether it
  * fits: exit 0 when it does, 3 when it does not (with needed and available), 2 for bad flags. {@code --auto} chooses
- * the sharding and offloads; {@code --optimizer-moments fp32|bf16} (as {@code train}'s) is never chosen, only
- * planned with as given.
+ * the sharding, offloads and kept attention; {@code --optimizer-moments fp32|bf16} (as {@code train}'s) is never
+ * chosen, only planned with as given.
  */
 public final class PlanCommand implements Command {
     private static final double GIB = 1L << 30;
@@ -59,14 +59,19 @@ public final class PlanCommand implements Command {
         String offload = flags.string("optimizer-offload", OffloadMode.NONE.flag());
         String momentsName = flags.string("optimizer-moments", OptimizerMoments.FP32.flag());
         int offloadedCheckpoints = flags.integer("offload-checkpoints", 0);
+        int keptAttentionLayers = flags.integer("kept-attention-layers", 0);
         boolean auto = flags.bool("auto", false);
         double hostGib = flags.number("host-memory-gib", 0);
         flags.finish();
         Sharding sharding = Flags.usage(() -> new Sharding(zeroStage, OffloadMode.parse(offload)));
         OptimizerMoments moments = Flags.usage(() -> OptimizerMoments.parse(momentsName));
-        if (auto && (flags.has("zero-stage") || flags.has("optimizer-offload") || flags.has("offload-checkpoints"))) {
-            throw new Flags.UsageException("--auto chooses --zero-stage, --optimizer-offload and --offload-checkpoints;"
-                    + " give either it or them");
+        if (auto && (flags.has("zero-stage") || flags.has("optimizer-offload") || flags.has("offload-checkpoints")
+                || flags.has("kept-attention-layers"))) {
+            throw new Flags.UsageException("--auto chooses --zero-stage, --optimizer-offload, --offload-checkpoints "
+                    + "and --kept-attention-layers; give either it or them");
+        }
+        if (keptAttentionLayers < 0) {
+            throw new Flags.UsageException("--kept-attention-layers must be 0 or more, not " + keptAttentionLayers);
         }
         LlamaConfig model;
         try {
@@ -104,9 +109,10 @@ public final class PlanCommand implements Command {
                     : " --optimizer-moments " + moments.flag()));
             sharding = o.sharding();
             offloadedCheckpoints = o.offloadedCheckpoints();
+            keptAttentionLayers = o.keptAttentionLayers();
         }
-        MemoryEstimate e = MemoryPlanner.estimate(model, localTokens, parallel, batch, lossChunk, mlpChunk, sharding,
-                offloadedCheckpoints, moments);
+        MemoryEstimate e = MemoryPlanner.estimate(model, localTokens, parallel, batch, lossChunk, mlpChunk,
+                new MemoryOptions(sharding, offloadedCheckpoints, keptAttentionLayers), moments);
         out.printf(Locale.ROOT, "plan: %s, %,d parameters, %,d tokens per sequence, %,d per rank; %s; %s; "
                         + "optimizer_moments %s%n", modelName(model), model.parameterCount(), seq, localTokens, parallel,
                 sharding, moments.flag());

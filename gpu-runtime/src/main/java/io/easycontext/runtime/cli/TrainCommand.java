@@ -41,7 +41,10 @@ import java.util.stream.Collectors;
  * {@code --zero-stage 3} the parameters too (gathered layer by layer, the next one while the current one computes);
  * {@code --optimizer-offload cpu|gpu_stream} keeps the shard's state in host memory; {@code --optimizer-moments bf16}
  * keeps the AdamW moments in bf16 instead of fp32 (half their memory; {@code --auto-memory} keeps whichever is given);
- * {@code --auto-memory} lets the memory planner choose sharding and offloads, within {@code --host-memory-gib}.
+ * {@code --kept-attention-layers N} keeps the attention output of the last N layers through activation
+ * checkpointing, so that their recomputation skips the attention;
+ * {@code --auto-memory} lets the memory planner choose sharding, offloads and kept attention, within
+ * {@code --host-memory-gib}.
  * One JSON line per optimizer step on stdout; logs on stderr.
  */
 public final class TrainCommand implements Command {
@@ -165,6 +168,7 @@ public final class TrainCommand implements Command {
                 .optimizerOffload(flags.string("optimizer-offload", null))
                 .optimizerMoments(flags.string("optimizer-moments", null))
                 .offloadCheckpoints(optionalInteger(flags, "offload-checkpoints"))
+                .keptAttentionLayers(optionalInteger(flags, "kept-attention-layers"))
                 .autoMemory(flags.has("auto-memory") ? flags.bool("auto-memory", true) : null)
                 .build();
     }

@@ -19,4 +19,21 @@ public interface AttentionOp {
     default boolean readsInputsInBackward() {
         return true;
     }
+
+    /**
+     * What of a forward's {@code state} to keep for a {@link #rebind} where its output is kept and the backward
+     * recomputes only q, k, v: copies of the inputs that a rebind makes anew (Ulysses' head shards) are freed, the
+     * rest (the log-sum-exp) returned. Takes ownership of {@code state}, and closes it if it throws.
+     */
+    default AttentionState detach(Backend backend, AttentionState state) {
+        return state;
+    }
+
+    /**
+     * A state equivalent to the forward's for {@code q, k, v} (the same values, recomputed) and the forward's
+     * {@code out}, from what {@link #detach} kept, without running the attention: a recomputation at long context
+     * spends its time in the attention forward (and its communication). Views as {@link #forward} takes them. Takes
+     * ownership of {@code kept}, whose tensors pass to the returned state, and closes it if it throws.
+     */
+    AttentionState rebind(Backend backend, AttentionState kept, Tensor q, Tensor k, Tensor v, Tensor out);
 }

@@ -173,6 +173,24 @@ final class DecoderLayer {
             return null;
         }
 
+        /**
+         * For a layer whose attention is kept through activation checkpointing, after its forward: the attention
+         * output and the op's state, detached ({@link AttentionOp#detach}); the rest is closed.
+         */
+        KeptAttention keepAttention(Step s) {
+            KeptAttention kept = new KeptAttention(attnOut, attention);
+            attnOut = null;
+            attention = null;
+            try {
+                close();
+                kept.detach(s);
+            } catch (RuntimeException | Error e) {
+                kept.close();
+                throw e;
+            }
+            return kept;
+        }
+
         /** Closes what is still held; released tensors were closed once already and are skipped. */
         @Override
         public void close() {
@@ -181,6 +199,55 @@ final class DecoderLayer {
             releaseAttentionInputs();
             releaseProjectionInput();
             rstd1 = release(rstd1);
+        }
+    }
+
+    /**
+     * A layer's attention output {@code [tokens, qDim]} and its op's state, kept from the forward to the
+     * recomputation of activation checkpointing, which then runs no attention forward: at long context the layer's
+     * costliest op, and in the sequence-parallel modes all its communication. The recomputation takes both (the
+     * output into its {@link Activations}, the state through {@link AttentionOp#rebind}); {@link #close} closes
+     * what it has not taken, after a failure.
+     */
+    static final class KeptAttention implements AutoCloseable {
+        private Tensor out;
+        private AttentionState state;
+
+        private KeptAttention(Tensor out, AttentionState state) {
+            this.out = out;
+            this.state = state;
+        }
+
+        private void detach(Step s) {
+            // The op takes the state, and closes it if it throws: it must not be closed here again.
+            AttentionState forward = state;
+            state = null;
+            state = s.attention().detach(s.backend(), forward);
+        }
+
+        /** The forward's state for the recomputed q, k, v ({@code [b, t, heads, d]} views); the op owns it after. */
+        private AttentionState rebind(Step s, Tensor q, Tensor k, Tensor v) {
+            AttentionState detached = state;
+            state = null;
+            return s.attention().rebind(s.backend(), detached, q, k, v, s.heads(out, s.config().numAttentionHeads()));
+        }
+
+        private Tensor takeOut() {
+            Tensor t = out;
+            out = null;
+            return t;
+        }
+
+        @Override
+        public void close() {
+            if (state != null) {
+                state.close();
+                state = null;
+            }
+            if (out != null) {
+                out.close();
+                out = null;
+            }
         }
     }
 
@@ -194,6 +261,15 @@ final class DecoderLayer {
      * output the backward never reads.
      */
     static Activations forward(Step s, LlamaWeights.Layer w, Tensor x, Tensor y, boolean keepMlp) {
+        return forward(s, w, x, y, keepMlp, null);
+    }
+
+    /**
+     * As above; where {@code kept} is given (a recomputation), the attention is not run again: the recomputed q, k,
+     * v are the forward's bit for bit, so its output and state are rebound to them. {@code kept} is taken.
+     */
+    static Activations forward(Step s, LlamaWeights.Layer w, Tensor x, Tensor y, boolean keepMlp,
+                               KeptAttention kept) {
         Backend b = s.backend();
         LlamaConfig c = s.config();
         int n = s.tokens();
@@ -212,9 +288,17 @@ final class DecoderLayer {
         b.rope(q4, s.positions(), s.invFreq(), false, q4);
         b.rope(k4, s.positions(), s.invFreq(), false, k4);
 
-        Tensor attnOut = s.floats(n, c.qDim());
-        AttentionState state = s.attention().forward(b, q4, k4, s.heads(v, c.numKeyValueHeads()),
-                1 / Math.sqrt(c.headDim()), s.heads(attnOut, c.numAttentionHeads()));
+        Tensor v4 = s.heads(v, c.numKeyValueHeads());
+        Tensor attnOut;
+        AttentionState state;
+        if (kept == null) {
+            attnOut = s.floats(n, c.qDim());
+            state = s.attention().forward(b, q4, k4, v4, 1 / Math.sqrt(c.headDim()),
+                    s.heads(attnOut, c.numAttentionHeads()));
+        } else {
+            state = kept.rebind(s, q4, k4, v4);
+            attnOut = kept.takeOut();
+        }
         if (!s.attention().readsInputsInBackward()) {
             // Nothing below reads them either: the rope backward rotates dq and dk, not q and k.
             q.close();

@@ -29,9 +29,14 @@ public final class LlamaModel {
      * @param offloadedCheckpoints    with checkpointing, how many layers (the first ones) park their input in host
      *                                memory ({@link Backend#park}) between the forward and the backward, each
      *                                fetched back while the layer after it runs its backward
+     * @param keptAttentionLayers     with checkpointing, how many layers (the last ones) also keep their attention
+     *                                output and its log-sum-exp on the device, so that their recomputation runs no
+     *                                attention forward (at long context the costliest op, and in the
+     *                                sequence-parallel modes all of a layer's communication); more than the layers
+     *                                means all
      */
     public record Options(boolean activationCheckpointing, int lossChunkTokens, int mlpChunkTokens,
-                          int offloadedCheckpoints) {
+                          int offloadedCheckpoints, int keptAttentionLayers) {
         public static final int DEFAULT_MLP_CHUNK_TOKENS = 4096;
         public static final Options DEFAULTS = new Options(true, 1024);
 
@@ -46,6 +51,15 @@ public final class LlamaModel {
                 throw new IllegalArgumentException("offloadedCheckpoints must be 0, or positive with activation "
                         + "checkpointing, got " + offloadedCheckpoints);
             }
+            if (keptAttentionLayers < 0 || (keptAttentionLayers > 0 && !activationCheckpointing)) {
+                throw new IllegalArgumentException("keptAttentionLayers must be 0, or positive with activation "
+                        + "checkpointing, got " + keptAttentionLayers);
+            }
+        }
+
+        public Options(boolean activationCheckpointing, int lossChunkTokens, int mlpChunkTokens,
+                       int offloadedCheckpoints) {
+            this(activationCheckpointing, lossChunkTokens, mlpChunkTokens, offloadedCheckpoints, 0);
         }
 
         public Options(boolean activationCheckpointing, int lossChunkTokens, int mlpChunkTokens) {
@@ -57,7 +71,11 @@ public final class LlamaModel {
         }
 
         public Options withOffloadedCheckpoints(int layers) {
-            return new Options(activationCheckpointing, lossChunkTokens, mlpChunkTokens, layers);
+            return new Options(activationCheckpointing, lossChunkTokens, mlpChunkTokens, layers, keptAttentionLayers);
+        }
+
+        public Options withKeptAttentionLayers(int layers) {
+            return new Options(activationCheckpointing, lossChunkTokens, mlpChunkTokens, offloadedCheckpoints, layers);
         }
     }
 
@@ -124,7 +142,9 @@ public final class LlamaModel {
         }
         LlamaConfig c = config();
         ParameterUnits u = units;
-        try (Inputs in = Inputs.upload(b, c, inputIds, positionIds, targets, batch, attention, options.mlpChunkTokens())) {
+        try (Inputs in = Inputs.upload(b, c, inputIds, positionIds, targets, batch, attention,
+                options.mlpChunkTokens());
+             KeptAttentions kept = new KeptAttentions(c.numHiddenLayers())) {
             DecoderLayer.Step s = in.step();
             int n = s.tokens();
             boolean checkpointing = options.activationCheckpointing();
@@ -138,6 +158,7 @@ public final class LlamaModel {
             b.embeddingForward(u.embedding().value(), in.ids(), x);
             u.release(embeddingUnit);
             int offloaded = checkpointing ? Math.min(options.offloadedCheckpoints(), layers) : 0;
+            int keptFrom = checkpointing ? layers - Math.min(options.keptAttentionLayers(), layers) : layers;
             Tensor[] layerInputs = new Tensor[layers];
             Backend.Parked[] parked = new Backend.Parked[layers];
             List<DecoderLayer.Activations> saved = new ArrayList<>();
@@ -149,7 +170,9 @@ public final class LlamaModel {
                 Tensor y = s.floats(n, c.hiddenSize());
                 DecoderLayer.Activations a = DecoderLayer.forward(s, u.layer(l), x, y, !checkpointing);
                 u.release(unit);
-                if (checkpointing) {
+                if (checkpointing && l >= keptFrom) {
+                    kept.layers[l] = a.keepAttention(s);
+                } else if (checkpointing) {
                     a.close();
                 } else {
                     saved.add(a);
@@ -202,7 +225,7 @@ public final class LlamaModel {
                 }
                 LlamaWeights.Layer w = u.layer(l);
                 try (DecoderLayer.Activations a = checkpointing
-                        ? DecoderLayer.forward(s, w, input, null, false)
+                        ? DecoderLayer.forward(s, w, input, null, false, kept.layers[l])
                         : saved.get(l)) {
                     DecoderLayer.backward(s, w, a, dResidual);
                 }
@@ -296,6 +319,24 @@ public final class LlamaModel {
         }
         x.close();
         return normed;
+    }
+
+    /** Each layer's kept attention, null where none; closes what a failed step's backward has not taken. */
+    private static final class KeptAttentions implements AutoCloseable {
+        final DecoderLayer.KeptAttention[] layers;
+
+        KeptAttentions(int layers) {
+            this.layers = new DecoderLayer.KeptAttention[layers];
+        }
+
+        @Override
+        public void close() {
+            for (DecoderLayer.KeptAttention k : layers) {
+                if (k != null) {
+                    k.close();
+                }
+            }
+        }
     }
 
     /** A step's host inputs on the device; {@code targets} is null for a forward without a loss. */

@@ -27,6 +27,13 @@ public final class LocalAttention implements AttentionOp {
         return new Saved(q, k, v, out, lse, scale);
     }
 
+    /** The lse passes to the new state. */
+    @Override
+    public AttentionState rebind(Backend backend, AttentionState kept, Tensor q, Tensor k, Tensor v, Tensor out) {
+        Saved s = (Saved) kept;
+        return new Saved(q, k, v, out, s.lse, s.scale);
+    }
+
     @Override
     public void backward(Backend backend, AttentionState state, Tensor dOut, Tensor dq, Tensor dk, Tensor dv) {
         Saved s = (Saved) state;

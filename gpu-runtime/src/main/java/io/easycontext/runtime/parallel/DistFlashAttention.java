@@ -78,6 +78,13 @@ public final class DistFlashAttention implements AttentionOp {
         return new State(scale, q, k, v, out, lse);
     }
 
+    /** The lse passes to the new state. */
+    @Override
+    public AttentionState rebind(Backend backend, AttentionState kept, Tensor q, Tensor k, Tensor v, Tensor out) {
+        State st = (State) kept;
+        return new State(st.scale, q, k, v, out, st.lse);
+    }
+
     @Override
     public void backward(Backend backend, AttentionState state, Tensor dOut, Tensor dq, Tensor dk, Tensor dv) {
         State st = (State) state;

@@ -83,6 +83,13 @@ public final class RingAttention implements AttentionOp {
         return new State(scale, q, k, v, out, lsec, kept);
     }
 
+    /** The lse chunks and the scratch that owns them pass to the new state. */
+    @Override
+    public AttentionState rebind(Backend backend, AttentionState kept, Tensor q, Tensor k, Tensor v, Tensor out) {
+        State st = (State) kept;
+        return new State(st.scale, q, k, v, out, st.lse, st.kept);
+    }
+
     /**
      * The rank's dq and its own dk, dv accumulators are the model's {@code dq, dk, dv}: each block adds into views of
      * them, in the same order as into separate zeroed tensors, so the sums are the same bits.

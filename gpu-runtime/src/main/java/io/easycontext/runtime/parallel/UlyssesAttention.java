@@ -50,6 +50,26 @@ public final class UlyssesAttention implements AttentionOp {
                 kept.close();
             }
         }
+
+        /** Frees the head shards alone and hands the inner state to the caller; this state is closed after. */
+        AttentionState releaseHeads() {
+            closed = true;
+            try {
+                kept.close();
+            } catch (RuntimeException | Error e) {
+                inner.close();
+                throw e;
+            }
+            return inner;
+        }
+    }
+
+    /** What {@link #detach} keeps: the inner op's detached state (its lse). */
+    private record Detached(AttentionState inner) implements AttentionState {
+        @Override
+        public void close() {
+            inner.close();
+        }
     }
 
     private static final int TOKENS = 1;
@@ -73,6 +93,37 @@ public final class UlyssesAttention implements AttentionOp {
         AttentionState innerState = inner.forward(backend, qh, kh, vh, scale, outh);
         ulysses.allToAll(outh, out, TOKENS, HEADS);
         return new State(innerState, kept, qh.shape(), kh.shape());
+    }
+
+    /** The head shards are q, k, v and out's bytes again: a rebind makes them anew from the model's. */
+    @Override
+    public AttentionState detach(Backend backend, AttentionState state) {
+        return new Detached(inner.detach(backend, ((State) state).releaseHeads()));
+    }
+
+    /**
+     * The all-to-alls of the forward again, for the recomputed q, k, v and the kept output: a permutation, so the
+     * head shards are the forward's bit for bit, and the inner op rebinds to them.
+     */
+    @Override
+    public AttentionState rebind(Backend backend, AttentionState kept, Tensor q, Tensor k, Tensor v, Tensor out) {
+        AttentionState innerKept = ((Detached) kept).inner();
+        Scratch heads = new Scratch(backend);
+        try {
+            Tensor qh = toHeads(heads, q);
+            Tensor kh = toHeads(heads, k);
+            Tensor vh = toHeads(heads, v);
+            Tensor outh = toHeads(heads, out);
+            AttentionState taken = innerKept;
+            innerKept = null;
+            return new State(inner.rebind(backend, taken, qh, kh, vh, outh), heads, qh.shape(), kh.shape());
+        } catch (RuntimeException | Error e) {
+            heads.close();
+            if (innerKept != null) {
+                innerKept.close();
+            }
+            throw e;
+        }
     }
 
     /** Ulysses' state keeps head-sharded copies of q, k, v; the model's sequence shards are dead after the forward. */

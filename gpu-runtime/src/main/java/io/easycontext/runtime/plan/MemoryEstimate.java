@@ -13,22 +13,24 @@ import java.util.Map;
  * optimizer holds in (pinned) host memory per rank, and is not part of {@link #total()}. Parameters and gradients
  * are the whole model's, or under ZeRO-2 (gradients) and ZeRO-3 (both) the rank's shard plus the whole-unit buffers
  * that the backward reduces from and the gathers fill. {@code momentsType} is the type the moments are counted in.
+ * {@code keptAttention} is the attention outputs and log-sum-exps that the last layers keep through activation
+ * checkpointing, the last layer's included (its working set then leaves them out).
  */
 public record MemoryEstimate(long parameters, long gradients, long masterWeights, long optimizerMoments,
-                             long checkpoints, long layerWorkingSet, long attentionScratch, long communication,
-                             long other, long hostMemory, OptimizerMoments momentsType) {
+                             long checkpoints, long keptAttention, long layerWorkingSet, long attentionScratch,
+                             long communication, long other, long hostMemory, OptimizerMoments momentsType) {
 
-    /** With fp32 moments. */
+    /** With fp32 moments and no attention kept. */
     public MemoryEstimate(long parameters, long gradients, long masterWeights, long optimizerMoments,
                           long checkpoints, long layerWorkingSet, long attentionScratch, long communication,
                           long other, long hostMemory) {
-        this(parameters, gradients, masterWeights, optimizerMoments, checkpoints, layerWorkingSet, attentionScratch,
-                communication, other, hostMemory, OptimizerMoments.FP32);
+        this(parameters, gradients, masterWeights, optimizerMoments, checkpoints, 0, layerWorkingSet,
+                attentionScratch, communication, other, hostMemory, OptimizerMoments.FP32);
     }
 
     public long total() {
-        return parameters + gradients + masterWeights + optimizerMoments + checkpoints + layerWorkingSet
-                + attentionScratch + communication + other;
+        return parameters + gradients + masterWeights + optimizerMoments + checkpoints + keptAttention
+                + layerWorkingSet + attentionScratch + communication + other;
     }
 
     /** The device components in the order a report lists them. */
@@ -39,6 +41,7 @@ public record MemoryEstimate(long parameters, long gradients, long masterWeights
         m.put("master weights (fp32)", masterWeights);
         m.put("AdamW moments (" + momentsType.flag() + ")", optimizerMoments);
         m.put("activation checkpoints", checkpoints);
+        m.put("kept attention outputs", keptAttention);
         m.put("layer recompute + backward", layerWorkingSet);
         m.put("attention scratch", attentionScratch);
         m.put("sequence-parallel buffers", communication);

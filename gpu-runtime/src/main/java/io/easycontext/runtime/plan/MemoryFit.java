@@ -8,19 +8,19 @@ import java.util.Optional;
 
 /**
  * The memory planner's verdict on a training run before any work: with {@code auto} (the spec's
- * {@code autoMemory}, the CLI's {@code --auto-memory}) the cheapest options that fit replace the given ones;
- * without, the run fits as given or is refused. A refusal carries the numbers and, where some exist, the options
- * that would fit, for the caller to word: the CLI's {@code train} speaks in flags, the service in spec fields. Both
- * decide through this one record, so that a run the service starts on GPUs holds its state exactly as the same run
- * started from the command line would.
+ * {@code autoMemory}, the CLI's {@code --auto-memory}) the cheapest options that fit, with attention kept in as
+ * many layers as the memory left allows, replace the given ones; without, the run fits as given or is refused. A
+ * refusal carries the numbers and, where some exist, the options that would fit, for the caller to word: the CLI's
+ * {@code train} speaks in flags, the service in spec fields. Both decide through this one record, so that a run the
+ * service starts on GPUs holds its state exactly as the same run started from the command line would.
  *
  * @param given the run as its spec or flags describe it
  * @param auto whether the planner's choice replaces the given memory options
  * @param deviceBytes the pool each rank may fill
  * @param hostBytes the host memory the node's ranks together may hold for offloaded state and parked checkpoints
  * @param asGiven a rank's predicted peak under the given options
- * @param choice the cheapest options that fit, under {@link MemoryPlanner#choose}'s headroom and the host bound;
- *     empty where none does
+ * @param choice the cheapest options that fit, under {@link MemoryPlanner#choose}'s headroom and the host bound,
+ *     keeping the most attention that still fits; empty where none does
  */
 public record MemoryFit(TrainConfig given, boolean auto, long deviceBytes, long hostBytes, MemoryEstimate asGiven,
                         Optional<MemoryPlanner.Choice> choice) {
@@ -72,8 +72,8 @@ public record MemoryFit(TrainConfig given, boolean auto, long deviceBytes, long 
             throw new IllegalStateException("does not fit: " + asGiven.total() + " bytes per rank, " + deviceBytes
                     + " available");
         }
-        return chosen().map(c -> given.withMemory(c.options().sharding(), c.options().offloadedCheckpoints()))
-                .orElse(given);
+        return chosen().map(c -> given.withMemory(c.options().sharding(), c.options().offloadedCheckpoints(),
+                c.options().keptAttentionLayers())).orElse(given);
     }
 
     /**

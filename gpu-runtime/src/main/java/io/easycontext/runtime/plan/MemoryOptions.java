@@ -8,22 +8,32 @@ import java.util.List;
 
 /**
  * The options that trade speed for device memory: what is sharded over the ranks and where the AdamW state lives
- * ({@link Sharding}), and how many layers park their activation checkpoint in host memory.
+ * ({@link Sharding}), how many layers park their activation checkpoint in host memory, and how many keep their
+ * attention output on the device so that their recomputation skips the attention (memory for speed).
  */
-public record MemoryOptions(Sharding sharding, int offloadedCheckpoints) {
+public record MemoryOptions(Sharding sharding, int offloadedCheckpoints, int keptAttentionLayers) {
 
     public static final MemoryOptions NONE = new MemoryOptions(Sharding.REPLICATED, 0);
+
+    /** No attention kept. */
+    public MemoryOptions(Sharding sharding, int offloadedCheckpoints) {
+        this(sharding, offloadedCheckpoints, 0);
+    }
+
+    public MemoryOptions withKeptAttentionLayers(int layers) {
+        return new MemoryOptions(sharding, offloadedCheckpoints, layers);
+    }
 
     /** The train flags that select these options. */
     public String flags() {
         return "--zero-stage " + sharding.stage() + " --optimizer-offload " + sharding.offload().flag()
-                + " --offload-checkpoints " + offloadedCheckpoints;
+                + " --offload-checkpoints " + offloadedCheckpoints + " --kept-attention-layers " + keptAttentionLayers;
     }
 
     /** The spec fields that select these options, as a job's JSON names them. */
     public String fields() {
         return "zeroStage " + sharding.stage() + ", optimizerOffload " + sharding.offload().flag()
-                + ", offloadCheckpoints " + offloadedCheckpoints;
+                + ", offloadCheckpoints " + offloadedCheckpoints + ", keptAttentionLayers " + keptAttentionLayers;
     }
 
     /**
@@ -35,6 +45,7 @@ public record MemoryOptions(Sharding sharding, int offloadedCheckpoints) {
      * Streaming the state through the GPU costs a pass over 12 bytes a parameter each step, so it comes last, with
      * parameters and gradients sharded too (stage 3) where there are ranks to shard them over. The CPU update is
      * slower than the streamed one (benchmarks.md) and is never chosen. Within a kind, fewer parked layers come first.
+     * None keeps attention: that is chosen once these are ({@link MemoryPlanner#choose}).
      */
     static List<MemoryOptions> byCost(int worldSize, int layers) {
         List<MemoryOptions> all = new ArrayList<>();

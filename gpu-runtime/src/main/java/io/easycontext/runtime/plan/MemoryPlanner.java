@@ -13,6 +13,7 @@ import io.easycontext.runtime.parallel.ParallelMode;
 import io.easycontext.runtime.train.TrainConfig;
 
 import java.util.Optional;
+import java.util.function.Function;
 
 /**
  * Predicts the peak GPU memory of one rank of a training step from the model, the tokens a rank holds and the
@@ -108,6 +109,20 @@ public final class MemoryPlanner {
     public static MemoryEstimate estimate(LlamaConfig c, long localTokens, ParallelConfig parallel, int batch,
                                           int lossChunkTokens, int mlpChunkTokens, Sharding sharding,
                                           int offloadedCheckpoints, OptimizerMoments moments) {
+        return estimate(c, localTokens, parallel, batch, lossChunkTokens, mlpChunkTokens,
+                new MemoryOptions(sharding, offloadedCheckpoints), moments);
+    }
+
+    /**
+     * As above, under {@code options}, which may keep the attention of the last layers: each keeps its output and
+     * its log-sum-exp from the forward to its backward. The last layer's are then no part of its working set,
+     * which is otherwise the same: its recomputation rebinds them instead of running the attention, whose buffers
+     * are below the backward's, and Ulysses' rebind makes the head shards of its state as the forward does.
+     */
+    public static MemoryEstimate estimate(LlamaConfig c, long localTokens, ParallelConfig parallel, int batch,
+                                          int lossChunkTokens, int mlpChunkTokens, MemoryOptions options,
+                                          OptimizerMoments moments) {
+        Sharding sharding = options.sharding();
         long n = localTokens;
         long m = Math.min(mlpChunkTokens, n);
         long h = c.hiddenSize();
@@ -121,30 +136,33 @@ public final class MemoryPlanner {
         // head-sharded copies instead, and the forward frees the model's.
         AttentionBuffers attention = attentionBuffers(c, n, parallel, batch);
         long inputs = attention.readsInputs() ? n * (qd + 2 * kvd) * BF16 : 0;
-        long recomputed = n * (3 * h + qd) * BF16 + inputs;
+        // The attention output and lse of a kept layer, the last one's among them.
+        int keptLayers = Math.min(options.keptAttentionLayers(), c.numHiddenLayers());
+        long keptOut = keptLayers > 0 ? n * qd * BF16 : 0;
+        long lse = keptLayers > 0 ? 0 : attention.lse();
+        long recomputed = n * (3 * h + qd) * BF16 + inputs - keptOut;
         // 1. The MLP's backward: all of the recomputed, dNormed (∂L/∂n2), and the chunk's gate, up, act, dAct,
         //    dGate, dUp; beside them the attention's state. (The post-attention norm's backward after it holds
         //    less: n2 and the chunk gone, dBranch.)
         long mlpBackward = recomputed + (n * h + m * 6 * f) * BF16;
         // 2. The attention's backward: h, n2 and the MLP's gradients gone; n1, q, k, v (if kept), the attention output
         //    beside dAttnOut, dq, dk, dv; the attention's state, its buffers and its kernel's fp32 scratch.
-        long attentionBackward = n * (h + 3 * qd + 2 * kvd) * BF16 + inputs;
+        long attentionBackward = n * (h + 3 * qd + 2 * kvd) * BF16 + inputs - keptOut;
         // 3. The q, k, v projections' backward: q, k, v, the output, dAttnOut and the state gone; n1, dq, dk, dv
         //    and dNormed (∂L/∂n1). (Then the input norm's backward: dNormed and dBranch.) Below 2 for Llama's shapes.
         long projectionBackward = n * (2 * h + qd + 2 * kvd) * BF16;
-        long atMlp = mlpBackward + attention.lse() + attention.kept();
-        long atAttention = attentionBackward + attention.lse() + attention.kept() + attention.backward()
-                + attention.kernel();
+        long atMlp = mlpBackward + lse + attention.kept();
+        long atAttention = attentionBackward + lse + attention.kept() + attention.backward() + attention.kernel();
         long working;
         long attentionScratch;
         long communication;
         if (atAttention >= Math.max(atMlp, projectionBackward)) {
             working = attentionBackward;
-            attentionScratch = attention.lse() + attention.kernel();
+            attentionScratch = lse + attention.kernel();
             communication = attention.kept() + attention.backward();
         } else if (atMlp >= projectionBackward) {
             working = mlpBackward;
-            attentionScratch = attention.lse();
+            attentionScratch = lse;
             communication = attention.kept();
         } else {
             working = projectionBackward;
@@ -152,16 +170,17 @@ public final class MemoryPlanner {
             communication = 0;
         }
         long checkpoint = n * h * BF16;
-        int parked = Math.min(offloadedCheckpoints, c.numHiddenLayers());
+        int parked = Math.min(options.offloadedCheckpoints(), c.numHiddenLayers());
         long checkpoints = (c.numHiddenLayers() - parked + Math.min(parked, 2)) * checkpoint;
+        long keptAttention = keptLayers * (n * qd * BF16 + attention.lse());
         long other = n * h * BF16                                   // the residual gradient
                 + (long) Math.min(lossChunkTokens, n) * c.vocabSize() * BF16
                 + WORKSPACE;
         int worldSize = parallel.worldSize();
         OptimizerState state = optimizerState(c, sharding, worldSize, moments);
         return new MemoryEstimate(parameterBytes(c, sharding, worldSize), gradientBytes(c, sharding, worldSize),
-                state.master(), state.moments(), checkpoints, working, attentionScratch, communication, other,
-                state.host() + parked * checkpoint, moments);
+                state.master(), state.moments(), checkpoints, keptAttention, working, attentionScratch, communication,
+                other, state.host() + parked * checkpoint, moments);
     }
 
     /**
@@ -197,16 +216,18 @@ public final class MemoryPlanner {
 
     /** The estimate of a training run as the trainer runs it: its layout, tokens per rank and memory options. */
     public static MemoryEstimate estimate(TrainConfig config) {
-        return estimate(config, new MemoryOptions(config.sharding(), config.offloadedCheckpoints()));
+        return estimate(config, new MemoryOptions(config.sharding(), config.offloadedCheckpoints(),
+                config.keptAttentionLayers()));
     }
 
     /** {@link #estimate(TrainConfig)} with other memory options. */
     public static MemoryEstimate estimate(TrainConfig config, MemoryOptions options) {
         ParallelConfig parallel = config.parallel();
         LlamaModel.Options chunks = LlamaModel.Options.DEFAULTS;
+        MemoryOptions planned = config.activationCheckpointing() ? options
+                : new MemoryOptions(options.sharding(), 0, 0);
         return estimate(config.model(), localTokens(config), parallel, config.batchSize(), chunks.lossChunkTokens(),
-                chunks.mlpChunkTokens(), options.sharding(),
-                config.activationCheckpointing() ? options.offloadedCheckpoints() : 0, config.optimizerMoments());
+                chunks.mlpChunkTokens(), planned, config.optimizerMoments());
     }
 
     /**
@@ -230,7 +251,8 @@ public final class MemoryPlanner {
     /**
      * The cheapest memory options (see {@link MemoryOptions#byCost}) under which a rank's predicted peak fits
      * {@link #CHOICE_HEADROOM} of {@code deviceBytes} and the node's ranks together hold at most {@code hostBytes} of
-     * host memory; empty where none does. Without activation checkpointing only the optimizer state can move. The
+     * host memory, and with them attention kept in as many layers as still fit (it costs memory, not time); empty
+     * where none does. Without activation checkpointing only the optimizer state can move. The
      * moments keep the run's type ({@code --optimizer-moments}): bf16 moments change the numbers, so they are never
      * chosen for the user, only planned with where the user chose them.
      */
@@ -268,11 +290,22 @@ public final class MemoryPlanner {
                                           int lossChunkTokens, int mlpChunkTokens, boolean checkpointing,
                                           long deviceBytes, long hostBytes, OptimizerMoments moments) {
         int worldSize = parallel.worldSize();
-        for (MemoryOptions o : MemoryOptions.byCost(worldSize, checkpointing ? c.numHiddenLayers() : 0)) {
-            MemoryEstimate e = estimate(c, localTokens, parallel, batch, lossChunkTokens, mlpChunkTokens,
-                    o.sharding(), o.offloadedCheckpoints(), moments);
-            if (e.total() <= deviceBytes * CHOICE_HEADROOM && e.hostMemory() * worldSize <= hostBytes) {
-                return Optional.of(new Choice(o, e));
+        int layers = checkpointing ? c.numHiddenLayers() : 0;
+        Function<MemoryOptions, Optional<Choice>> fit = o -> {
+            MemoryEstimate e = estimate(c, localTokens, parallel, batch, lossChunkTokens, mlpChunkTokens, o, moments);
+            return e.total() <= deviceBytes * CHOICE_HEADROOM && e.hostMemory() * worldSize <= hostBytes
+                    ? Optional.of(new Choice(o, e)) : Optional.empty();
+        };
+        for (MemoryOptions cheapest : MemoryOptions.byCost(worldSize, layers)) {
+            Optional<Choice> choice = fit.apply(cheapest);
+            if (choice.isPresent()) {
+                for (int kept = layers; kept > 0; kept--) {
+                    Optional<Choice> keeping = fit.apply(cheapest.withKeptAttentionLayers(kept));
+                    if (keeping.isPresent()) {
+                        return keeping;
+                    }
+                }
+                return choice;
             }
         }
         return Optional.empty();

@@ -52,10 +52,16 @@ import java.util.stream.IntStream;
  *     resumes only under the type it was saved with
  * @param offloadCheckpoints with activation checkpointing, how many layers (the first ones) park their checkpoint
  *     in host memory between the forward and the backward; 0, the default, none
- * @param autoMemory on GPUs, let the memory planner choose {@code zeroStage}, {@code optimizerOffload} and
- *     {@code offloadCheckpoints} before the run starts: the cheapest that fit each rank's memory (the pool that
- *     {@code gpuMemoryGib} leaves) and the node's host memory, in place of those given; {@code optimizerMoments} is
- *     kept as given. false, the default, runs the options as given. GPU devices only
+ * @param keptAttentionLayers with activation checkpointing, how many layers (the last ones) keep their attention
+ *     output on the device between the forward and the backward, so that the backward's recomputation of the layer
+ *     runs no attention forward (the costliest op at long context, with all the communication of the
+ *     sequence-parallel modes): faster, at an attention output and its log-sum-exp a layer; 0, the default, none;
+ *     more than the model's layers, all
+ * @param autoMemory on GPUs, let the memory planner choose {@code zeroStage}, {@code optimizerOffload},
+ *     {@code offloadCheckpoints} and {@code keptAttentionLayers} before the run starts: the cheapest that fit each
+ *     rank's memory (the pool that {@code gpuMemoryGib} leaves) and the node's host memory, with attention kept in
+ *     as many layers as then fit, in place of those given; {@code optimizerMoments} is kept as given. false, the
+ *     default, runs the options as given. GPU devices only
  */
 public record TrainSpec(
         String model,
@@ -83,6 +89,7 @@ public record TrainSpec(
         String optimizerOffload,
         String optimizerMoments,
         Integer offloadCheckpoints,
+        Integer keptAttentionLayers,
         Boolean autoMemory,
         List<TrainStage> stages) implements RunSpec {
 
@@ -113,6 +120,7 @@ public record TrainSpec(
         optimizerMoments = optimizerMoments == null ? OptimizerMoments.FP32.flag()
                 : optimizerMoments.toLowerCase(Locale.ROOT);
         offloadCheckpoints = offloadCheckpoints == null ? 0 : offloadCheckpoints;
+        keptAttentionLayers = keptAttentionLayers == null ? 0 : keptAttentionLayers;
         autoMemory = autoMemory != null && autoMemory;
         stages = stages == null ? List.of() : List.copyOf(stages);
     }
@@ -133,7 +141,7 @@ public record TrainSpec(
                     gradientAccumulateEvery, or(s.learningRate(), learningRate), warmupSteps, weightDecay,
                     maxGradNorm, or(s.maxTrainSteps(), maxTrainSteps), seed, dtype, gpuMemoryGib, activationCheckpointing,
                     or(s.dataset(), dataset), or(s.checkpointEvery(), checkpointEvery), zeroStage, optimizerOffload,
-                    optimizerMoments, offloadCheckpoints, autoMemory, List.of()));
+                    optimizerMoments, offloadCheckpoints, keptAttentionLayers, autoMemory, List.of()));
         }
         return runs;
     }
@@ -236,6 +244,11 @@ public record TrainSpec(
         if (offloadCheckpoints != null && offloadCheckpoints > 0 && Boolean.FALSE.equals(activationCheckpointing)) {
             checks.reject("offloadCheckpoints", "needs activationCheckpointing: only checkpoints are offloaded");
         }
+        checks.atLeast("keptAttentionLayers", keptAttentionLayers, 0);
+        if (keptAttentionLayers != null && keptAttentionLayers > 0 && Boolean.FALSE.equals(activationCheckpointing)) {
+            checks.reject("keptAttentionLayers", "needs activationCheckpointing: without it every layer keeps its "
+                    + "attention output already");
+        }
     }
 
     /** The fields a stage may override, checked alike wherever they are given. */
@@ -265,7 +278,7 @@ public record TrainSpec(
         return new TrainConfig(config, parallelConfig(ranks.ranks()), seqLength, batchSize,
                 gradientAccumulateEvery, maxTrainSteps, learningRate, warmupSteps, weightDecay, maxGradNorm, seed,
                 ranks, activationCheckpointing, new Sharding(zeroStage, OffloadMode.parse(optimizerOffload)),
-                offloadCheckpoints, OptimizerMoments.parse(optimizerMoments));
+                offloadCheckpoints, OptimizerMoments.parse(optimizerMoments), keptAttentionLayers);
     }
 
     /** {@link #openDataset(int, Tokenizer)} with the model directory's tokenizer, or bytes where it has none. */
@@ -321,6 +334,7 @@ public record TrainSpec(
                 .flag("optimizerOffload", OffloadMode.NONE.flag().equals(optimizerOffload) ? null : optimizerOffload)
                 .flag("optimizerMoments", OptimizerMoments.FP32.flag().equals(optimizerMoments) ? null : optimizerMoments)
                 .flag("offloadCheckpoints", offloadCheckpoints == 0 ? null : offloadCheckpoints)
+                .flag("keptAttentionLayers", keptAttentionLayers == 0 ? null : keptAttentionLayers)
                 .flag("autoMemory", autoMemory ? true : null)
                 .flag("outputDir", outputDir(run))
                 .args();
@@ -372,6 +386,7 @@ public record TrainSpec(
         private String optimizerOffload;
         private String optimizerMoments;
         private Integer offloadCheckpoints;
+        private Integer keptAttentionLayers;
         private Boolean autoMemory;
         private List<TrainStage> stages;
 
@@ -403,6 +418,7 @@ public record TrainSpec(
         public Builder optimizerOffload(String v) { optimizerOffload = v; return this; }
         public Builder optimizerMoments(String v) { optimizerMoments = v; return this; }
         public Builder offloadCheckpoints(Integer v) { offloadCheckpoints = v; return this; }
+        public Builder keptAttentionLayers(Integer v) { keptAttentionLayers = v; return this; }
         public Builder autoMemory(Boolean v) { autoMemory = v; return this; }
         public Builder stages(List<TrainStage> v) { stages = v; return this; }
 
@@ -410,7 +426,8 @@ public record TrainSpec(
             return new TrainSpec(model, devices, parallelMode, ulyssesDegree, ringDegree, dpDegree, seqLength,
                     ropeTheta, batchSize, gradientAccumulateEvery, learningRate, warmupSteps, weightDecay,
                     maxGradNorm, maxTrainSteps, seed, dtype, gpuMemoryGib, activationCheckpointing, dataset,
-                    checkpointEvery, zeroStage, optimizerOffload, optimizerMoments, offloadCheckpoints, autoMemory,
+                    checkpointEvery, zeroStage, optimizerOffload, optimizerMoments, offloadCheckpoints,
+                    keptAttentionLayers, autoMemory,
                     stages);
         }
     }

@@ -82,7 +82,8 @@ final class RankTrainer implements RankState, AutoCloseable {
         Sharding sharding = config.sharding();
         int shards = rank.world().size();
         LlamaModel.Options options = new LlamaModel.Options(config.activationCheckpointing(),
-                LlamaModel.Options.DEFAULTS.lossChunkTokens()).withOffloadedCheckpoints(config.offloadedCheckpoints());
+                LlamaModel.Options.DEFAULTS.lossChunkTokens()).withOffloadedCheckpoints(config.offloadedCheckpoints())
+                .withKeptAttentionLayers(config.keptAttentionLayers());
         // The parameters are filled before the optimizer is built: its master weights start as copies of them.
         if (given != null) {
             this.sharded = null;

@@ -14,7 +14,9 @@ import io.easycontext.runtime.tensor.DType;
  * {@code sharding} says whether every rank keeps the whole AdamW state or its shard of it (ZeRO stage 1), and also
  * only its shard of the gradients (stage 2) and of the parameters (stage 3), and where the state lives;
  * {@code offloadedCheckpoints}, how many layers park their activation checkpoint in host memory;
- * {@code optimizerMoments}, the type AdamW keeps its moments in (fp32, or bf16 to halve their memory).
+ * {@code optimizerMoments}, the type AdamW keeps its moments in (fp32, or bf16 to halve their memory);
+ * {@code keptAttentionLayers}, how many layers (the last ones) keep their attention output through activation
+ * checkpointing, so that their recomputation runs no attention.
  */
 public record TrainConfig(
         LlamaConfig model,
@@ -32,7 +34,8 @@ public record TrainConfig(
         boolean activationCheckpointing,
         Sharding sharding,
         int offloadedCheckpoints,
-        OptimizerMoments optimizerMoments) {
+        OptimizerMoments optimizerMoments,
+        int keptAttentionLayers) {
 
     /** Checks every field and the parallel layout against the model, before any rank starts. */
     public TrainConfig {
@@ -60,10 +63,25 @@ public record TrainConfig(
             throw new IllegalArgumentException("offload_checkpoints (" + offloadedCheckpoints
                     + ") must be 0, or positive with activation checkpointing");
         }
+        if (keptAttentionLayers < 0 || (keptAttentionLayers > 0 && !activationCheckpointing)) {
+            throw new IllegalArgumentException("kept_attention_layers (" + keptAttentionLayers
+                    + ") must be 0, or positive with activation checkpointing");
+        }
         if (optimizerMoments == null) {
             throw new IllegalArgumentException("the optimizer moments' type must be given (OptimizerMoments.FP32)");
         }
         parallel.validate(seqLength, model.numAttentionHeads(), model.numKeyValueHeads());
+    }
+
+    /** A run that keeps no attention output through checkpointing. */
+    public TrainConfig(LlamaConfig model, ParallelConfig parallel, int seqLength, int batchSize,
+                       int gradientAccumulation, int maxTrainSteps, double learningRate, int warmupSteps,
+                       double weightDecay, double maxGradNorm, long seed, RankDevices devices,
+                       boolean activationCheckpointing, Sharding sharding, int offloadedCheckpoints,
+                       OptimizerMoments optimizerMoments) {
+        this(model, parallel, seqLength, batchSize, gradientAccumulation, maxTrainSteps, learningRate, warmupSteps,
+                weightDecay, maxGradNorm, seed, devices, activationCheckpointing, sharding, offloadedCheckpoints,
+                optimizerMoments, 0);
     }
 
     /** A run that keeps the AdamW moments in fp32. */
@@ -94,21 +112,27 @@ public record TrainConfig(
                 weightDecay, maxGradNorm, seed, devices, activationCheckpointing, sharding, 0);
     }
 
-    /**
-     * This run with other memory options: where the AdamW state lives, how many checkpoints are parked. The moments'
-     * type is kept: it changes the numbers, which no memory option may do behind the user's back.
-     */
+    /** This run with the AdamW state and the checkpoints elsewhere, and as many layers' attention kept. */
     public TrainConfig withMemory(Sharding sharding, int offloadedCheckpoints) {
+        return withMemory(sharding, offloadedCheckpoints, keptAttentionLayers);
+    }
+
+    /**
+     * This run with other memory options: where the AdamW state lives, how many checkpoints are parked, how many
+     * layers keep their attention. The moments' type is kept: it changes the numbers, which no memory option may do
+     * behind the user's back.
+     */
+    public TrainConfig withMemory(Sharding sharding, int offloadedCheckpoints, int keptAttentionLayers) {
         return new TrainConfig(model, parallel, seqLength, batchSize, gradientAccumulation, maxTrainSteps, learningRate,
                 warmupSteps, weightDecay, maxGradNorm, seed, devices, activationCheckpointing, sharding,
-                offloadedCheckpoints, optimizerMoments);
+                offloadedCheckpoints, optimizerMoments, keptAttentionLayers);
     }
 
     /** This run with the AdamW moments kept in {@code moments}. */
     public TrainConfig withOptimizerMoments(OptimizerMoments moments) {
         return new TrainConfig(model, parallel, seqLength, batchSize, gradientAccumulation, maxTrainSteps, learningRate,
                 warmupSteps, weightDecay, maxGradNorm, seed, devices, activationCheckpointing, sharding,
-                offloadedCheckpoints, moments);
+                offloadedCheckpoints, moments, keptAttentionLayers);
     }
 
     /** The CPU backend's precision; GPU ranks store bf16 whatever this says. */

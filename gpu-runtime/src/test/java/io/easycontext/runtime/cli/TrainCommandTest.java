@@ -135,6 +135,25 @@ class TrainCommandTest {
         expectUsageError("--optimizer-moments must be fp32 or bf16, not 'fp16'", "--optimizer-moments", "fp16");
     }
 
+    /** Kept attention skips a recomputation's attention and changes no bit: the same losses and norms. */
+    @Test
+    void keptAttentionLayersTrainExactlyAsWithout() throws Exception {
+        Run recomputed = train(with("--devices", "cpu:2", "--parallel-mode", "ulysses_attn"));
+        Run kept = train(with("--devices", "cpu:2", "--parallel-mode", "ulysses_attn", "--kept-attention-layers", "1"));
+        assertThat(kept.code()).as(kept.stderr()).isZero();
+        assertThat(kept.steps()).hasSize(3);
+        for (int i = 0; i < 3; i++) {
+            assertThat(kept.steps().get(i).get("loss").asDouble())
+                    .isEqualTo(recomputed.steps().get(i).get("loss").asDouble());
+            assertThat(kept.steps().get(i).get("grad_norm").asDouble())
+                    .isEqualTo(recomputed.steps().get(i).get("grad_norm").asDouble());
+        }
+        expectUsageError("--kept-attention-layers must be greater than or equal to 0",
+                "--kept-attention-layers", "-1");
+        expectUsageError("--kept-attention-layers needs activationCheckpointing",
+                "--kept-attention-layers", "2", "--activation-checkpointing", "false");
+    }
+
     /** An offload without a sharded stage, a stage there is not, and stage 3 with one rank: refused clearly. */
     @Test
     void zeroFlagsThatCannotWorkExitTwo() throws Exception {

@@ -2,8 +2,12 @@ package io.easycontext.runtime.model;
 
 import io.easycontext.runtime.backend.cpu.CpuBackend;
 import io.easycontext.runtime.backend.cpu.TrackingBackend;
+import io.easycontext.runtime.optim.OptimizerMoments;
+import io.easycontext.runtime.optim.zero.Sharding;
+import io.easycontext.runtime.parallel.ParallelConfig;
 import io.easycontext.runtime.parallel.ParallelMode;
 import io.easycontext.runtime.plan.MemoryEstimate;
+import io.easycontext.runtime.plan.MemoryOptions;
 import io.easycontext.runtime.plan.MemoryPlanner;
 import io.easycontext.runtime.tensor.DType;
 import io.easycontext.runtime.tensor.Tensor;
@@ -23,6 +27,17 @@ class DecoderLayerMemoryTest {
 
     /** The bytes a layer's recompute and backward (activation checkpointing) hold at most beyond its input. */
     private static long measuredWorkingSet(int mlpChunkTokens) {
+        return measured(mlpChunkTokens, false).workingSet();
+    }
+
+    /**
+     * What a layer's recompute and backward hold at most beyond what they found (its input and, where its attention
+     * is kept, the attention output and lse that its forward kept), and what that forward kept.
+     */
+    private record Measured(long workingSet, long kept) {
+    }
+
+    private static Measured measured(int mlpChunkTokens, boolean keepAttention) {
         // Statistics in F64 so that they count 4 bytes an element and activations 2, as on the GPU.
         TrackingBackend b = new TrackingBackend(DType.F32, DType.F64);
         SplittableRandom rng = new SplittableRandom(3);
@@ -42,17 +57,24 @@ class DecoderLayerMemoryTest {
         Tensor x = random(b, rng, n, CONFIG.hiddenSize());
         Tensor dResidual = random(b, rng, n, CONFIG.hiddenSize());
         LlamaWeights.Layer layer = w.layer(0);
+        long start = b.liveBytes();
+        DecoderLayer.KeptAttention kept = null;
         try (Tensor y = s.floats(n, CONFIG.hiddenSize())) {
-            DecoderLayer.forward(s, layer, x, y, false).close();
+            DecoderLayer.Activations a = DecoderLayer.forward(s, layer, x, y, false);
+            if (keepAttention) {
+                kept = a.keepAttention(s);
+            } else {
+                a.close();
+            }
         }
 
         long before = b.liveBytes();
         b.resetPeakDeviceBytes();
-        try (DecoderLayer.Activations a = DecoderLayer.forward(s, layer, x, null, false)) {
+        try (DecoderLayer.Activations a = DecoderLayer.forward(s, layer, x, null, false, kept)) {
             DecoderLayer.backward(s, layer, a, dResidual);
         }
-        assertThat(b.liveBytes()).as("everything the layer allocated is closed").isEqualTo(before);
-        return b.peakDeviceBytes() - before;
+        assertThat(b.liveBytes()).as("everything the layer allocated is closed").isEqualTo(start);
+        return new Measured(b.peakDeviceBytes() - before, before - start);
     }
 
     /** Values uniform in [−1, 1) in a fresh F32 [rows, cols] tensor. */
@@ -106,6 +128,41 @@ class DecoderLayerMemoryTest {
     }
 
     /**
+     * A layer whose forward kept its attention output and lse holds them through its recompute and backward as it
+     * would have made them: the planner counts them with the kept ones, and the working set is the rest, byte for
+     * byte. Its recompute runs no attention forward, whose buffers (held while the output and lse are) are below
+     * the backward's.
+     */
+    @Test
+    void aKeptAttentionOutputAndLseLeaveTheWorkingSetForTheKeptOnes() {
+        int n = BATCH * LENGTH;
+        long out = 2L * CONFIG.qDim() * n;
+        long lse = 4L * CONFIG.numAttentionHeads() * n;
+        long rstd = 4L * n;
+        for (int chunk : new int[] {8, n}) {
+            MemoryEstimate recomputed = planned(chunk, 0);
+            MemoryEstimate kept = planned(chunk, 1);
+            Measured m = measured(chunk, true);
+            assertThat(m.kept()).isEqualTo(out + lse).isEqualTo(kept.keptAttention());
+            assertThat(recomputed.keptAttention()).isZero();
+            assertThat(kept.layerWorkingSet()).isEqualTo(recomputed.layerWorkingSet() - out);
+            assertThat(kept.attentionScratch()).isEqualTo(recomputed.attentionScratch() - lse);
+            assertThat(kept.total()).isEqualTo(recomputed.total());
+            assertThat(m.workingSet()).as("MLP chunks of %d", chunk).isEqualTo(measuredWorkingSet(chunk) - out - lse)
+                    .isEqualTo(kept.layerWorkingSet() + kept.attentionScratch() + rstd * (chunk == n ? 2 : 1));
+        }
+        // Every layer's kept: the layers before the last hold theirs through its backward.
+        assertThat(planned(8, 5).total() - planned(8, 0).total()).isEqualTo(2 * (out + lse));
+        assertThat(planned(8, 5).keptAttention()).isEqualTo(planned(8, 3).keptAttention()).isEqualTo(3 * (out + lse));
+    }
+
+    private static MemoryEstimate planned(int mlpChunkTokens, int keptAttentionLayers) {
+        return MemoryPlanner.estimate(CONFIG.withLayers(3), BATCH * LENGTH,
+                ParallelConfig.resolve(ParallelMode.DATA_PARALLEL, 1, 0, 0, 0), BATCH, 1024, mlpChunkTokens,
+                new MemoryOptions(Sharding.REPLICATED, 0, keptAttentionLayers), OptimizerMoments.FP32);
+    }
+
+    /**
      * The whole model on a backend that fails on any use of a closed tensor trains bit for bit as on the plain CPU
      * backend, and returns every byte it allocated: nothing the backward frees early is read again.
      */
@@ -116,7 +173,9 @@ class DecoderLayerMemoryTest {
         LlamaModel.Options[] options = {new LlamaModel.Options(false, 1024), new LlamaModel.Options(true, 1024),
                 new LlamaModel.Options(true, 7, 5), new LlamaModel.Options(false, 1024, 3),
                 LlamaModel.Options.DEFAULTS.withOffloadedCheckpoints(1),
-                LlamaModel.Options.DEFAULTS.withOffloadedCheckpoints(tiny.numHiddenLayers())};
+                LlamaModel.Options.DEFAULTS.withOffloadedCheckpoints(tiny.numHiddenLayers()),
+                LlamaModel.Options.DEFAULTS.withKeptAttentionLayers(1),
+                new LlamaModel.Options(true, 7, 5, 1, tiny.numHiddenLayers())};
         CpuBackend plain = new CpuBackend(DType.F32);
         TrackingBackend tracking = new TrackingBackend(DType.F32, DType.F32);
         for (LlamaModel.Options o : options) {

@@ -8,6 +8,7 @@ import io.easycontext.runtime.parallel.ParallelConfig;
 import io.easycontext.runtime.parallel.ParallelMode;
 import io.easycontext.runtime.parallel.ParallelRank;
 import io.easycontext.runtime.plan.MemoryEstimate;
+import io.easycontext.runtime.plan.MemoryOptions;
 import io.easycontext.runtime.plan.MemoryPlanner;
 import io.easycontext.runtime.tensor.DType;
 import io.easycontext.runtime.tensor.Tensor;
@@ -27,7 +28,9 @@ import static org.assertj.core.api.Assertions.assertThat;
  * the CUDA pool would (DecoderLayerMemoryTest's single-rank check, with a TrackingBackend per rank), against the
  * planner: the most any rank holds is the planner's working set, attention scratch and sequence-parallel buffers, byte
  * for byte, plus the norms' fp32 rstd ({@code [tokens]} each, too small to plan). Ranks with less work hold less
- * (ring_attn's first ranks, dist_flash_attn's idle rank at two).
+ * (ring_attn's first ranks, dist_flash_attn's idle rank at two). A layer whose attention is kept does the same
+ * beside what its forward kept, which the planner counts apart: its recomputation's rebind (Ulysses' all-to-alls
+ * into new head shards) holds no more than the backward after it.
  */
 class SequenceParallelMemoryTest {
 
@@ -36,48 +39,68 @@ class SequenceParallelMemoryTest {
     private static final LlamaConfig MHA = LlamaConfig.of(64, 176, 1, 8, 8, 32);
     private static final int LOCAL = 32;
 
-    record Case(LlamaConfig model, ParallelConfig parallel, int batch, int mlpChunkTokens) {
+    record Case(LlamaConfig model, ParallelConfig parallel, int batch, int mlpChunkTokens, boolean keptAttention) {
+        Case(LlamaConfig model, ParallelConfig parallel, int batch, int mlpChunkTokens) {
+            this(model, parallel, batch, mlpChunkTokens, false);
+        }
+
         @Override
         public String toString() {
-            return (model == GQA ? "gqa " : "mha ") + parallel + ", batch " + batch + ", mlp chunk " + mlpChunkTokens;
+            return (model == GQA ? "gqa " : "mha ") + parallel + ", batch " + batch + ", mlp chunk " + mlpChunkTokens
+                    + (keptAttention ? ", attention kept" : "");
         }
     }
 
+    /** One device, and every sequence-parallel mode at two and four ranks (usp_attn split each way). */
+    static final List<ParallelConfig> LAYOUTS = List.of(
+            ParallelConfig.resolve(ParallelMode.DATA_PARALLEL, 1, 0, 0, 0),
+            ParallelConfig.resolve(ParallelMode.RING_ATTN, 2, 0, 0, 0),
+            ParallelConfig.resolve(ParallelMode.RING_ATTN, 4, 0, 0, 0),
+            ParallelConfig.resolve(ParallelMode.ZIGZAG_RING_ATTN, 2, 0, 0, 0),
+            ParallelConfig.resolve(ParallelMode.ZIGZAG_RING_ATTN, 4, 0, 0, 0),
+            ParallelConfig.resolve(ParallelMode.ULYSSES_ATTN, 2, 0, 0, 0),
+            ParallelConfig.resolve(ParallelMode.ULYSSES_ATTN, 4, 0, 0, 0),
+            ParallelConfig.resolve(ParallelMode.DIST_FLASH_ATTN, 2, 0, 0, 0),
+            ParallelConfig.resolve(ParallelMode.DIST_FLASH_ATTN, 4, 0, 0, 0),
+            ParallelConfig.resolve(ParallelMode.USP_ATTN, 2, 0, 1, 2),
+            ParallelConfig.resolve(ParallelMode.USP_ATTN, 2, 0, 2, 1),
+            ParallelConfig.resolve(ParallelMode.USP_ATTN, 4, 0, 2, 2));
+
     static Stream<Case> cases() {
-        List<ParallelConfig> layouts = List.of(
-                ParallelConfig.resolve(ParallelMode.DATA_PARALLEL, 1, 0, 0, 0),
-                ParallelConfig.resolve(ParallelMode.RING_ATTN, 2, 0, 0, 0),
-                ParallelConfig.resolve(ParallelMode.RING_ATTN, 4, 0, 0, 0),
-                ParallelConfig.resolve(ParallelMode.ZIGZAG_RING_ATTN, 2, 0, 0, 0),
-                ParallelConfig.resolve(ParallelMode.ZIGZAG_RING_ATTN, 4, 0, 0, 0),
-                ParallelConfig.resolve(ParallelMode.ULYSSES_ATTN, 2, 0, 0, 0),
-                ParallelConfig.resolve(ParallelMode.ULYSSES_ATTN, 4, 0, 0, 0),
-                ParallelConfig.resolve(ParallelMode.DIST_FLASH_ATTN, 2, 0, 0, 0),
-                ParallelConfig.resolve(ParallelMode.DIST_FLASH_ATTN, 4, 0, 0, 0),
-                ParallelConfig.resolve(ParallelMode.USP_ATTN, 2, 0, 1, 2),
-                ParallelConfig.resolve(ParallelMode.USP_ATTN, 2, 0, 2, 1),
-                ParallelConfig.resolve(ParallelMode.USP_ATTN, 4, 0, 2, 2));
         Stream.Builder<Case> all = Stream.builder();
         for (LlamaConfig model : List.of(GQA, MHA)) {
-            for (ParallelConfig p : layouts) {
+            for (ParallelConfig p : LAYOUTS) {
                 // MLP chunks of 2 tokens: the attention backward sets the peak, as for Llama at long context.
                 all.add(new Case(model, p, 1, 2));
                 all.add(new Case(model, p, 2, 2));
             }
         }
         // One chunk of all tokens: the MLP backward sets the peak, beside the attention's state.
-        for (ParallelConfig p : layouts) {
+        for (ParallelConfig p : LAYOUTS) {
             all.add(new Case(GQA, p, 1, LOCAL));
+        }
+        // The attention kept: either phase sets the peak again, beside what the forward kept.
+        for (ParallelConfig p : LAYOUTS) {
+            all.add(new Case(GQA, p, 1, 2, true));
+            all.add(new Case(GQA, p, 1, LOCAL, true));
         }
         return all.build();
     }
 
-    /** Each rank's peak beyond what it held before the recompute (the layer's input and ∂L/∂y). */
+    /**
+     * Each rank's peak beyond what it held before the recompute (the layer's input and ∂L/∂y, and where the
+     * attention is kept, what the forward kept).
+     */
     static long[] measured(Case c) {
+        return measuredWithKept(c).stream().mapToLong(m -> m[0]).toArray();
+    }
+
+    /** Per rank: the peak as {@link #measured}, and the bytes the forward kept. */
+    static List<long[]> measuredWithKept(Case c) {
         ParallelConfig config = c.parallel();
         int seq = LOCAL * config.spDegree();
         LlamaConfig model = c.model();
-        List<Long> peaks = InProcessRanks.run(config.worldSize(), Duration.ofSeconds(60), comm -> {
+        return InProcessRanks.run(config.worldSize(), Duration.ofSeconds(60), comm -> {
             // Statistics in F64 so that they count 4 bytes an element and activations 2, as on the GPU.
             TrackingBackend b = new TrackingBackend(DType.F32, DType.F64);
             ParallelRank rank = ParallelRank.create(b.communicator(comm), config, seq);
@@ -93,20 +116,27 @@ class SequenceParallelMemoryTest {
             int n = c.batch() * LOCAL;
             Tensor x = DecoderLayerMemoryTest.random(b, rng, n, model.hiddenSize());
             Tensor dResidual = DecoderLayerMemoryTest.random(b, rng, n, model.hiddenSize());
+            long start = b.liveBytes();
+            DecoderLayer.KeptAttention kept = null;
+            if (c.keptAttention()) {
+                try (Tensor y = s.floats(n, model.hiddenSize())) {
+                    kept = DecoderLayer.forward(s, w.layer(0), x, y, false).keepAttention(s);
+                }
+            }
             long before = b.liveBytes();
             b.resetPeakDeviceBytes();
-            try (DecoderLayer.Activations a = DecoderLayer.forward(s, w.layer(0), x, null, false)) {
+            try (DecoderLayer.Activations a = DecoderLayer.forward(s, w.layer(0), x, null, false, kept)) {
                 DecoderLayer.backward(s, w.layer(0), a, dResidual);
             }
-            assertThat(b.liveBytes()).as("everything the layer allocated is closed").isEqualTo(before);
-            return b.peakDeviceBytes() - before;
+            assertThat(b.liveBytes()).as("everything the layer allocated is closed").isEqualTo(start);
+            return new long[] {b.peakDeviceBytes() - before, before - start};
         });
-        return peaks.stream().mapToLong(Long::longValue).toArray();
     }
 
     static MemoryEstimate planned(Case c) {
         return MemoryPlanner.estimate(c.model(), (long) c.batch() * LOCAL, c.parallel(), c.batch(), 1024,
-                c.mlpChunkTokens(), Sharding.REPLICATED, 0, OptimizerMoments.FP32);
+                c.mlpChunkTokens(), new MemoryOptions(Sharding.REPLICATED, 0, c.keptAttention() ? 1 : 0),
+                OptimizerMoments.FP32);
     }
 
     @ParameterizedTest(name = "{0}")
@@ -118,8 +148,9 @@ class SequenceParallelMemoryTest {
         boolean mlpPeak = c.mlpChunkTokens() == LOCAL;
         long rstd = 4 * n * (mlpPeak ? 2 : 1);
         long most = 0;
-        for (long peak : measured(c)) {
-            most = Math.max(most, peak);
+        for (long[] rank : measuredWithKept(c)) {
+            most = Math.max(most, rank[0]);
+            assertThat(rank[1]).as("what the forward kept").isEqualTo(e.keptAttention());
         }
         assertThat(most).isEqualTo(e.layerWorkingSet() + e.attentionScratch() + e.communication() + rstd);
         long h = c.model().hiddenSize();
@@ -128,9 +159,13 @@ class SequenceParallelMemoryTest {
         // Ulysses keeps head-sharded copies of q, k, v, so the layer frees its own after the forward.
         ParallelMode mode = c.parallel().mode();
         long inputs = mode == ParallelMode.ULYSSES_ATTN || mode == ParallelMode.USP_ATTN ? n * (qd + 2 * kvd) * 2 : 0;
+        // A kept attention output is counted with the kept ones, beside the lse: [tokens, heads] fp32.
+        long out = c.keptAttention() ? n * qd * 2 : 0;
+        assertThat(e.keptAttention()).isEqualTo(c.keptAttention() ? out + n * c.model().numAttentionHeads() * 4 : 0);
+        long mlpChunk = (long) LOCAL * 6 * c.model().intermediateSize() * 2;
         assertThat(e.layerWorkingSet()).as("the phase that sets the peak").isEqualTo(mlpPeak
-                ? n * (4 * h + 2 * qd + 2 * kvd) * 2 + (long) LOCAL * 6 * c.model().intermediateSize() * 2 - inputs
-                : n * (h + 4 * qd + 4 * kvd) * 2 - inputs);
+                ? n * (4 * h + 2 * qd + 2 * kvd) * 2 + mlpChunk - inputs - out
+                : n * (h + 4 * qd + 4 * kvd) * 2 - inputs - out);
     }
 
     /**

@@ -58,8 +58,38 @@ class MemoryFitTest {
         MemoryPlanner.Choice chosen = auto.chosen().orElseThrow();
         assertThat(auto.fits()).isTrue();
         assertThat(auto.config()).isEqualTo(replicated.withMemory(chosen.options().sharding(),
-                chosen.options().offloadedCheckpoints()));
+                chosen.options().offloadedCheckpoints(), chosen.options().keptAttentionLayers()));
         assertThat(MemoryPlanner.estimate(auto.config())).isEqualTo(chosen.estimate());
+    }
+
+    /**
+     * Keeping attention costs memory and saves time, so auto keeps it in as many layers as fit once the rest is
+     * chosen: in every layer where memory is plentiful, in fewer where it is tight (the last layer's costs nothing
+     * at the peak), in none without checkpointing; and the run then keeps it as chosen.
+     */
+    @Test
+    void autoKeepsTheAttentionOfAsManyLayersAsFit() {
+        TrainConfig small = llama7b(4096, "fp32");
+        MemoryFit plentiful = MemoryFit.of(small, true, 200 * GIB, HOST);
+        assertThat(plentiful.chosen().orElseThrow().options())
+                .isEqualTo(MemoryOptions.NONE.withKeptAttentionLayers(32));
+        assertThat(plentiful.config().keptAttentionLayers()).isEqualTo(32);
+
+        // At 128K the state streamed from host memory is what fits, as without kept attention; then 7 layers keep it.
+        TrainConfig at128k = llama7b(131072, "fp32");
+        MemoryFit tight = MemoryFit.of(at128k, true, POOL, HOST);
+        assertThat(tight.chosen().orElseThrow().options())
+                .isEqualTo(new MemoryOptions(new Sharding(1, OffloadMode.GPU_STREAM), 0, 7));
+        long usable = (long) (POOL * MemoryPlanner.CHOICE_HEADROOM);
+        assertThat(tight.chosen().orElseThrow().estimate().total()).isLessThanOrEqualTo(usable);
+        assertThat(MemoryPlanner.estimate(at128k, new MemoryOptions(new Sharding(1, OffloadMode.GPU_STREAM), 0, 8))
+                .total()).isGreaterThan(usable);
+        assertThat(tight.config().keptAttentionLayers()).isEqualTo(7);
+
+        TrainConfig recomputing = TrainSpec.builder().model("llama2-7b").devices("cpu:1").seqLength(4096)
+                .activationCheckpointing(false).build().toTrainConfig();
+        assertThat(MemoryFit.of(recomputing, true, 200 * GIB, HOST).chosen().orElseThrow().options())
+                .isEqualTo(MemoryOptions.NONE);
     }
 
     /** 7B at 256K tokens with fp32 moments outgrows a 112 GiB host under every option: auto refuses too. */

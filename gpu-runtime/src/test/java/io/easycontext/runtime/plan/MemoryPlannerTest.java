@@ -5,9 +5,11 @@ import io.easycontext.runtime.model.FlatLayout;
 import io.easycontext.runtime.model.LlamaConfig;
 import io.easycontext.runtime.model.LlamaWeights;
 import io.easycontext.runtime.model.UnitLayout;
+import io.easycontext.runtime.optim.OptimizerMoments;
 import io.easycontext.runtime.optim.zero.OffloadMode;
 import io.easycontext.runtime.optim.zero.ShardedOptimizer;
 import io.easycontext.runtime.optim.zero.Sharding;
+import io.easycontext.runtime.parallel.ParallelConfig;
 import io.easycontext.runtime.parallel.ParallelMode;
 import org.junit.jupiter.api.Test;
 
@@ -80,26 +82,32 @@ class MemoryPlannerTest {
     void theCheapestOptionsThatFitAreChosenAndNoneWhereNothingFits() {
         long device = 78L << 30;
         long host = 200L << 30;
-        // Small: nothing to move.
+        // Small: nothing to move, and every layer's attention kept.
         assertThat(MemoryPlanner.choose(LLAMA2_7B, 4096, ParallelMode.DATA_PARALLEL, 1, 1024, 4096, 1, true, 200L << 30,
-                host)).get().extracting(MemoryPlanner.Choice::options).isEqualTo(MemoryOptions.NONE);
+                host)).get().extracting(MemoryPlanner.Choice::options)
+                .isEqualTo(MemoryOptions.NONE.withKeptAttentionLayers(32));
         // 64K over two pools of 78 GiB fits once the state is sharded (75 GiB); in 72 GiB once the gradients are
         // too (69 GiB); in 60 GiB with the parameters sharded and 24 of the 32 checkpoints parked (58 GiB); in 40 GiB
         // only with the state streamed from host memory besides. (Before the ring stopped copying its chunks, each
-        // rung needed 2 GiB more: zero 2 at 78 GiB, 28 parked at 60.)
+        // rung needed 2 GiB more: zero 2 at 78 GiB, 28 parked at 60.) The attention is kept in as many layers as the
+        // rest leaves room for, 0.25 GiB each; the last layer's is free, its backward holding it anyway.
         assertThat(MemoryPlanner.choose(LLAMA2_7B, 32768, ParallelMode.ZIGZAG_RING_ATTN, 1, 1024, 4096, 2, true,
                 device, host)).get().extracting(c -> c.options().flags())
-                .isEqualTo("--zero-stage 1 --optimizer-offload none --offload-checkpoints 0");
+                .isEqualTo("--zero-stage 1 --optimizer-offload none --offload-checkpoints 0 --kept-attention-layers 3");
         assertThat(MemoryPlanner.choose(LLAMA2_7B, 32768, ParallelMode.ZIGZAG_RING_ATTN, 1, 1024, 4096, 2, true,
                 72L << 30, host)).get().extracting(c -> c.options().flags())
-                .isEqualTo("--zero-stage 2 --optimizer-offload none --offload-checkpoints 0");
+                .isEqualTo("--zero-stage 2 --optimizer-offload none --offload-checkpoints 0 --kept-attention-layers 3");
         MemoryPlanner.Choice sixty = MemoryPlanner.choose(LLAMA2_7B, 32768, ParallelMode.ZIGZAG_RING_ATTN, 1, 1024,
                 4096, 2, true, 60L << 30, host).orElseThrow();
-        assertThat(sixty.options().flags()).isEqualTo("--zero-stage 3 --optimizer-offload none --offload-checkpoints 24");
+        assertThat(sixty.options().flags()).isEqualTo("--zero-stage 3 --optimizer-offload none "
+                + "--offload-checkpoints 24 --kept-attention-layers 1");
         assertThat(sixty.estimate().total() / GIB).isCloseTo(58.06, within(0.01));
-        assertThat(MemoryPlanner.choose(LLAMA2_7B, 32768, ParallelMode.ZIGZAG_RING_ATTN, 1, 1024, 4096, 2, true,
-                40L << 30, host)).get().extracting(c -> c.options().flags())
-                .isEqualTo("--zero-stage 3 --optimizer-offload gpu_stream --offload-checkpoints 0");
+        MemoryPlanner.Choice forty = MemoryPlanner.choose(LLAMA2_7B, 32768, ParallelMode.ZIGZAG_RING_ATTN, 1, 1024,
+                4096, 2, true, 40L << 30, host).orElseThrow();
+        assertThat(forty.options().flags()).isEqualTo("--zero-stage 3 --optimizer-offload gpu_stream "
+                + "--offload-checkpoints 0 --kept-attention-layers 32");
+        assertThat(forty.estimate().keptAttention()).isEqualTo(32 * 32768L * (4096 * 2 + 32 * 4));
+        assertThat(forty.estimate().total() / GIB).isCloseTo(33.92, within(0.01));
         // 256K on one GPU: the state streamed from host memory, and the fewest checkpoints parked that make room.
         MemoryPlanner.Choice longest = MemoryPlanner.choose(LLAMA2_7B, 262144, ParallelMode.DATA_PARALLEL, 1, 1024,
                 4096, 1, true, device, host).orElseThrow();
@@ -109,6 +117,7 @@ class MemoryPlannerTest {
         MemoryEstimate oneFewer = MemoryPlanner.estimate(LLAMA2_7B, 262144, ParallelMode.DATA_PARALLEL, 1, 1024, 4096,
                 o.sharding(), 1, o.offloadedCheckpoints() - 1);
         assertThat(oneFewer.total()).isGreaterThan((long) (device * MemoryPlanner.CHOICE_HEADROOM));
+        assertThat(o.keptAttentionLayers()).as("the last layer's, which is free").isEqualTo(1);
         // Without the host memory for what must move, or without checkpointing to park, nothing fits.
         assertThat(MemoryPlanner.choose(LLAMA2_7B, 262144, ParallelMode.DATA_PARALLEL, 1, 1024, 4096, 1, true, device,
                 100L << 30)).isEmpty();
@@ -133,6 +142,32 @@ class MemoryPlannerTest {
         assertThat(all.checkpoints()).isEqualTo(2 * one);
         assertThat(all.hostMemory()).isEqualTo(32 * one);
         assertThat(kept.total() - parked.total()).isEqualTo(28 * one);
+    }
+
+    /**
+     * A layer whose attention is kept holds its output and lse from its forward to its backward: at the peak, in the
+     * last layer's backward, every other kept layer's are held beside the working set, which holds the last one's
+     * whether kept or recomputed. Kept in more layers than there are is kept in all.
+     */
+    @Test
+    void keptAttentionCostsAnOutputAndAnLseForEveryKeptLayerButTheLast() {
+        long n = 131072;
+        long one = n * 4096 * 2 + n * 32 * 4;
+        ParallelConfig single = ParallelConfig.resolve(ParallelMode.DATA_PARALLEL, 1, 0, 0, 0);
+        MemoryEstimate[] e = new MemoryEstimate[4];
+        int[] kept = {0, 1, 32, 99};
+        for (int i = 0; i < kept.length; i++) {
+            e[i] = MemoryPlanner.estimate(LLAMA2_7B, n, single, 1, 1024, 4096,
+                    new MemoryOptions(Sharding.REPLICATED, 30, kept[i]), OptimizerMoments.FP32);
+        }
+        assertThat(e[0].keptAttention()).isZero();
+        assertThat(e[1].keptAttention()).isEqualTo(one);
+        assertThat(e[1].total()).isEqualTo(e[0].total());
+        assertThat(e[1].layerWorkingSet()).isEqualTo(e[0].layerWorkingSet() - n * 4096 * 2);
+        assertThat(e[2].keptAttention()).isEqualTo(32 * one);
+        assertThat(e[2].total() - e[0].total()).isEqualTo(31 * one);
+        assertThat(e[3]).isEqualTo(e[2]);
+        assertThat(e[2].checkpoints()).as("parking is apart").isEqualTo(e[0].checkpoints());
     }
 
     @Test
@@ -246,7 +281,8 @@ class MemoryPlannerTest {
                 "--host-memory-gib", "200")).isEqualTo(3);
         // Refused as given, it names the cheapest options that fit, as train does.
         assertThat(sharded).containsPattern("does not fit: needs [0-9.]+ GiB per rank, 80.00 GiB available; these "
-                + "options fit: --zero-stage 1 --optimizer-offload gpu_stream --offload-checkpoints 0 \\([0-9.]+ GiB per "
+                + "options fit: --zero-stage 1 --optimizer-offload gpu_stream --offload-checkpoints 0 "
+                + "--kept-attention-layers 32 \\([0-9.]+ GiB per "
                 + "rank; or --auto\\)");
         assertThat(plan(sharded, "plan", "--model", "llama2-7b", "--seq-length", "8192", "--gpu-memory-gib", "80",
                 "--zero-stage", "1", "--optimizer-offload", "cpu")).as(sharded.toString()).isZero();
@@ -259,6 +295,16 @@ class MemoryPlannerTest {
         StringBuilder oneRank = new StringBuilder();
         assertThat(plan(oneRank, "plan", "--model", "tiny", "--zero-stage", "2")).isEqualTo(2);
         assertThat(oneRank).contains("one rank has nothing to shard them with");
+        StringBuilder kept = new StringBuilder();
+        assertThat(plan(kept, "plan", "--model", "llama2-7b", "--seq-length", "131072", "--gpu-memory-gib", "80",
+                "--zero-stage", "1", "--optimizer-offload", "gpu_stream", "--kept-attention-layers", "9"))
+                .as(kept.toString()).isZero();
+        // Nine layers' [128K, 4096] bf16 output and [32, 128K] fp32 lse.
+        assertThat(kept).containsPattern("kept attention outputs +9\\.14 GiB");
+        StringBuilder keptAndAuto = new StringBuilder();
+        assertThat(plan(keptAndAuto, "plan", "--kept-attention-layers", "2", "--auto")).isEqualTo(2);
+        assertThat(keptAndAuto).contains("--auto chooses --zero-stage, --optimizer-offload, --offload-checkpoints "
+                + "and --kept-attention-layers; give either it or them");
         StringBuilder offloadAlone = new StringBuilder();
         assertThat(plan(offloadAlone, "plan", "--optimizer-offload", "cpu")).isEqualTo(2);
         assertThat(offloadAlone).contains("needs ZeRO stage 1");

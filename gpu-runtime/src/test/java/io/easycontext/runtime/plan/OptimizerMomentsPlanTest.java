@@ -107,9 +107,9 @@ class OptimizerMomentsPlanTest {
                 0, 0, 1, 1, RankDevices.cpu(1, DType.F32), true, Sharding.REPLICATED, 0, OptimizerMoments.BF16);
         assertThat(MemoryPlanner.estimate(run).momentsType()).isEqualTo(OptimizerMoments.BF16);
         assertThat(MemoryPlanner.estimate(run).optimizerMoments()).isEqualTo(4 * P);
-        assertThat(MemoryPlanner.choose(run, device, host)).hasValueSatisfying(c ->
-                assertThat(MemoryPlanner.estimate(run.withMemory(c.options().sharding(),
-                        c.options().offloadedCheckpoints()))).isEqualTo(c.estimate()));
+        assertThat(MemoryPlanner.choose(run, device, host)).hasValueSatisfying(c -> assertThat(MemoryPlanner.estimate(
+                run.withMemory(c.options().sharding(), c.options().offloadedCheckpoints(),
+                        c.options().keptAttentionLayers()))).isEqualTo(c.estimate()));
         assertThat(MemoryPlanner.choose(run.withOptimizerMoments(OptimizerMoments.FP32), device, host)).isEmpty();
     }
 

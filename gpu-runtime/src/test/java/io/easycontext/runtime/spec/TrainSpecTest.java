@@ -20,8 +20,8 @@ class TrainSpecTest {
 
         assertThat(spec.validate()).isEmpty();
         assertThat(spec).isEqualTo(new TrainSpec("tiny", "cpu:1", ParallelMode.DATA_PARALLEL, null, null, null, 64,
-                null, 1, 1, 2e-5, 0, 0.0, 1.0, 10, 2022L, "f32", 0, true, "synthetic", 0, 0, "none", "fp32", 0, false,
-                List.of()));
+                null, 1, 1, 2e-5, 0, 0.0, 1.0, 10, 2022L, "f32", 0, true, "synthetic", 0, 0, "none", "fp32", 0, 0,
+                false, List.of()));
     }
 
     @Test
@@ -180,6 +180,33 @@ class TrainSpecTest {
         assertThat(TrainSpec.builder().devices("cpu:1").zeroStage(3).build().validate()).extracting(Violation::message)
                 .containsExactly("3 shards gradients and parameters over the ranks, and cpu:1 has one: use zeroStage "
                         + "1 (with an optimizerOffload to move the state off the device) or more devices");
+    }
+
+    /**
+     * keptAttentionLayers is the CLI's --kept-attention-layers, on the command line only where set, kept by every
+     * stage; it keeps what checkpointing would drop, so it needs checkpointing, and a negative count is refused.
+     */
+    @Test
+    void keptAttentionLayersIsItsFlagAndNeedsActivationCheckpointing() {
+        TrainSpec spec = TrainSpec.builder().devices("cpu:2").keptAttentionLayers(2)
+                .stages(List.of(new TrainStage(null, null, null, null, null, null, null),
+                        new TrainStage(128, null, null, null, null, null, null)))
+                .build();
+        assertThat(spec.validate()).isEmpty();
+        assertThat(spec.runs()).extracting(run -> run.toTrainConfig().keptAttentionLayers()).containsExactly(2, 2);
+        assertThat(spec.commandLines()).allSatisfy(args -> assertThat(String.join(" ", args))
+                .contains(" --kept-attention-layers 2 "));
+        assertThat(TrainSpec.builder().build().toTrainConfig().keptAttentionLayers()).isZero();
+        assertThat(String.join(" ", TrainSpec.builder().build().commandLines().get(0)))
+                .doesNotContain("kept-attention-layers");
+
+        assertThat(TrainSpec.builder().keptAttentionLayers(-1).build().validate()).containsExactly(
+                new Violation("keptAttentionLayers", "must be greater than or equal to 0"));
+        assertThat(TrainSpec.builder().keptAttentionLayers(1).activationCheckpointing(false).build().validate())
+                .containsExactly(new Violation("keptAttentionLayers", "needs activationCheckpointing: without it "
+                        + "every layer keeps its attention output already"));
+        assertThat(TrainSpec.builder().keptAttentionLayers(0).activationCheckpointing(false).build().validate())
+                .isEmpty();
     }
 
     /**

@@ -44,14 +44,14 @@ record PlanResponse(Long poolBytes, String poolSource, Long hostMemoryBytes, boo
     }
 
     /** Memory options as the spec's fields name them, so that a choice can be pasted into the spec. */
-    record Options(int zeroStage, String optimizerOffload, int offloadCheckpoints) {
+    record Options(int zeroStage, String optimizerOffload, int offloadCheckpoints, int keptAttentionLayers) {
 
-        static Options of(Sharding sharding, int offloadCheckpoints) {
-            return new Options(sharding.stage(), sharding.offload().flag(), offloadCheckpoints);
+        static Options of(Sharding sharding, int offloadCheckpoints, int keptAttentionLayers) {
+            return new Options(sharding.stage(), sharding.offload().flag(), offloadCheckpoints, keptAttentionLayers);
         }
 
         static Options of(MemoryOptions o) {
-            return of(o.sharding(), o.offloadedCheckpoints());
+            return of(o.sharding(), o.offloadedCheckpoints(), o.keptAttentionLayers());
         }
     }
 
@@ -60,13 +60,13 @@ record PlanResponse(Long poolBytes, String poolSource, Long hostMemoryBytes, boo
      * {@code hostMemoryPerRank} (offloaded state, parked checkpoints) is not part of it.
      */
     record Peak(long parameters, long gradients, long masterWeights, long optimizerMoments,
-            long activationCheckpoints, long layerWorkingSet, long attentionScratch, long sequenceParallelBuffers,
-            long other, long total, long hostMemoryPerRank) {
+            long activationCheckpoints, long keptAttention, long layerWorkingSet, long attentionScratch,
+            long sequenceParallelBuffers, long other, long total, long hostMemoryPerRank) {
 
         static Peak of(MemoryEstimate e) {
             return new Peak(e.parameters(), e.gradients(), e.masterWeights(), e.optimizerMoments(), e.checkpoints(),
-                    e.layerWorkingSet(), e.attentionScratch(), e.communication(), e.other(), e.total(),
-                    e.hostMemory());
+                    e.keptAttention(), e.layerWorkingSet(), e.attentionScratch(), e.communication(), e.other(),
+                    e.total(), e.hostMemory());
         }
     }
 
@@ -91,10 +91,13 @@ record PlanResponse(Long poolBytes, String poolSource, Long hostMemoryBytes, boo
 
     private static RunPlan runPlan(String field, TrainConfig c, MemoryEstimate asGiven, Boolean fits, Choice choice,
             String remedy) {
-        // Without activation checkpointing nothing is parked, whatever the spec asked: show what is planned.
-        int parked = c.activationCheckpointing() ? c.offloadedCheckpoints() : 0;
+        // Without activation checkpointing nothing is parked or kept apart, whatever the spec asked: show what is
+        // planned.
+        boolean checkpointing = c.activationCheckpointing();
+        Options options = Options.of(c.sharding(), checkpointing ? c.offloadedCheckpoints() : 0,
+                checkpointing ? c.keptAttentionLayers() : 0);
         return new RunPlan(field, c.seqLength(), c.batchSize(), MemoryPlanner.localTokens(c),
-                Parallel.of(c.parallel()), c.optimizerMoments().flag(), Options.of(c.sharding(), parked),
+                Parallel.of(c.parallel()), c.optimizerMoments().flag(), options,
                 Peak.of(asGiven), fits, choice, remedy);
     }
 }

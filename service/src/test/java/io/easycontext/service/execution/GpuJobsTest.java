@@ -184,7 +184,7 @@ class GpuJobsTest {
         assertThat(refused.getStatusCode()).isEqualTo(HttpStatus.BAD_REQUEST);
         assertThat(ServiceClient.json(refused.getBody()).get("detail").asString()).startsWith("train: does not fit "
                 + "the GPUs: needs ").endsWith("; these options fit: zeroStage 1, optimizerOffload gpu_stream, "
-                + "offloadCheckpoints 21, or autoMemory: true");
+                + "offloadCheckpoints 21, keptAttentionLayers 1, or autoMemory: true");
 
         RANKS.trainNothing(21);
         ResponseEntity<String> submitted = client.submit(given.formatted(", \"autoMemory\": true"));
@@ -198,11 +198,14 @@ class GpuJobsTest {
         TrainConfig started = RANKS.configOf(21);
         assertThat(started.sharding()).isEqualTo(new Sharding(1, OffloadMode.GPU_STREAM));
         assertThat(started.offloadedCheckpoints()).isEqualTo(21);
+        // The last layer's attention is free at the peak, where its backward holds it anyway.
+        assertThat(started.keptAttentionLayers()).isEqualTo(1);
         client.cancel(id);
         client.awaitState(id, TIMEOUT, "CANCELLED");
         String log = client.http().get().uri("/api/jobs/{id}/logs", id).retrieve().body(String.class);
         assertThat(log).containsPattern("stage 1/1: autoMemory chose zeroStage 1, optimizerOffload gpu_stream, "
-                + "offloadCheckpoints 21: [0-9.]+ GiB per GPU of 78\\.00 GiB, [0-9.]+ GiB of host memory per GPU");
+                + "offloadCheckpoints 21, keptAttentionLayers 1: [0-9.]+ GiB per GPU of 78\\.00 GiB, [0-9.]+ GiB of "
+                + "host memory per GPU");
     }
 
     @Test

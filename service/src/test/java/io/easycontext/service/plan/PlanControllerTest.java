@@ -55,8 +55,9 @@ class PlanControllerTest {
         assertThat(result).bodyJson().extractingPath("$.runs[0].parallel").isEqualTo(Map.of("mode",
                 "zigzag_ring_attn", "world", 2, "dp", 1, "ulysses", 1, "ring", 2));
         assertThat(result).bodyJson().extractingPath("$.runs[0].fits").isEqualTo(true);
+        // With memory to spare, auto keeps the attention of all four layers.
         assertThat(result).bodyJson().extractingPath("$.runs[0].autoChoice.options").isEqualTo(Map.of("zeroStage", 1,
-                "optimizerOffload", "none", "offloadCheckpoints", 0));
+                "optimizerOffload", "none", "offloadCheckpoints", 0, "keptAttentionLayers", 4));
         // The same run as the trainer takes it, through the planner directly: the endpoint adds nothing of its own.
         MemoryEstimate direct = MemoryPlanner.estimate(TrainSpec.builder().model("small").devices("cpu:2")
                 .parallelMode(ParallelMode.ZIGZAG_RING_ATTN).seqLength(65536).build().toTrainConfig());
@@ -64,6 +65,7 @@ class PlanControllerTest {
                 Map.entry("gradients", direct.gradients()), Map.entry("masterWeights", direct.masterWeights()),
                 Map.entry("optimizerMoments", direct.optimizerMoments()),
                 Map.entry("activationCheckpoints", direct.checkpoints()),
+                Map.entry("keptAttention", direct.keptAttention()),
                 Map.entry("layerWorkingSet", direct.layerWorkingSet()),
                 Map.entry("attentionScratch", direct.attentionScratch()),
                 Map.entry("sequenceParallelBuffers", direct.communication()), Map.entry("other", direct.other()),
@@ -86,19 +88,21 @@ class PlanControllerTest {
                  "runs": [{"field": "train", "seqLength": 32768, "batchSize": 1, "tokensPerRank": 32768,
                    "parallel": {"mode": "data_parallel", "world": 1, "dp": 1, "ulysses": 1, "ring": 1},
                    "optimizerMoments": "fp32",
-                   "options": {"zeroStage": 0, "optimizerOffload": "none", "offloadCheckpoints": 0},
+                   "options": {"zeroStage": 0, "optimizerOffload": "none", "offloadCheckpoints": 0,
+                     "keptAttentionLayers": 0},
                    "peak": {"parameters": 13476831232, "gradients": 13476831232, "masterWeights": 26953662464,
-                     "optimizerMoments": 53907324928, "activationCheckpoints": 8589934592,
+                     "optimizerMoments": 53907324928, "activationCheckpoints": 8589934592, "keptAttention": 0,
                      "layerWorkingSet": 2415919104, "attentionScratch": 545259520, "sequenceParallelBuffers": 0,
                      "other": 367525888, "total": 119733288960, "hostMemoryPerRank": 0},
                    "fits": false,
                    "autoChoice": {"options": {"zeroStage": 1, "optimizerOffload": "gpu_stream",
-                       "offloadCheckpoints": 0},
+                       "offloadCheckpoints": 0, "keptAttentionLayers": 32},
                      "peak": {"parameters": 13476831232, "gradients": 13476831232, "masterWeights": 50331648,
                        "optimizerMoments": 100663296, "activationCheckpoints": 8589934592,
-                       "layerWorkingSet": 2415919104, "attentionScratch": 545259520, "sequenceParallelBuffers": 0,
-                       "other": 367525888, "total": 39023296512, "hostMemoryPerRank": 80860987392}},
-                   "remedy": "the weights, gradients and optimizer state alone take 100.41 GiB; these options fit: zeroStage 1, optimizerOffload gpu_stream, offloadCheckpoints 0, or autoMemory: true"}]}
+                       "keptAttention": 8724152320, "layerWorkingSet": 2147483648, "attentionScratch": 541065216,
+                       "sequenceParallelBuffers": 0, "other": 367525888, "total": 47474819072,
+                       "hostMemoryPerRank": 80860987392}},
+                   "remedy": "the weights, gradients and optimizer state alone take 100.41 GiB; these options fit: zeroStage 1, optimizerOffload gpu_stream, offloadCheckpoints 0, keptAttentionLayers 32, or autoMemory: true"}]}
                 """);
     }
 

@@ -63,12 +63,13 @@ class TrainingPlanTest {
             assertThat(run.fit().fits()).isFalse();
             assertThat(run.fit().choice()).isEqualTo(MemoryPlanner.choose(run.config(), 78L << 30, HOST));
         }
-        // The 7B's replicated state alone outgrows a GPU; sharding it over the two ranks is the cheapest way out.
+        // The 7B's replicated state alone outgrows a GPU; sharding it over the two ranks is the cheapest way out,
+        // which leaves room to keep every layer's attention at 4K tokens.
         assertThat(runs.get(0).fit().choice()).hasValueSatisfying(c ->
-                assertThat(c.options()).isEqualTo(new MemoryOptions(new Sharding(1, OffloadMode.NONE), 0)));
+                assertThat(c.options()).isEqualTo(new MemoryOptions(new Sharding(1, OffloadMode.NONE), 0, 32)));
         assertThat(TrainingPlan.remedy(runs.get(0).fit(), HOST))
                 .startsWith("the weights, gradients and optimizer state alone take ")
-                .endsWith("; these options fit: zeroStage 1, optimizerOffload none, offloadCheckpoints 0, or "
-                        + "autoMemory: true");
+                .endsWith("; these options fit: zeroStage 1, optimizerOffload none, offloadCheckpoints 0, "
+                        + "keptAttentionLayers 32, or autoMemory: true");
     }
 }

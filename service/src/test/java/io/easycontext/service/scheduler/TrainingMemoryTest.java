@@ -45,7 +45,8 @@ class TrainingMemoryTest {
                 "does not fit the GPUs: needs %.2f GiB per GPU at seqLength 4096 with data_parallel (world 1 = dp 1 "
                         + "× ulysses 1 × ring 1), 78.00 GiB available (80.00 GiB per GPU less 2 GiB for CUDA, cuBLAS "
                         + "and NCCL); the weights, gradients and optimizer state alone take %.2f GiB; these options "
-                        + "fit: zeroStage 1, optimizerOffload gpu_stream, offloadCheckpoints 0, or autoMemory: true",
+                        + "fit: zeroStage 1, optimizerOffload gpu_stream, offloadCheckpoints 0, keptAttentionLayers "
+                        + "32, or autoMemory: true",
                 peak.total() / GIB, state / GIB)));
     }
 
@@ -95,7 +96,7 @@ class TrainingMemoryTest {
         assertThat(TrainingMemory.check(longContext.build(), H100, HOST)).singleElement().satisfies(v ->
                 assertThat(v.message()).contains(" 78.00 GiB available (80.00 GiB per GPU less 2 GiB for CUDA, "
                         + "cuBLAS and NCCL); ").endsWith("; these options fit: zeroStage 1, optimizerOffload "
-                        + "gpu_stream, offloadCheckpoints 21, or autoMemory: true"));
+                        + "gpu_stream, offloadCheckpoints 21, keptAttentionLayers 1, or autoMemory: true"));
         assertThat(TrainingMemory.check(longContext.autoMemory(true).build(), H100, HOST)).isEmpty();
 
         assertThat(TrainingMemory.check(longContext.optimizerMoments("fp32").build(), H100, HOST)).singleElement()

@@ -4,11 +4,13 @@
 #   bash bench/device-bench.sh [gemm] [attention] [train] [attention-ours] [attention-d64]   (default: gemm attention train)
 # HOPPER_FORWARD and HOPPER_BACKWARD (comma lists, e.g. plain,ws; default: the runtime's defaults) time several Hopper
 # schedules in the attention part; MOMENTS=bf16 keeps our AdamW moments in bf16 in the train part, as the HF peer's
-# AdamW keeps them for bf16 weights (MOMENTS=fp32,bf16 runs ours with each). The attention-d64 part times head dim 64
-# (our Hopper and portable kernels, and the peer) at 16K.
+# AdamW keeps them for bf16 weights (MOMENTS=fp32,bf16 runs ours with each); KEPT (a comma list of layer counts,
+# default 0; 99 = all) keeps that many layers' attention outputs through checkpointing in ours. The attention-d64
+# part times head dim 64 (our Hopper and portable kernels, and the peer) at 16K.
 set -uo pipefail
 out=${OUT:-/tmp/out}
 MOMENTS=${MOMENTS:-fp32}
+KEPT=${KEPT:-0}
 mkdir -p "$out"
 log="$out/bench.jsonl"
 : > "$log"
@@ -29,7 +31,11 @@ for part in "${parts[@]}"; do
     train)
       for shape in "8 32768" "4 131072"; do
         set -- $shape
-        for moments in ${MOMENTS//,/ }; do ours --what train --layers "$1" --seq "$2" --optimizer-moments "$moments"; done
+        for moments in ${MOMENTS//,/ }; do
+          for kept in ${KEPT//,/ }; do
+            ours --what train --layers "$1" --seq "$2" --optimizer-moments "$moments" --kept-attention-layers "$kept"
+          done
+        done
         peer train --layers "$1" --seq "$2"
       done ;;
     attention-d64)
@@ -54,6 +60,6 @@ for r in rows:
         if "error" in r:
             print(f"train {r['layers']} layers S={r['S']} {r['impl']}: {r['error']}")
         else:
-            impl = r['impl'] + (f" ({r['moments']} moments)" if 'moments' in r else "")
+            impl = r['impl'] + (f" ({r['moments']} moments, {r['kept_attention_layers']} kept)" if 'moments' in r else "")
             print(f"train {r['layers']} layers S={r['S']:>6} {impl:>36}: {r['tokens_per_s']:>6} tok/s {r['model_tflops']:>6} TFLOP/s peak {r['peak_mem_gib']} GiB")
 PY

@@ -96,13 +96,16 @@ public final class BenchCommand implements Command {
                 int steps = flags.integer("steps", 3);
                 String momentsFlag = flags.string("optimizer-moments", OptimizerMoments.FP32.flag());
                 OptimizerMoments moments = Flags.usage(() -> OptimizerMoments.parse(momentsFlag));
+                int kept = flags.integer("kept-attention-layers", 0);
+                LlamaModel.Options options = Flags.usage(() ->
+                        LlamaModel.Options.DEFAULTS.withKeptAttentionLayers(kept));
                 flags.finish();
                 Cuda.require();
                 if (poolBytes == 0) {
                     poolBytes = Cuda.device(gpu).totalMemory() - (2L << 30);
                 }
                 try (CudaBackend backend = new CudaBackend(gpu, poolBytes)) {
-                    train(backend, config, seq, steps, moments, out);
+                    train(backend, config, seq, steps, moments, options, out);
                 }
             }
             default -> throw new Flags.UsageException("--what must be gemm, attention or train, not '" + what + "'");
@@ -187,9 +190,9 @@ public final class BenchCommand implements Command {
      * model FLOPs per token follow the peer: 6·params + 6·layers·S·hidden (recompute not counted).
      */
     private static void train(CudaBackend b, LlamaConfig config, int seq, int steps, OptimizerMoments moments,
-                              PrintStream out) {
+                              LlamaModel.Options options, PrintStream out) {
         LlamaWeights weights = LlamaWeights.initialize(b, config, 0);
-        LlamaModel model = new LlamaModel(weights, LlamaModel.Options.DEFAULTS);
+        LlamaModel model = new LlamaModel(weights, options);
         Random r = new Random(seq);
         int[] ids = new int[seq];
         int[] positions = new int[seq];
@@ -222,9 +225,10 @@ public final class BenchCommand implements Command {
         double tokensPerS = seq / (ms / 1e3);
         double flopsPerToken = 6.0 * params + 6.0 * config.numHiddenLayers() * (double) seq * config.hiddenSize();
         emit(out, "\"what\":\"train_step\",\"impl\":\"ours\",\"layers\":%d,\"S\":%d,\"hidden\":%d,\"params\":%d,"
-                        + "\"moments\":\"%s\",\"step_ms\":%.1f,\"tokens_per_s\":%.0f,\"model_tflops\":%.1f,"
+                        + "\"moments\":\"%s\",\"kept_attention_layers\":%d,\"step_ms\":%.1f,\"tokens_per_s\":%.0f,\"model_tflops\":%.1f,"
                         + "\"peak_mem_gib\":%.1f,\"loss\":%.4f",
-                config.numHiddenLayers(), seq, config.hiddenSize(), params, moments.flag(), ms, tokensPerS,
+                config.numHiddenLayers(), seq, config.hiddenSize(), params, moments.flag(),
+                Math.min(options.keptAttentionLayers(), config.numHiddenLayers()), ms, tokensPerS,
                 tokensPerS * flopsPerToken / 1e12,
                 b.pool().peakInUse() / (double) (1L << 30), loss);
         weights.close();

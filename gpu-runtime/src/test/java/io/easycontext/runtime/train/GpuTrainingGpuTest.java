@@ -117,6 +117,27 @@ class GpuTrainingGpuTest {
     }
 
     /**
+     * Attention outputs kept through checkpointing (every layer: the recomputation rebinds each op's state to the
+     * recomputed q, k, v and runs no attention) train as the full recomputation does, on one GPU and in the modes
+     * whose rebinding differs on two: the ring's lse chunks, Ulysses' head shards made again by all-to-alls,
+     * dist_flash_attn's lse. The same kernels run on the same values, but the backward's dQ additions land in any
+     * order, hence bf16's bounds rather than equality.
+     */
+    @ParameterizedTest(name = "{0} on {1}")
+    @CsvSource({"DATA_PARALLEL, cuda:0", "ZIGZAG_RING_ATTN, cuda:0,1", "ULYSSES_ATTN, cuda:0,1",
+            "DIST_FLASH_ATTN, cuda:0,1"})
+    void keptAttentionTrainsAsTheFullRecomputation(ParallelMode mode, String devices) {
+        int gpus = devices.split(",").length;
+        assumeGpus(gpus);
+        TrainConfig config = config(ParallelConfig.resolve(mode, gpus, 0, 0, 0), gpus(devices), 2);
+        List<StepMetrics> recomputed = train(config);
+        List<StepMetrics> kept = train(config.withMemory(Sharding.REPLICATED, 0, MODEL.numHiddenLayers()));
+
+        assertClose(kept, recomputed, mode + " on " + devices + ", attention kept vs recomputed");
+        assertThat(kept.get(STEPS - 1).loss()).as("the loss falls").isLessThan(kept.get(0).loss());
+    }
+
+    /**
      * bf16 AdamW moments on GPUs train as they do on the CPU reference (which rounds them the same way): on one GPU
      * with the replicated optimizer, and on two with ZeRO-3 and the state streamed from host memory.
      */

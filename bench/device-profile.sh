@@ -1,20 +1,20 @@
 #!/usr/bin/env bash
 # Runs on the GPU machine (after bench/device-prepare.sh here): Nsight Compute on one launch each of our attention
-# kernels (head dim 128, causal, S given; on Hopper the sm_90a ones: the warp-specialized forward and each
-# backward), the sections that say where the time goes (speed of light, occupancy, warp stall reasons, memory and
-# compute workload), as text under $OUT/profile/.
-#   bash bench/device-profile.sh [S] [KV_HEADS] [KERNEL...]    # default kernels: the Hopper forward and backwards
+# kernels (head dim 128, causal, S given; on Hopper the sm_90a ones: the warp-specialized forward, the tiled
+# backward and its dQ conversion), the sections that say where the time goes (speed of light, occupancy, warp
+# stall reasons, memory and compute workload), as text under $OUT/profile/.
+#   bash bench/device-profile.sh [S] [KV_HEADS] [KERNEL...]    # default kernels: the Hopper defaults
 set -uo pipefail
 out=${OUT:-/tmp/out}/profile
 mkdir -p "$out"
 seq=${1:-16384} kv=${2:-32}
 shift $(( $# < 2 ? $# : 2 ))
 kernels=("$@")
-[ ${#kernels[@]} -eq 0 ] && kernels=(attention_forward_hopper_ws_d128 attention_backward_hopper_d128 attention_backward_hopper_ws_d128)
+[ ${#kernels[@]} -eq 0 ] && kernels=(attention_forward_hopper_ws_d128 attention_backward_hopper_tiled_d128 attention_backward_dq_tiles_d128)
 ncu=$(command -v ncu || ls /usr/local/cuda/bin/ncu 2>/dev/null)
 [ -z "$ncu" ] && { echo "no ncu on this machine" | tee "$out/none.txt"; exit 0; }
 for kernel in "${kernels[@]}"; do
-  # The bench runs the schedule whose kernel is named (its defaults: forward ws, backward plain).
+  # The bench runs the schedule whose kernel is named (its defaults: forward ws, backward tiled).
   case $kernel in
     attention_forward_hopper_d*) schedule=(--hopper-forward plain) ;;
     attention_backward_hopper_d*) schedule=(--hopper-backward plain) ;;

@@ -1,12 +1,13 @@
 #!/usr/bin/env bash
 # Runs on the GPU machine (after bench/device-prepare.sh here): our benchmarks and the PyTorch peer's, side by
 # side in one call, JSON lines to $OUT/bench.jsonl and a short table at the end.
-#   bash bench/device-bench.sh [gemm] [attention] [train] [attention-ours] [attention-d64]   (default: gemm attention train)
-# HOPPER_FORWARD and HOPPER_BACKWARD (comma lists, e.g. plain,ws; default: the runtime's defaults) time several Hopper
-# schedules in the attention part; MOMENTS=bf16 keeps our AdamW moments in bf16 in the train part, as the HF peer's
-# AdamW keeps them for bf16 weights (MOMENTS=fp32,bf16 runs ours with each); KEPT (a comma list of layer counts,
-# default 0; 99 = all) keeps that many layers' attention outputs through checkpointing in ours. The attention-d64
-# part times head dim 64 (our Hopper and portable kernels, and the peer) at 16K.
+#   bash bench/device-bench.sh [gemm] [attention] [train] [attention-ours] [attention-d64]
+#                                                     (default: gemm attention train)
+# HOPPER_FORWARD and HOPPER_BACKWARD (comma lists, e.g. plain,ws and plain,tiled; default: the runtime's) time
+# several Hopper schedules in the attention part. In the train part MOMENTS=bf16 keeps our AdamW moments in bf16,
+# as the HF peer's AdamW keeps them for bf16 weights (MOMENTS=fp32,bf16 runs ours with each), and KEPT (a comma list
+# of layer counts, default 0; 99 = all) keeps that many layers' attention outputs through checkpointing in ours.
+# The attention-d64 part times head dim 64 (our Hopper and portable kernels, and the peer) at 16K.
 set -uo pipefail
 out=${OUT:-/tmp/out}
 MOMENTS=${MOMENTS:-fp32}

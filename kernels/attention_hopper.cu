@@ -645,362 +645,36 @@ __device__ void hopper_backward(const CUtensorMap* qmap, const CUtensorMap* kmap
   }
 BACKWARD(, hopper_backward, 256, 128)
 
-// ---------------------------------------------------------------------------------------------------------------
-// Backward, warp-specialized (attention_backward_hopper_ws_d<D>): the same grid, work split, arguments and results
-// as hopper_backward above, 384 threads in three roles so that no MMA warp waits on a load or an atomic, and the
-// two MMA warpgroups meet once a step instead of at every __syncthreads:
-//   warpgroup 0, 24 registers a thread: warp 0 loads — the block's K and V once; per step Q and dO by the tensor
-//     memory accelerator (lane 0) and lse and delta by 4-byte asynchronous copies (every lane), into STAGES
-//     stages, each with a barrier that counts the bytes and the copies ("full") and one that counts the 8 MMA
-//     warps done with it ("empty"); warp 1 adds each step's dQ tile from shared memory into the fp32
-//     accumulator with bulk reductions, one a row (the accumulator's rows are hq·D apart, so no single copy
-//     covers the tile); warps 2 and 3 leave at once.
-//   warpgroups 1 and 2, 240 registers: keys 64w..64w+63 of the block's 128, as in hopper_backward, but each
-//     product's MMAs run under the next piece of arithmetic: dPᵀ under Pᵀ, dV += Pᵀ·dO under dSᵀ, dK += dSᵀ·Q
-//     under dSᵀ's stores; dQ = dS·K goes from registers into one shared fp32 tile that warp 1 drains.
-// Named barriers (besides 0): 1 = both MMA warpgroups have stored their dSᵀ; 2 = the dQ tile is written (MMA warps
-// arrive, warp 1 waits); 3 = the dQ tile may be written again (warp 1 arrives once its reductions have read it);
-// for D 64 only, 4 = warpgroup 0 has stored its part of dQ, 5 and 6 = warpgroup 1 or 2 has stored its dSᵀ.
-namespace bws {
-
-constexpr int DS_READY = 1, DQ_FULL = 2, DQ_EMPTY = 3, DQ_HALF = 4, DS_OWN = 5;  // DS_OWN + w: warpgroup w alone
-constexpr int MMA_THREADS = 256, DQ_THREADS = MMA_THREADS + 32;
-
-// A 4-byte asynchronous copy, zeros where !valid.
-__device__ __forceinline__ void copy4(float* dst, const float* src, bool valid) {
-  asm volatile("cp.async.ca.shared.global [%0], [%1], 4, %2;\n" ::"r"(wg::smem_addr(dst)), "l"(src),
-               "r"(valid ? 4 : 0)
-               : "memory");
-}
-
-// Descriptors of k-step kk from that of k-step 0 (wgmma.cuh's layouts): only the start address, the low field in
-// 16-byte units, moves, and no shared address reaches 256 KB, so the add cannot carry out of it. One base a tile
-// then serves every k-step and stage, instead of a register pair for each.
-__device__ __forceinline__ uint64_t k_step(uint64_t d0, int rows, int kk) {
-  return d0 + (((kk >> 2) * rows * 128 + (kk & 3) * 32) >> 4);
-}
-__device__ __forceinline__ uint64_t mn_step(uint64_t d0, int kk) { return d0 + kk * 16 * 128 / 16; }
-
-__device__ __forceinline__ void reduce_add(float* dst, const void* src, int bytes) {
-  asm volatile("cp.reduce.async.bulk.global.shared::cta.bulk_group.add.f32 [%0], [%1], %2;\n" ::"l"(dst),
-               "r"(wg::smem_addr(src)), "r"(bytes)
-               : "memory");
-}
-
-}  // namespace bws
-
-template <int D>
-__device__ void hopper_backward_ws(const CUtensorMap* qmap, const CUtensorMap* kmap, const CUtensorMap* vmap,
-                                   const CUtensorMap* dmap, const float* __restrict__ lse,
-                                   const float* __restrict__ delta, float* __restrict__ dq_acc,
-                                   bf16* __restrict__ dk, bf16* __restrict__ dv, int tq, int tk, int hq, int hkv,
-                                   int causal, float scale) {
-  constexpr int BK = 128, BQ = 64, STAGES = 2;
-  constexpr int KV_TILE = BK * D * 2, Q_TILE = BQ * D * 2, DS_TILE = BK * BQ * 2;
-  // dQ rows padded by 16 bytes: a warp's stores of 8 rows × 8 columns then hit every bank twice, not 8 banks 8 times.
-  constexpr int DQ_ROW = D * 4 + 16;
-  extern __shared__ unsigned char smem_raw[];
-  unsigned char* Ks = align1024(smem_raw);
-  unsigned char* Vs = Ks + KV_TILE;
-  unsigned char* Qs = Vs + KV_TILE;            // STAGES stages
-  unsigned char* dOs = Qs + STAGES * Q_TILE;   // STAGES stages
-  unsigned char* dSts = dOs + STAGES * Q_TILE;  // dSᵀ (128 keys × 64 queries), two buffers
-  unsigned char* dQs = dSts + 2 * DS_TILE;     // BQ rows × D fp32
-  float(*lse_s)[BQ] = reinterpret_cast<float(*)[BQ]>(dQs + BQ * DQ_ROW);  // STAGES stages
-  float(*delta_s)[BQ] = lse_s + STAGES;
-  uint64_t* kv_full = reinterpret_cast<uint64_t*>(delta_s + STAGES);
-  uint64_t* full = kv_full + 1;
-  uint64_t* empty = full + STAGES;
-
-  const int tid = threadIdx.x, lane = tid & 31;
-  // The block's keys and the steps it walks: query tiles of one head, then the next head's (counters, not
-  // divisions, in the loops). Worked out by each role after its setmaxnreg, not once before: values live across
-  // the 24-register warps' setmaxnreg would have to fit beside everything they keep.
-  const auto walk = [&](int& b, int& hk, int& k0, int& group, int& qt_begin, int& qt_end, int& steps) {
-    // Key blocks outermost across the heads (the grid's x and y swapped): under a causal mask the first blocks
-    // walk the most query tiles, and starting every head's heaviest first leaves only light ones for the tail.
-    const int lin = blockIdx.x + gridDim.x * blockIdx.y;
-    b = blockIdx.z, hk = lin % gridDim.y, k0 = lin / gridDim.y * BK;
-    group = hq / hkv;
-    qt_begin = causal ? k0 / BQ : 0;
-    const int qt_count = max(0, (tq + BQ - 1) / BQ - qt_begin);
-    qt_end = qt_begin + qt_count;
-    steps = group * qt_count;
-  };
-
-  if (tid == 0) {
-    wg::barrier_init(kv_full, 1);
-    for (int s = 0; s < STAGES; s++) {
-      wg::barrier_init(&full[s], 1 + 32);  // lane 0's expect-bytes arrival, every lane's copies landing
-      wg::barrier_init(&empty[s], 8);
-    }
-    asm volatile("fence.mbarrier_init.release.cluster;\n" ::: "memory");
-  }
-  __syncthreads();
-
-  if (tid < 128) {
-    asm volatile("setmaxnreg.dec.sync.aligned.u32 24;\n" ::: "memory");
-    const int warp = tid >> 5;
-    int b, hk, k0, group, qt_begin, qt_end, steps;
-    walk(b, hk, k0, group, qt_begin, qt_end, steps);
-    if (warp == 0 && steps > 0) {
-      if (lane == 0) {
-        wg::barrier_expect(kv_full, 2 * KV_TILE);
-        wg::tma_tile<D>(Ks, kmap, BK, k0, hk, b, kv_full);
-        wg::tma_tile<D>(Vs, vmap, BK, k0, hk, b, kv_full);
-      }
-      // lse and delta rows of the head (zeros past the end) by 4-byte asynchronous copies, two rows a lane each,
-      // which arrive on the stage's barrier when they land: no registers wait on their loads.
-      const long long head_row = ((long long)b * hq + hk * group) * tq;
-      const float* lrow = lse + head_row;
-      const float* drow = delta + head_row;
-      int h = hk * group, qt = qt_begin;
-      for (int i = 0; i < steps; i++) {
-        const int s = i % STAGES;
-        // The stage's previous use (step i − STAGES) is over; parity 1 on a fresh barrier passes at once.
-        wg::barrier_wait(&empty[s], ((i / STAGES) & 1) ^ 1);
-        if (lane == 0) {
-          wg::barrier_expect(&full[s], 2 * Q_TILE);
-          wg::tma_tile<D>(Qs + s * Q_TILE, qmap, BQ, qt * BQ, h, b, &full[s]);
-          wg::tma_tile<D>(dOs + s * Q_TILE, dmap, BQ, qt * BQ, h, b, &full[s]);
-        }
-#pragma unroll
-        for (int u = 0; u < 2; u++) {
-          const int j = qt * BQ + lane + 32 * u;
-          const bool in = j < tq;
-          bws::copy4(&lse_s[s][lane + 32 * u], lrow + (in ? j : 0), in);
-          bws::copy4(&delta_s[s][lane + 32 * u], drow + (in ? j : 0), in);
-        }
-        asm volatile("cp.async.mbarrier.arrive.noinc.shared::cta.b64 [%0];\n" ::"r"(wg::smem_addr(&full[s]))
-                     : "memory");
-        if (++qt == qt_end) qt = qt_begin, h++, lrow += tq, drow += tq;
-      }
-    } else if (warp == 1) {
-      int h = hk * group, qt = qt_begin;
-      for (int i = 0; i < steps; i++) {
-        wg::named_arrive(bws::DQ_EMPTY, bws::DQ_THREADS);
-        wg::named_sync(bws::DQ_FULL, bws::DQ_THREADS);
-#pragma unroll
-        for (int u = 0; u < 2; u++) {
-          const int r = lane + 32 * u, q = qt * BQ + r;
-          if (q < tq) bws::reduce_add(dq_acc + (((long long)b * tq + q) * hq + h) * D, dQs + r * DQ_ROW, D * 4);
-        }
-        asm volatile("cp.async.bulk.commit_group;\n" ::: "memory");
-        // The tile may be overwritten once the reductions have read it (they may still be adding in L2).
-        asm volatile("cp.async.bulk.wait_group.read 0;\n" ::: "memory");
-        if (++qt == qt_end) qt = qt_begin, h++;
-      }
-      asm volatile("cp.async.bulk.wait_group 0;\n" ::: "memory");
-    }
-    return;
-  }
-
-  asm volatile("setmaxnreg.inc.sync.aligned.u32 240;\n" ::: "memory");
-  int b, hk, k0, group, qt_begin, qt_end, steps;
-  walk(b, hk, k0, group, qt_begin, qt_end, steps);
-  const int w = (tid >> 7) - 1, warp = (tid >> 5) & 3, g = lane >> 2, t = lane & 3;
-  const int r0 = 64 * w + 16 * warp + g;  // this thread's key rows in the block: r0 and r0 + 8
-  const int kj[2] = {k0 + r0, k0 + r0 + 8};
-  // The masks in as few registers as the loop can spare: key row kj sees queries [first_q, tq) (none past tk);
-  // a tile needs masking where its queries start below mask_below or run past tq.
-  int first_q[2];
-#pragma unroll
-  for (int row = 0; row < 2; row++) first_q[row] = kj[row] >= tk ? INT_MAX : causal ? kj[row] : 0;
-  const int mask_below = k0 + 64 * w + 64 > tk ? INT_MAX : causal ? k0 + 64 * w + 63 : INT_MIN;
-  // dQ = dS·K: for D 128 each warpgroup takes D/2 columns over all 128 keys; for D 64 (32 columns would start
-  // mid-way through a swizzled 128-byte row, a descriptor offset not tried here) each takes all columns over its
-  // own 64 keys, and the two parts are added in shared memory.
-  constexpr bool SPLIT_K = D < 128;
-  constexpr int DQ_COLS = SPLIT_K ? D : D / 2;
-
-  float dkacc[D / 2], dvacc[D / 2];
-#pragma unroll
-  for (int i = 0; i < D / 2; i++) dkacc[i] = dvacc[i] = 0.f;
-  const float scale2 = scale * LOG2E;
-  if (steps > 0) wg::barrier_wait(kv_full, 0);
-  const uint64_t k_k = wg::desc_k_major(Ks, BK, 64 * w, 0), v_k = wg::desc_k_major(Vs, BK, 64 * w, 0);
-  const uint64_t k_mn = wg::desc_mn_major(Ks, BK, SPLIT_K ? 0 : DQ_COLS * w, 0);
-  const uint64_t q_k0 = wg::desc_k_major(Qs, BQ, 0, 0), do_k0 = wg::desc_k_major(dOs, BQ, 0, 0);
-  const uint64_t q_mn0 = wg::desc_mn_major(Qs, BQ, 0, 0), do_mn0 = wg::desc_mn_major(dOs, BQ, 0, 0);
-  const uint64_t dst_mn0 = wg::desc_mn_major(dSts, BK, 0, 0);
-
-  int qt = qt_begin;
-  for (int i = 0; i < steps; i++) {
-    const int s = i % STAGES, q0 = qt * BQ;
-    if (++qt == qt_end) qt = qt_begin;
-    const uint64_t q_k = q_k0 + s * (Q_TILE / 16), do_k = do_k0 + s * (Q_TILE / 16);
-    const uint64_t q_mn = q_mn0 + s * (Q_TILE / 16), do_mn = do_mn0 + s * (Q_TILE / 16);
-    const uint64_t dst_mn = dst_mn0 + (i & 1) * (DS_TILE / 16);
-    unsigned char* dSt = dSts + (i & 1) * DS_TILE;
-    wg::barrier_wait(&full[s], (i / STAGES) & 1);
-
-    float st[BQ / 2], dpt[BQ / 2];
-    wg::fence();
-#pragma unroll
-    for (int kk = 0; kk < D / 16; kk++) {
-      wg::mma_ss<BQ, 0, 0>(st, bws::k_step(k_k, BK, kk), bws::k_step(q_k, BQ, kk), kk > 0);
-    }
-    wg::commit();
-#pragma unroll
-    for (int kk = 0; kk < D / 16; kk++) {
-      wg::mma_ss<BQ, 0, 0>(dpt, bws::k_step(v_k, BK, kk), bws::k_step(do_k, BQ, kk), kk > 0);
-    }
-    wg::commit();
-    wg::wait<1>();  // Sᵀ is in; dPᵀ may still run
-    wg::hold<BQ / 2>(st);
-
-    const bool needs_mask = q0 < mask_below || q0 + BQ > tq;
-#pragma unroll
-    for (int j = 0; j < BQ / 8; j++) {
-      const float2 l = *reinterpret_cast<const float2*>(&lse_s[s][8 * j + 2 * t]);
-      const float l2[2] = {l.x * LOG2E, l.y * LOG2E};
-#pragma unroll
-      for (int e = 0; e < 4; e++) {
-        float pv = fast_exp2(fmaf(st[4 * j + e], scale2, -l2[e & 1]));
-        if (needs_mask) {
-          const int qi = q0 + 8 * j + 2 * t + (e & 1);
-          if (qi < first_q[e >> 1] || qi >= tq) pv = 0.f;
-        }
-        st[4 * j + e] = pv;
-      }
-    }
-    // dV += Pᵀ·dO (Pᵀ from registers, dO MN-major) runs while dSᵀ is worked out.
-    unsigned pa[BQ / 16][4];
-    to_a_fragments<BQ>(st, pa);
-    wg::fence();
-#pragma unroll
-    for (int kk = 0; kk < BQ / 16; kk++) {
-      wg::mma_rs<D, 1>(dvacc, pa[kk], bws::mn_step(do_mn, kk), 1);
-    }
-    wg::commit();
-    wg::wait<1>();  // dPᵀ is in; dV's MMAs may still run
-    wg::hold<BQ / 2>(dpt);
-#pragma unroll
-    for (int j = 0; j < BQ / 8; j++) {
-      const float2 dl = *reinterpret_cast<const float2*>(&delta_s[s][8 * j + 2 * t]);
-#pragma unroll
-      for (int e = 0; e < 4; e++) dpt[4 * j + e] = st[4 * j + e] * (dpt[4 * j + e] - ((e & 1) ? dl.y : dl.x));
-    }
-    // dK += dSᵀ·Q (dSᵀ from registers, Q MN-major).
-    unsigned sa[BQ / 16][4];
-    to_a_fragments<BQ>(dpt, sa);
-    wg::fence();
-#pragma unroll
-    for (int kk = 0; kk < BQ / 16; kk++) {
-      wg::mma_rs<D, 1>(dkacc, sa[kk], bws::mn_step(q_mn, kk), 1);
-    }
-    wg::commit();
-    // dSᵀ into shared memory (rows r0 and r0 + 8, the tile's 64 query columns) for the dQ product. This buffer was
-    // last read by step i − 2's dQ MMAs, which both warpgroups waited for before step i − 1's DS_READY.
-#pragma unroll
-    for (int kk = 0; kk < BQ / 16; kk++) {
-      const int c = 16 * kk + 2 * t;
-      *reinterpret_cast<unsigned*>(dSt + wg::offset(BK, r0, c)) = sa[kk][0];
-      *reinterpret_cast<unsigned*>(dSt + wg::offset(BK, r0 + 8, c)) = sa[kk][1];
-      *reinterpret_cast<unsigned*>(dSt + wg::offset(BK, r0, c + 8)) = sa[kk][2];
-      *reinterpret_cast<unsigned*>(dSt + wg::offset(BK, r0 + 8, c + 8)) = sa[kk][3];
-    }
-    wg::fence_shared();
-    float dq[DQ_COLS / 2];
-    if constexpr (SPLIT_K) {
-      wg::named_sync(bws::DS_OWN + w, 128);  // this warpgroup's dSᵀ rows, which alone its dQ product reads
-      wg::fence();
-#pragma unroll
-      for (int kk = 4 * w; kk < 4 * w + 4; kk++) {
-        wg::mma_ss<D, 1, 1>(dq, bws::mn_step(dst_mn, kk), bws::mn_step(k_mn, kk), kk > 4 * w);
-      }
-    } else {
-      wg::named_sync(bws::DS_READY, bws::MMA_THREADS);
-      wg::fence();
-#pragma unroll
-      for (int kk = 0; kk < BK / 16; kk++) {
-        wg::mma_ss<DQ_COLS, 1, 1>(dq, bws::mn_step(dst_mn, kk), bws::mn_step(k_mn, kk), kk > 0);
-      }
-    }
-    wg::commit();
-    wg::wait<1>();  // dV's and dK's MMAs are done: the stage (Q, dO, lse, delta) is free to refill
-    wg::hold<D / 2>(dkacc);
-    wg::hold<D / 2>(dvacc);
-    __syncwarp();
-    if (lane == 0) wg::barrier_arrive(&empty[s]);
-    wg::wait<0>();
-    wg::hold<DQ_COLS / 2>(dq);
-
-    wg::named_sync(bws::DQ_EMPTY, bws::DQ_THREADS);
-    // With the keys split, warpgroup 0 stores its part and warpgroup 1 then adds its own to it.
-    if (SPLIT_K && w == 1) wg::named_sync(bws::DQ_HALF, bws::MMA_THREADS);
-    const int col0 = SPLIT_K ? 0 : DQ_COLS * w;
-#pragma unroll
-    for (int j = 0; j < DQ_COLS / 8; j++) {
-#pragma unroll
-      for (int half = 0; half < 2; half++) {
-        const int row = 16 * warp + g + 8 * half;
-        float2* p = reinterpret_cast<float2*>(dQs + row * DQ_ROW + (col0 + 8 * j + 2 * t) * 4);
-        float2 v = make_float2(dq[4 * j + 2 * half] * scale, dq[4 * j + 2 * half + 1] * scale);
-        if (SPLIT_K && w == 1) v.x += p->x, v.y += p->y;
-        *p = v;
-      }
-    }
-    if (SPLIT_K && w == 0) wg::named_arrive(bws::DQ_HALF, bws::MMA_THREADS);
-    wg::fence_shared();  // the bulk reductions read the tile through the async proxy
-    wg::named_arrive(bws::DQ_FULL, bws::DQ_THREADS);
-  }
-
-  store_dk_dv<D>(dk, dv, dkacc, dvacc, kj, tk, b, hkv, hk, t, scale);
-}
-
-BACKWARD(ws_, hopper_backward_ws, 384, 64)
-BACKWARD(ws_, hopper_backward_ws, 384, 128)
 
 // ---------------------------------------------------------------------------------------------------------------
-// Backward "tiled" (attention_backward_hopper_tiled_d128, the default for head size 128): the warp-specialized
-// backward rearranged after FlashAttention-3's sm90 backward (hopper/mainloop_bwd_sm90_tma_gmma_ws.hpp,
-// flash_bwd_kernel_sm90.h), with FA3's tile-ordered dQ accumulator (below). Grid, work split and arguments as
-// the two backwards above; the fp32 dQ accumulator's layout is its own.
+// Backward "tiled" (attention_backward_hopper_tiled_d<D>, the default): warp-specialized after
+// FlashAttention-3's sm90 backward (hopper/mainloop_bwd_sm90_tma_gmma_ws.hpp, flash_bwd_kernel_sm90.h), with its
+// tile-ordered dQ accumulator (below). Grid, work split and arguments as hopper_backward above; the fp32 dQ
+// accumulator's layout is its own. 384 threads in three roles, so that no MMA warp waits on a load or a reduction:
+//   warpgroup 0, 24 registers a thread: warp 0 loads the block's K and V once, and per step Q by the tensor
+//     memory accelerator with lse by 4-byte asynchronous copies, and dO the same way; warp 2 copies delta beside
+//     dO (with both rows' pointers warp 0's 24 registers spilled). Q+lse and dO+delta have separate full/empty
+//     mbarrier pipelines of two stages (FA3's two), so that S waits only for Q and dO's stage is refilled as soon
+//     as dP, dV and dSᵀ are done. Warp 1 adds each warpgroup's half of the step's dQ tile into the global
+//     accumulator with one 16 KB bulk reduction (`cp.reduce.async.bulk`); warp 3 leaves at once.
+//   warpgroups 1 and 2, 240 registers: keys 64w..64w+63 of the block's 128. Sᵀ = K_w·Qᵀ and dPᵀ = V_w·dOᵀ as
+//     m64n64 from shared memory (the warpgroup's rows are keys, so that Pᵀ and dSᵀ come out of the accumulators
+//     in the A-fragment shape the dV and dK products need); dV += Pᵀ·dO is issued as soon as Pᵀ exists and runs
+//     under dSᵀ's arithmetic; dSᵀ goes to shared memory by stmatrix (two buffers), since dQ = dS·K needs all 128
+//     keys: each warpgroup takes D/2 of dQ's columns, both operands from shared memory, after one named barrier
+//     that joins the two warpgroups (dSᵀ stored). dQ's product is issued before dK += dSᵀ·Q (dSᵀ from
+//     registers), so that dK keeps the tensor cores busy while dQ is scaled and handed to the dQ warp through the
+//     warpgroup's own full/empty named barriers (a warpgroup waits for the other only where the data demands it).
+// Where FA3 differs and this kernel does not follow: FA3 pre-multiplies lse by log2 e in its preprocess kernel
+// (here 16 multiplies a step); a block here walks the query heads of its kv head (GQA without fp32 dK/dV
+// accumulators or atomics); masks only on the tiles that need them; dSᵀ stored as is (MN-major for dQ's A)
+// rather than transposed to K-major, wgmma reads either. The block order (heaviest key blocks first, across
+// heads) is FA3's LPT order. The kernel log in benchmarks.md (v8) has what each of these steps gave.
 //
-// What FA3 does for D 128, causal or not (flash_bwd_launch_template.h: kBlockM 64 (80 without a mask), kBlockN
-// 128, 2 MMA warpgroups, SdP_swapAB, not dKV_swapAB, not dQ_swapAB, Q/dO stages 2, dS stages 2, V not in
-// registers; 24/240 registers): each MMA warpgroup owns 64 of the 128 keys and computes Sᵀ = K_w·Qᵀ and
-// dPᵀ = V_w·dOᵀ as m64n64 from shared memory (the swap makes the warpgroup's rows keys, so that Pᵀ and dSᵀ come out
-// of the accumulators already in the A-fragment shape the dV and dK products need); dV += Pᵀ·dO and
-// dK += dSᵀ·Q take Pᵀ and dSᵀ from registers (P never reaches shared memory); dS alone is stored (transposing
-// stmatrix into a K-major tile, two buffers) because dQ = dS·K needs all 128 keys: each warpgroup takes D/2 of
-// dQ's columns, both operands from shared memory. Producer warpgroup (24 registers): warp 0 loads, warp 1 drains
-// dQ. One named barrier a step joins the two warpgroups (dS stored, before the dQ product). dQ goes
-// from registers into the warpgroup's own half of an fp32 shared tile, with its own full/empty named barriers to
-// one dQ warp, which adds each half into the global accumulator with one 16 KB bulk reduction (FA3 keeps that
-// accumulator in the MMA fragments' order and a postprocess kernel puts it right). Q (with lse, pre-multiplied by
-// log2 e by the preprocess kernel) and dO (with dPsum, also precomputed) have separate full/empty pipelines, so S
-// starts as soon as Q has landed and dO's stage is given back once dP and dV are done, Q's at the step's end. Per
-// step: S, dP issued; wait S; P = exp2(S·scale·log2e − lse2); wait dP; dS; dS → shared memory; dV issued;
-// barrier; dQ issued, then dK; wait for dQ (dK keeps the tensor cores busy while dQ goes to shared memory); wait
-// for dK. Causal masks are applied on every step for D 128 (separate masked iterations only for D ≤ 64), GQA is a
-// CTA per query head adding dK, dV into fp32 accumulators, deterministic mode is off by default.
-//
-// Where the ws kernel above differs, and what this one takes over:
-//   1. ws joins its two MMA warpgroups twice a step: at dSᵀ (as FA3) and at one dQ tile whose full/empty
-//      barriers count all 256 MMA threads. Here each warpgroup has its own pair (ids 2 + w, 4 + w; 160 threads
-//      with the dQ warp), so a warpgroup waits for the other only where the data demands it (dSᵀ).
-//   2. ws issues dK before the dSᵀ barrier and dQ last, so that after dQ nothing of this warpgroup is queued
-//      while dQ is scaled and stored and the next step's loads are awaited; both warpgroups reach that point
-//      together, leaving the tensor cores idle. Here (FA3's order) dQ is issued before dK, and dK runs under
-//      dQ's store. dV is still issued as soon as Pᵀ exists (earlier than FA3), under dSᵀ's arithmetic.
-//   3. ws stores dSᵀ with 16 four-byte stores a thread a step; here 4 stmatrix.x4 (FA3's STSM).
-//   4. ws has one full and one empty barrier a stage for Q, dO, lse and delta together; here Q+lse and dO+delta
-//      each have their own, as FA3's two pipelines: S waits only for Q, and dO's stage is refilled earlier.
-//      (delta's copies come from warp 2: warp 0's 24 registers spilled with both rows' pointers.)
-//   5. ws's dQ warp adds a row (512 bytes) a bulk reduction, 64 a step, into the caller's row-ordered
-//      accumulator; here two of 16 KB, one per warpgroup, into a tile-ordered one (FA3's; see below). Steps 1–4
-//      alone gave 3% (408 against 395 TFLOP/s at 64K); this gave the rest (480).
-//   Kept from ws where FA3 differs but the difference is forced or not worth it: lse arrives in natural log and
-//   is scaled here (16 multiplies a step); GQA walks the query heads of the kv head in one block (no fp32 dK/dV
-//   accumulators, no atomics); masks only on the tiles that need them; the block order (heaviest key blocks
-//   first, across heads) as FA3's LPT order;
-//   dSᵀ stored as is (MN-major for dQ's A, as ws) rather than transposed to K-major, wgmma reads either.
 // Head size 64 (attention_backward_hopper_tiled_d64): a 64-column dQ cannot be halved by columns (a half would
-// start mid-way through a 128-byte swizzled row), so it is split over keys, as ws does: each warpgroup multiplies
-// its own 64 keys' dSᵀ by those keys' rows of K into a whole 64 × 64 partial dQ, and the dQ warp adds both partials
-// into the same tile of the accumulator. Each warpgroup then reads only the dSᵀ it wrote: no barrier between them.
+// start mid-way through a 128-byte swizzled row), so it is split over keys: each warpgroup multiplies its own 64
+// keys' dSᵀ by those keys' rows of K into a whole 64 × 64 partial dQ, and the dQ warp adds both partials into the
+// same tile of the accumulator. Each warpgroup then reads only the dSᵀ it wrote: no barrier between them.
 // Named barriers (besides 0): 1 = both MMA warpgroups have stored their dSᵀ (head size 128); 2 + w = warpgroup w's
 // half (head size 64: partial) of the dQ tile is written (its warps arrive, the dQ warp waits); 4 + w = that half
 // may be written again (the dQ warp arrives once its reductions have read the tile); 6 + w = warpgroup w's dSᵀ
@@ -1009,6 +683,19 @@ namespace btl {
 
 constexpr int DS_READY = 1, DQ_FULL = 2, DQ_EMPTY = 4, DS_OWN = 6;  // DQ_FULL + w etc.: warpgroup w's
 constexpr int MMA_THREADS = 256, HALF_THREADS = 128 + 32;
+
+// A 4-byte asynchronous copy, zeros where !valid.
+__device__ __forceinline__ void copy4(float* dst, const float* src, bool valid) {
+  asm volatile("cp.async.ca.shared.global [%0], [%1], 4, %2;\n" ::"r"(wg::smem_addr(dst)), "l"(src),
+               "r"(valid ? 4 : 0)
+               : "memory");
+}
+
+__device__ __forceinline__ void reduce_add(float* dst, const void* src, int bytes) {
+  asm volatile("cp.reduce.async.bulk.global.shared::cta.bulk_group.add.f32 [%0], [%1], %2;\n" ::"l"(dst),
+               "r"(wg::smem_addr(src)), "r"(bytes)
+               : "memory");
+}
 
 // Four 8×8 bf16 matrices from accumulator-layout pairs; lanes 8m..8m+7 give the row addresses of matrix m.
 __device__ __forceinline__ void stmatrix_x4(uint32_t addr, const unsigned* r) {
@@ -1030,7 +717,7 @@ __device__ __forceinline__ uint64_t mnmaj(uint32_t start16, int rows, int kk) {
   return desc_of(start16 + kk * 16 * 128 / 16 + ((uint32_t)(rows * 128 >> 4) << 16));
 }
 
-// As ws's walk: key blocks outermost across the heads, heaviest (most query tiles under a causal mask) first.
+// Key blocks outermost across the heads, heaviest (most query tiles under a causal mask) first.
 template <int BK, int BQ>
 __device__ __forceinline__ void walk(int tq, int hq, int hkv, int causal, int& b, int& hk, int& k0, int& group,
                                      int& qt_begin, int& qt_end, int& steps) {
@@ -1113,7 +800,7 @@ __device__ void hopper_backward_tiled(const CUtensorMap* qmap, const CUtensorMap
         for (int u = 0; u < 2; u++) {
           const int j = qt * BQ + lane + 32 * u;
           const bool in = j < tq;
-          bws::copy4(&lse_s[s][lane + 32 * u], lrow + (in ? j : 0), in);
+          btl::copy4(&lse_s[s][lane + 32 * u], lrow + (in ? j : 0), in);
         }
         asm volatile("cp.async.mbarrier.arrive.noinc.shared::cta.b64 [%0];\n" ::"r"(wg::smem_addr(&full_q[s]))
                      : "memory");
@@ -1135,7 +822,7 @@ __device__ void hopper_backward_tiled(const CUtensorMap* qmap, const CUtensorMap
         for (int u = 0; u < 2; u++) {
           const int j = qt * BQ + lane + 32 * u;
           const bool in = j < tq;
-          bws::copy4(&delta_s[s][lane + 32 * u], drow + (in ? j : 0), in);
+          btl::copy4(&delta_s[s][lane + 32 * u], drow + (in ? j : 0), in);
         }
         asm volatile("cp.async.mbarrier.arrive.noinc.shared::cta.b64 [%0];\n" ::"r"(wg::smem_addr(&full_do[s]))
                      : "memory");
@@ -1155,7 +842,7 @@ __device__ void hopper_backward_tiled(const CUtensorMap* qmap, const CUtensorMap
         for (int half = 0; half < 2; half++) {
           wg::named_sync(btl::DQ_FULL + half, btl::HALF_THREADS);
           if (lane == 0) {
-            bws::reduce_add(tile + (SPLIT_KEYS ? 0 : half * (DQ_HALF / 4)), dQs + half * DQ_HALF, DQ_HALF);
+            btl::reduce_add(tile + (SPLIT_KEYS ? 0 : half * (DQ_HALF / 4)), dQs + half * DQ_HALF, DQ_HALF);
           }
         }
         asm volatile("cp.async.bulk.commit_group;\n" ::: "memory");
@@ -1173,8 +860,8 @@ __device__ void hopper_backward_tiled(const CUtensorMap* qmap, const CUtensorMap
   int b, hk, k0, group, qt_begin, qt_end, steps;
   btl::walk<BK, BQ>(tq, hq, hkv, causal, b, hk, k0, group, qt_begin, qt_end, steps);
   const int w = (tid >> 7) - 1, warp = (tid >> 5) & 3, g = lane >> 2, t = lane & 3;
-  // Registers are what this loop is short of (ptxas spilled with ws's set plus this one's): what only the
-  // masked tiles or the epilogue need is worked out there again, not kept.
+  // Registers are what this loop is short of (ptxas spilled with more kept live): what only the masked tiles or
+  // the epilogue need is worked out there again, not kept.
   const int kj0 = k0 + 64 * w + 16 * warp + g;  // this thread's first key row (the second is kj0 + 8)
   const int mask_below = k0 + 64 * w + 64 > tk ? INT_MAX : causal ? k0 + 64 * w + 63 : INT_MIN;
   // stmatrix: lane L names row L % 8 of matrix L / 8 — rows +8 for the odd matrices, columns +8 for the upper two.
@@ -1257,8 +944,8 @@ __device__ void hopper_backward_tiled(const CUtensorMap* qmap, const CUtensorMap
     unsigned sa[BQ / 16][4];
     to_a_fragments<BQ>(dpt, sa);
     // dSᵀ into this step's buffer for the dQ product: k-step kk's four fragments are the 8×8 matrices (this
-    // thread's first / second key row) × (columns 16kk / 16kk + 8). The buffer was last read by step i − 2's dQ MMAs, which both
-    // warpgroups waited for before step i − 1's DS_READY.
+    // thread's first / second key row) × (columns 16kk / 16kk + 8). The buffer was last read by step i − 2's dQ
+    // MMAs, which both warpgroups (head size 64: this one) waited for before step i − 1's barrier.
     {
       const uint32_t base = st_addr + (i & 1) * DS_TILE;
 #pragma unroll
@@ -1317,10 +1004,10 @@ __device__ void hopper_backward_tiled(const CUtensorMap* qmap, const CUtensorMap
   store_dk_dv<D>(dk, dv, dkacc, dvacc, kj, tk, b, hkv, hk, t, scale);
 }
 
-// The dQ accumulator (head size 128; 64 below): each bulk reduction of 512 bytes (a row of the caller's [b, tq, hq, D] order) is a
-// transaction for the bulk-copy unit to set up and L2 to apply, and 64 a step kept the dQ warp behind; FA3 issues
-// one of 16 KB per warpgroup. For that the global accumulator holds each warpgroup's half of a tile in the order
-// it sits in shared memory:
+// The dQ accumulator (head size 128; 64 below): a bulk reduction is a transaction for the bulk-copy unit to set
+// up and L2 to apply, and one a row of the row-ordered [b, tq, hq, D] layout, 64 a step, kept a dQ warp behind
+// (the ws backward of the kernel log); FA3 issues one of 16 KB per warpgroup. For that the global accumulator
+// holds each warpgroup's half of a tile in the order it sits in shared memory:
 //   [b][hq][ceil(tq / 64)][2 halves][64 query rows × 64 columns, as 8 × 128 float4]
 // where float4 128·j + x of half w is column block j (columns 64w + 8j + 2t, +1) of MMA thread x (warp x / 32,
 // g = x % 32 / 4, t = x % 4) for query rows 16·warp + g (.x, .y) and + 8 (.z, .w): the wgmma accumulator

@@ -16,26 +16,22 @@ class HopperBackwardTest {
     @Test
     void parsesTheShortAndTheLongNames() {
         assertThat(HopperBackward.parse("plain")).isEqualTo(HopperBackward.PLAIN);
-        assertThat(HopperBackward.parse(" WS ")).isEqualTo(HopperBackward.WARP_SPECIALIZED);
-        assertThat(HopperBackward.parse("warp_specialized")).isEqualTo(HopperBackward.WARP_SPECIALIZED);
         assertThat(HopperBackward.parse("tiled")).isEqualTo(HopperBackward.TILED);
         assertThat(HopperBackward.parse(" TILED")).isEqualTo(HopperBackward.TILED);
-        assertThatThrownBy(() -> HopperBackward.parse("v2")).isInstanceOf(IllegalArgumentException.class)
-                .hasMessageContaining("plain, ws or tiled");
+        assertThatThrownBy(() -> HopperBackward.parse("ws")).isInstanceOf(IllegalArgumentException.class)
+                .hasMessageContaining("plain or tiled");
     }
 
     @Test
-    void theWarpSpecializedKernelsServeHeadDim64AndTiledStandsInForPlainThere() {
+    void onlyTheTiledKernelServesHeadDim64AndStandsInForPlainThere() {
         assertThat(HopperBackward.PLAIN.supports(128)).isTrue();
         assertThat(HopperBackward.PLAIN.supports(64)).isFalse();
-        assertThat(HopperBackward.WARP_SPECIALIZED.supports(128)).isTrue();
-        assertThat(HopperBackward.WARP_SPECIALIZED.supports(64)).isTrue();
-        assertThat(HopperBackward.WARP_SPECIALIZED.supports(32)).isFalse();
+        assertThat(HopperBackward.TILED.supports(32)).isFalse();
         assertThat(HopperBackward.TILED.supports(128)).isTrue();
         assertThat(HopperBackward.TILED.supports(64)).isTrue();
         for (HopperBackward b : HopperBackward.values()) {
             assertThat(b.forHeadSize(128)).as(b.flag()).isEqualTo(b);
-            assertThat(b.forHeadSize(64)).as(b.flag()).isEqualTo(b == HopperBackward.PLAIN ? HopperBackward.TILED : b);
+            assertThat(b.forHeadSize(64)).as(b.flag()).isEqualTo(HopperBackward.TILED);
             assertThat(b.forHeadSize(96)).as(b.flag()).isNull();
         }
     }
@@ -56,7 +52,6 @@ class HopperBackwardTest {
     @Test
     void launchShapesFitTheKernels() {
         assertThat(HopperBackward.PLAIN.threads()).isEqualTo(256);
-        assertThat(HopperBackward.WARP_SPECIALIZED.threads()).isEqualTo(384);
         assertThat(HopperBackward.TILED.threads()).isEqualTo(384);
         // The kernel's own layout (attention_hopper.cu): the barriers end 197,704 bytes past the aligned base for
         // tiled at D 128 (K, V 64 KB; Q, dO two stages 64 KB; dSᵀ 32 KB; dQ 32 KB; lse, delta 1 KB; 9 barriers)
@@ -77,8 +72,8 @@ class HopperBackwardTest {
     void kernelNamesFollowTheSchedule() {
         assertThat("attention_backward_hopper_" + HopperBackward.PLAIN.prefix() + "d128")
                 .isEqualTo("attention_backward_hopper_d128");
-        assertThat("attention_backward_hopper_" + HopperBackward.WARP_SPECIALIZED.prefix() + "d64")
-                .isEqualTo("attention_backward_hopper_ws_d64");
+        assertThat("attention_backward_hopper_" + HopperBackward.TILED.prefix() + "d64")
+                .isEqualTo("attention_backward_hopper_tiled_d64");
         assertThat("attention_backward_hopper_" + HopperBackward.TILED.prefix() + "d128")
                 .isEqualTo("attention_backward_hopper_tiled_d128");
     }

@@ -236,6 +236,15 @@ public interface Backend extends AutoCloseable {
     default void resetPeakDeviceBytes() {
     }
 
+    /**
+     * The backend that does the work: this one, or, for a wrapper that only watches the calls (an op profile), the
+     * backend it wraps. Code that needs a particular implementation, e.g. {@code CudaBackend} for its streams, asks
+     * this rather than the wrapper, so that it behaves the same with the wrapper on.
+     */
+    default Backend unwrap() {
+        return this;
+    }
+
     /** Waits for all queued work (a no-op on the CPU). */
     default void synchronize() {
     }

@@ -1,6 +1,7 @@
 package io.easycontext.runtime.cli;
 
 import io.easycontext.runtime.backend.AttentionMask;
+import io.easycontext.runtime.backend.Backend;
 import io.easycontext.runtime.backend.cuda.AttentionKernels;
 import io.easycontext.runtime.backend.cuda.CudaBackend;
 import io.easycontext.runtime.backend.cuda.HopperBackward;
@@ -15,6 +16,8 @@ import io.easycontext.runtime.optim.AdamW;
 import io.easycontext.runtime.optim.LrSchedule;
 import io.easycontext.runtime.optim.Optimizer;
 import io.easycontext.runtime.optim.OptimizerMoments;
+import io.easycontext.runtime.profile.OpProfile;
+import io.easycontext.runtime.profile.ProfileReport;
 import io.easycontext.runtime.tensor.DType;
 import io.easycontext.runtime.tensor.Tensor;
 
@@ -99,13 +102,15 @@ public final class BenchCommand implements Command {
                 int kept = flags.integer("kept-attention-layers", 0);
                 LlamaModel.Options options = Flags.usage(() ->
                         LlamaModel.Options.DEFAULTS.withKeptAttentionLayers(kept));
+                boolean profileOps = flags.bool("profile-ops", false);
                 flags.finish();
                 Cuda.require();
                 if (poolBytes == 0) {
                     poolBytes = Cuda.device(gpu).totalMemory() - (2L << 30);
                 }
-                try (CudaBackend backend = new CudaBackend(gpu, poolBytes)) {
-                    train(backend, config, seq, steps, moments, options, out);
+                try (CudaBackend backend = new CudaBackend(gpu, poolBytes);
+                     OpProfile profile = profileOps ? OpProfile.of(backend) : null) {
+                    train(backend, profile, config, seq, steps, moments, options, out, err);
                 }
             }
             default -> throw new Flags.UsageException("--what must be gemm, attention or train, not '" + what + "'");
@@ -187,11 +192,14 @@ public final class BenchCommand implements Command {
 
     /**
      * Training steps of a randomly initialised model on one GPU with activation checkpointing and AdamW; the
-     * model FLOPs per token follow the peer: 6·params + 6·layers·S·hidden (recompute not counted).
+     * model FLOPs per token follow the peer: 6·params + 6·layers·S·hidden (recompute not counted). With a
+     * {@code profile} (null for none) the ops run through it, and each timed step's op profile follows it: a table
+     * on {@code err}, a {@code "what":"op_profile"} line on {@code out}.
      */
-    private static void train(CudaBackend b, LlamaConfig config, int seq, int steps, OptimizerMoments moments,
-                              LlamaModel.Options options, PrintStream out) {
-        LlamaWeights weights = LlamaWeights.initialize(b, config, 0);
+    private static void train(CudaBackend b, OpProfile profile, LlamaConfig config, int seq, int steps,
+                              OptimizerMoments moments, LlamaModel.Options options, PrintStream out, PrintStream err) {
+        Backend ops = profile == null ? b : profile.backend();
+        LlamaWeights weights = LlamaWeights.initialize(ops, config, 0);
         LlamaModel model = new LlamaModel(weights, options);
         Random r = new Random(seq);
         int[] ids = new int[seq];
@@ -206,16 +214,24 @@ public final class BenchCommand implements Command {
         long count = LlamaModel.countTargets(targets);
         List<Double> times = new ArrayList<>();
         double loss = 0;
-        try (Optimizer optimizer = new Optimizer(b, weights.parameters(),
+        try (Optimizer optimizer = new Optimizer(ops, weights.parameters(),
                 AdamW.Hyper.DEFAULTS.withMoments(moments), LrSchedule.constant(1e-5), 1.0)) {
             for (int i = 0; i < steps + 1; i++) {
                 b.synchronize();
+                if (profile != null) {
+                    profile.reset();
+                }
                 long t0 = System.nanoTime();
-                loss = model.forwardBackward(b, ids, positions, targets, 1, count, LocalAttention.INSTANCE) / count;
-                optimizer.step(b);
+                loss = model.forwardBackward(ops, ids, positions, targets, 1, count, LocalAttention.INSTANCE) / count;
+                optimizer.step(ops);
                 b.synchronize();
                 if (i > 0) {
                     times.add((System.nanoTime() - t0) / 1e6);
+                    if (profile != null) {
+                        ProfileReport report = profile.report();
+                        err.print(report.table(0, i));
+                        out.println(report.toJson(0, i));
+                    }
                 }
             }
         }

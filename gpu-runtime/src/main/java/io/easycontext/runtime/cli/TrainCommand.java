@@ -21,6 +21,7 @@ import io.easycontext.runtime.train.CancellationToken;
 import io.easycontext.runtime.train.DataSource;
 import io.easycontext.runtime.train.DistributedTrainer;
 import io.easycontext.runtime.train.StepMetrics;
+import io.easycontext.runtime.train.StepProfiles;
 import io.easycontext.runtime.train.TrainConfig;
 import io.easycontext.runtime.train.WeightsSnapshot;
 
@@ -44,7 +45,8 @@ import java.util.stream.Collectors;
  * {@code --kept-attention-layers N} keeps the attention output of the last N layers through activation
  * checkpointing, so that their recomputation skips the attention;
  * {@code --auto-memory} lets the memory planner choose sharding, offloads and kept attention, within
- * {@code --host-memory-gib}.
+ * {@code --host-memory-gib}; {@code --profile-ops} times every backend op and prints, per rank and step, where the
+ * step's time went (a table and a {@code "what":"op_profile"} JSON line on stderr).
  * One JSON line per optimizer step on stdout; logs on stderr.
  */
 public final class TrainCommand implements Command {
@@ -66,6 +68,7 @@ public final class TrainCommand implements Command {
         TrainSpec spec = spec(flags);
         double hostGib = flags.number("host-memory-gib", 0);
         String tokenizerSpec = flags.string("tokenizer", null);
+        boolean profileOps = flags.bool("profile-ops", false);
         CheckpointManager.Options checkpoints = checkpoints(flags, spec.checkpointEvery());
         flags.finish();
         List<Violation> violations = spec.validate();
@@ -104,7 +107,7 @@ public final class TrainCommand implements Command {
         TrainConfig run = config;
         DistributedTrainer.train(config, data, m -> report(m, steps, mfu(run, m, peak), out, err), CancellationToken.NONE,
                 initial, false, new CheckpointManager(checkpoints.withBaseConfig(
-                        source == null ? null : source.rawConfig())));
+                        source == null ? null : source.rawConfig())), profileOps ? profiles(err) : null);
         err.printf(Locale.ROOT, "train: %d steps in %.2f s%n", steps, (System.nanoTime() - start) / 1e9);
         return 0;
     }
@@ -209,6 +212,17 @@ public final class TrainCommand implements Command {
                 m.loss(), m.gradNorm(), m.lr(), m.tokensPerSec(), m.peakDeviceBytes() > 0
                         ? String.format(Locale.ROOT, "  peak %.2f GiB", m.peakDeviceBytes() / (double) (1L << 30)) : "",
                 mfu.isPresent() ? String.format(Locale.ROOT, "  MFU %.1f%%", 100 * mfu.getAsDouble()) : "");
+    }
+
+    /**
+     * Each rank's op profile of each step on stderr, a table and a JSON line, in one write so that the ranks' threads
+     * do not interleave them; stdout keeps one line per step, which scripts parse.
+     */
+    private static StepProfiles profiles(PrintStream err) {
+        return (rank, step, report) -> {
+            err.print(report.table(rank, step) + report.toJson(rank, step) + System.lineSeparator());
+            err.flush();
+        };
     }
 
     private static OptionalDouble mfu(TrainConfig config, StepMetrics m, OptionalDouble peak) {

@@ -4,6 +4,8 @@ import io.easycontext.runtime.backend.Backend;
 import io.easycontext.runtime.comm.Communicator;
 import io.easycontext.runtime.comm.ReduceOp;
 import io.easycontext.runtime.model.LlamaWeights;
+import io.easycontext.runtime.profile.OpProfile;
+import io.easycontext.runtime.profile.ProfileReport;
 
 import java.util.ArrayList;
 import java.util.List;
@@ -48,10 +50,23 @@ public final class DistributedTrainer {
     public static Result train(TrainConfig config, DataSource data, Consumer<StepMetrics> onStep,
             CancellationToken cancellation, WeightsSnapshot initialWeights, boolean keepFinalWeights,
             Checkpointing checkpointing) {
-        List<Result> perRank = config.devices().run((backend, world) -> {
-            try (RankTrainer trainer = new RankTrainer(config, data, backend, world, initialWeights)) {
+        return train(config, data, onStep, cancellation, initialWeights, keepFinalWeights, checkpointing, null);
+    }
+
+    /**
+     * As above, with every rank's ops timed ({@link OpProfile}) where {@code profiles} is not null: each rank's
+     * profile of each step goes there, from that rank's thread. The numbers are those of a run without it.
+     */
+    public static Result train(TrainConfig config, DataSource data, Consumer<StepMetrics> onStep,
+            CancellationToken cancellation, WeightsSnapshot initialWeights, boolean keepFinalWeights,
+            Checkpointing checkpointing, StepProfiles profiles) {
+        List<Result> perRank = config.devices().run((device, world) -> {
+            // A null resource is skipped: without profiles the rank trains on its backend as it is.
+            try (OpProfile profile = profiles == null ? null : OpProfile.of(device);
+                 RankTrainer trainer = new RankTrainer(config, data, profile == null ? device : profile.backend(),
+                         world, initialWeights)) {
                 List<StepMetrics> steps = steps(trainer, world.rank() == 0 ? onStep : m -> { }, cancellation,
-                        checkpointing);
+                        checkpointing, profile, profiles);
                 WeightsSnapshot last = null;
                 if (keepFinalWeights) {
                     // Collective: under ZeRO-3 every rank gathers its shards for rank 0.
@@ -76,13 +91,16 @@ public final class DistributedTrainer {
     public static List<StepMetrics> trainInPlace(TrainConfig config, DataSource data, Backend backend,
             Communicator world, LlamaWeights weights, Consumer<StepMetrics> onStep) {
         try (RankTrainer trainer = RankTrainer.onWeights(config, data, backend, world, weights)) {
-            return steps(trainer, onStep, CancellationToken.NONE, Checkpointing.NONE);
+            return steps(trainer, onStep, CancellationToken.NONE, Checkpointing.NONE, null, null);
         }
     }
 
-    /** The training loop of every run, on one rank: its steps' metrics, each also to {@code onStep}. */
+    /**
+     * The training loop of every run, on one rank: its steps' metrics, each also to {@code onStep}, and where
+     * {@code profile} is not null (the trainer's backend is its wrapper) each step's ops to {@code profiles}.
+     */
     private static List<StepMetrics> steps(RankTrainer trainer, Consumer<StepMetrics> onStep,
-            CancellationToken cancellation, Checkpointing checkpointing) {
+            CancellationToken cancellation, Checkpointing checkpointing, OpProfile profile, StepProfiles profiles) {
         Communicator world = trainer.world();
         List<StepMetrics> steps = new ArrayList<>();
         int first = Math.toIntExact(checkpointing.restore(trainer));
@@ -92,9 +110,17 @@ public final class DistributedTrainer {
             if (world.allReduce(stop ? 1 : 0, ReduceOp.MAX) > 0) {
                 throw new TrainingCancelledException(step);
             }
+            if (profile != null) {
+                profile.reset();
+            }
             StepMetrics m = trainer.step(step);
+            // Taken before onStep reports the step, so that the profile's wall time is the step's alone.
+            ProfileReport ops = profile == null ? null : profile.report();
             steps.add(m);
             onStep.accept(m);
+            if (ops != null) {
+                profiles.accept(world.rank(), m.step(), ops);
+            }
             checkpointing.afterStep(trainer, step + 1);
         }
         return steps;

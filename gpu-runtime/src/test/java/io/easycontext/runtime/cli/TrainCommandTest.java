@@ -176,6 +176,45 @@ class TrainCommandTest {
         assertThat(run.stderr()).contains("step 1/1  loss ");
     }
 
+    /**
+     * {@code --profile-ops}: per rank and step a table and a JSON line on stderr, naming the ops that ran; stdout keeps
+     * its one line per step with the same fields and numbers.
+     */
+    @Test
+    void profileOpsPrintsEachRanksOpsPerStepOnStderrAndLeavesStdoutAsItWas() throws Exception {
+        Run plain = train(with("--devices", "cpu:2", "--parallel-mode", "zigzag_ring_attn", "--max-train-steps", "2"));
+        Run profiled = train(with("--devices", "cpu:2", "--parallel-mode", "zigzag_ring_attn", "--max-train-steps", "2",
+                "--profile-ops"));
+        assertThat(profiled.code()).as(profiled.stderr()).isZero();
+        assertThat(profiled.steps()).hasSize(2);
+        for (int i = 0; i < 2; i++) {
+            JsonNode a = plain.steps().get(i);
+            JsonNode b = profiled.steps().get(i);
+            List<String> fields = new ArrayList<>();
+            b.fieldNames().forEachRemaining(fields::add);
+            assertThat(fields).containsExactly("step", "loss", "grad_norm", "lr", "tokens", "tokens_per_s");
+            assertThat(b.get("loss").asDouble()).isEqualTo(a.get("loss").asDouble());
+            assertThat(b.get("grad_norm").asDouble()).isEqualTo(a.get("grad_norm").asDouble());
+        }
+        ObjectMapper json = new ObjectMapper();
+        List<JsonNode> profiles = new ArrayList<>();
+        for (String line : profiled.stderr().lines().filter(l -> l.startsWith("{")).toList()) {
+            profiles.add(json.readTree(line));
+        }
+        assertThat(profiles).extracting(p -> p.get("rank").asInt() + "/" + p.get("step").asInt())
+                .containsExactlyInAnyOrder("0/1", "1/1", "0/2", "1/2");
+        for (JsonNode p : profiles) {
+            assertThat(p.get("what").asText()).isEqualTo("op_profile");
+            List<String> ops = new ArrayList<>();
+            p.get("ops").forEach(op -> ops.add(op.get("op").asText()));
+            assertThat(ops).contains("attentionForward", "attentionMerge", "matmul", "matmul(transA)",
+                    "matmul(transB)", "adamW");
+            assertThat(p.get("op_ms").asDouble()).isPositive().isLessThanOrEqualTo(p.get("wall_ms").asDouble());
+        }
+        assertThat(profiled.stderr()).contains("op profile, rank 0 step 1: wall ", "op profile, rank 1 step 2: wall ");
+        assertThat(plain.stderr()).doesNotContain("op profile");
+    }
+
     @Test
     void badConfigurationsExitTwoBeforeAnyWorkNamingTheConstraint() throws Exception {
         expectUsageError("zigzag_ring_attn needs seq_length divisible by 2 × ring size (2×4=8): 30 is not",

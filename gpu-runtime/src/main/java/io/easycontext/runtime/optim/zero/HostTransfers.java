@@ -50,13 +50,17 @@ interface HostTransfers extends AutoCloseable {
     @Override
     void close();
 
-    /** The transfers of {@code backend}'s kind. */
+    /**
+     * The transfers of {@code backend}'s kind, as it {@link Backend#unwrap() unwraps}: the copies are the lanes' own
+     * work beside the backend's ops, so a wrapper that watches the ops does not see them.
+     */
     static HostTransfers of(Backend backend) {
-        if (backend instanceof CudaBackend cuda) {
+        Backend plain = backend.unwrap();
+        if (plain instanceof CudaBackend cuda) {
             return new CudaHostTransfers(cuda);
         }
-        if (backend instanceof CpuBackend) {
-            return new CpuHostTransfers(backend);
+        if (plain instanceof CpuBackend) {
+            return new CpuHostTransfers(plain);
         }
         throw new IllegalArgumentException("no host offload for the " + backend.name() + " backend");
     }

@@ -17,6 +17,7 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.CsvSource;
 import org.junit.jupiter.params.provider.EnumSource;
+import org.junit.jupiter.params.provider.ValueSource;
 
 import java.time.Duration;
 import java.util.List;
@@ -124,8 +125,8 @@ class GpuTrainingGpuTest {
      * order, hence bf16's bounds rather than equality.
      */
     @ParameterizedTest(name = "{0} on {1}")
-    @CsvSource({"DATA_PARALLEL, cuda:0", "ZIGZAG_RING_ATTN, cuda:0,1", "ULYSSES_ATTN, cuda:0,1",
-            "DIST_FLASH_ATTN, cuda:0,1"})
+    @CsvSource({"DATA_PARALLEL, cuda:0", "ZIGZAG_RING_ATTN, 'cuda:0,1'", "ULYSSES_ATTN, 'cuda:0,1'",
+            "DIST_FLASH_ATTN, 'cuda:0,1'"})
     void keptAttentionTrainsAsTheFullRecomputation(ParallelMode mode, String devices) {
         int gpus = devices.split(",").length;
         assumeGpus(gpus);
@@ -142,7 +143,7 @@ class GpuTrainingGpuTest {
      * with the replicated optimizer, and on two with ZeRO-3 and the state streamed from host memory.
      */
     @ParameterizedTest(name = "{0}")
-    @CsvSource({"cuda:0", "cuda:0,1"})
+    @ValueSource(strings = {"cuda:0", "cuda:0,1"})
     void bf16MomentsTrainAsTheCpuReferenceWithThem(String devices) {
         int gpus = devices.split(",").length;
         assumeGpus(gpus);

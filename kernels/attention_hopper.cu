@@ -1017,17 +1017,8 @@ __device__ void hopper_backward_tiled(const CUtensorMap* qmap, const CUtensorMap
 // runs attention_backward_dq_tiles_d128 in place of attention_backward_dq. Head size 64: one half a tile,
 //   [b][hq][ceil(tq / 64)][64 query rows × 64 columns, as 8 × 128 float4]
 // with column block j of thread x holding columns 8j + 2t, +1 (both warpgroups' partials add into it).
-#define BACKWARD_TILED(D)                                                                                       \
-  extern "C" __global__ void __launch_bounds__(384, 1) attention_backward_hopper_tiled_d##D(                    \
-      const __grid_constant__ CUtensorMap qmap, const __grid_constant__ CUtensorMap kmap,                        \
-      const __grid_constant__ CUtensorMap vmap, const __grid_constant__ CUtensorMap dmap, const float* lse,      \
-      const float* delta, float* dq_acc, bf16* dk, bf16* dv, int tq, int tk, int hq, int hkv, int causal,        \
-      float scale) {                                                                                             \
-    hopper_backward_tiled<D>(&qmap, &kmap, &vmap, &dmap, lse, delta, dq_acc, dk, dv, tq, tk, hq, hkv, causal,    \
-                             scale);                                                                             \
-  }
-BACKWARD_TILED(64)
-BACKWARD_TILED(128)
+BACKWARD(tiled_, hopper_backward_tiled, 384, 64)
+BACKWARD(tiled_, hopper_backward_tiled, 384, 128)
 
 // The tiled backward's dQ accumulator (above) to bf16 dq [b, tq, hq, D]; grid (ceil(tq / 64), hq, b), 256
 // threads. Through shared memory so that both sides stay contiguous: a warp reads 512 bytes of a half in its

@@ -371,8 +371,8 @@ public final class CudaBackend implements Backend {
     private final Map<String, Boolean> reservesSplit = new HashMap<>();
 
     private boolean hopperAttention(int headDim, boolean backward) {
-        return attentionKernels == AttentionKernels.AUTO && hopperBuilt
-                && (backward ? hopperBackward(headDim) != null : headDim == 128 || headDim == 64);
+        return backward ? hopperBackward(headDim) != null
+                : attentionKernels == AttentionKernels.AUTO && hopperBuilt && (headDim == 128 || headDim == 64);
     }
 
     /**
@@ -406,10 +406,16 @@ public final class CudaBackend implements Backend {
         return "attention_forward_hopper_" + f.prefix() + "d" + headDim;
     }
 
-    /** The Hopper backward for this head size (see {@link HopperBackward#forHeadSize}), null for the portable one. */
+    /**
+     * The Hopper backward for this head size (see {@link HopperBackward#forHeadSize}), null where the portable one
+     * runs (the portable kernels chosen, no sm_90a build, or no Hopper kernel for the size).
+     */
     private HopperBackward hopperBackward(int headDim) {
+        if (attentionKernels != AttentionKernels.AUTO || !hopperBuilt) {
+            return null;
+        }
         HopperBackward b = hopperBackward.forHeadSize(headDim);
-        if (b != null && b.threads() == WARP_SPECIALIZED_THREADS && hopperBuilt
+        if (b != null && b.threads() == WARP_SPECIALIZED_THREADS
                 && !reservesItsSplit(backwardKernel(b, headDim), HopperBackward.PLAIN.supports(headDim)
                         ? backwardKernel(HopperBackward.PLAIN, headDim) : "the portable backward")) {
             return HopperBackward.PLAIN.supports(headDim) ? HopperBackward.PLAIN : null;
@@ -458,7 +464,7 @@ public final class CudaBackend implements Backend {
         long rows = (long) s.batch() * s.tq() * s.hq();
         int d = s.headDim();
         // Chosen before the accumulator: its layout depends on the kernel that will add into it.
-        HopperBackward b = hopperAttention(d, true) ? hopperBackward(d) : null;
+        HopperBackward b = hopperBackward(d);
         boolean tiles = b != null && b.tileOrderedDq();
         int qTiles = (s.tq() + 63) / 64;
         try (CudaTensor delta = allocate(DType.F32, s.batch(), s.hq(), s.tq());

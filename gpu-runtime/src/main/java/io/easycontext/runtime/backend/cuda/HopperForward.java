@@ -55,6 +55,6 @@ public enum HopperForward {
 
     /** The schedule the system property names, or the default. */
     public static HopperForward fromSystemProperty() {
-        return parse(System.getProperty(PROPERTY, "ws"));
+        return parse(System.getProperty(PROPERTY, WARP_SPECIALIZED.flag));
     }
 }

@@ -173,10 +173,7 @@ public final class DistFlashAttention implements AttentionOp {
         Tensor[] set(int t) {
             int i = t % 2;
             if (sets[i] == null) {
-                sets[i] = new Tensor[like.length];
-                for (int j = 0; j < like.length; j++) {
-                    sets[i][j] = temp.like(like[j]);
-                }
+                sets[i] = temp.likeAll(like);
             }
             return sets[i];
         }

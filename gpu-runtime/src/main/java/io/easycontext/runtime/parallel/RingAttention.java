@@ -167,7 +167,7 @@ public final class RingAttention implements AttentionOp {
         Communicator.Pending shiftAsync(Communicator ring) {
             int slot = shifts % 2;
             if (buffers[slot] == null) {
-                buffers[slot] = likeAll(scratch, own);
+                buffers[slot] = scratch.likeAll(own);
             }
             Communicator.Pending pending = RingShift.shiftAsync(ring, scratch.backend, held(shifts), buffers[slot]);
             shifts++;
@@ -202,7 +202,7 @@ public final class RingAttention implements AttentionOp {
                 return;
             }
             if (spare == null) {
-                spare = likeAll(scratch, own);
+                spare = scratch.likeAll(own);
             }
             Tensor[] into = held == own ? spare : own;
             RingShift.shift(ring, scratch.backend, held, into);
@@ -216,13 +216,5 @@ public final class RingAttention implements AttentionOp {
                 }
             }
         }
-    }
-
-    private static Tensor[] likeAll(Scratch scratch, Tensor[] tensors) {
-        Tensor[] out = new Tensor[tensors.length];
-        for (int i = 0; i < tensors.length; i++) {
-            out[i] = scratch.like(tensors[i]);
-        }
-        return out;
     }
 }

@@ -30,6 +30,15 @@ final class Scratch implements AutoCloseable {
         return allocate(t.dtype(), t.shape());
     }
 
+    /** A tensor {@link #like} each of {@code tensors}, in their order. */
+    Tensor[] likeAll(Tensor[] tensors) {
+        Tensor[] out = new Tensor[tensors.length];
+        for (int i = 0; i < tensors.length; i++) {
+            out[i] = like(tensors[i]);
+        }
+        return out;
+    }
+
     /** Closes {@code t} now, before the rest, where it is dead early enough to lower a peak. */
     void release(Tensor t) {
         if (!tensors.remove(t)) {

@@ -691,6 +691,19 @@ __device__ __forceinline__ void copy4(float* dst, const float* src, bool valid) 
                : "memory");
 }
 
+// A query tile's 64 values of a per-query fp32 row (lse or delta) by the warp's 4-byte asynchronous copies, zeros
+// past tq, each lane's arriving on `full` when they land.
+__device__ __forceinline__ void copy_query_stats(float* dst, const float* row, int q0, int tq, int lane,
+                                                 uint64_t* full) {
+#pragma unroll
+  for (int u = 0; u < 2; u++) {
+    const int j = q0 + lane + 32 * u;
+    const bool in = j < tq;
+    copy4(&dst[lane + 32 * u], row + (in ? j : 0), in);
+  }
+  asm volatile("cp.async.mbarrier.arrive.noinc.shared::cta.b64 [%0];\n" ::"r"(wg::smem_addr(full)) : "memory");
+}
+
 __device__ __forceinline__ void reduce_add(float* dst, const void* src, int bytes) {
   asm volatile("cp.reduce.async.bulk.global.shared::cta.bulk_group.add.f32 [%0], [%1], %2;\n" ::"l"(dst),
                "r"(wg::smem_addr(src)), "r"(bytes)
@@ -796,14 +809,7 @@ __device__ void hopper_backward_tiled(const CUtensorMap* qmap, const CUtensorMap
           wg::barrier_expect(&full_q[s], Q_TILE);
           wg::tma_tile<D>(Qs + s * Q_TILE, qmap, BQ, qt * BQ, h, b, &full_q[s]);
         }
-#pragma unroll
-        for (int u = 0; u < 2; u++) {
-          const int j = qt * BQ + lane + 32 * u;
-          const bool in = j < tq;
-          btl::copy4(&lse_s[s][lane + 32 * u], lrow + (in ? j : 0), in);
-        }
-        asm volatile("cp.async.mbarrier.arrive.noinc.shared::cta.b64 [%0];\n" ::"r"(wg::smem_addr(&full_q[s]))
-                     : "memory");
+        btl::copy_query_stats(lse_s[s], lrow, qt * BQ, tq, lane, &full_q[s]);
         wg::barrier_wait(&empty_do[s], free_parity);
         if (lane == 0) {
           wg::barrier_expect(&full_do[s], Q_TILE);
@@ -818,14 +824,7 @@ __device__ void hopper_backward_tiled(const CUtensorMap* qmap, const CUtensorMap
       for (int i = 0; i < steps; i++) {
         const int s = i % STAGES;
         wg::barrier_wait(&empty_do[s], ((i / STAGES) & 1) ^ 1);
-#pragma unroll
-        for (int u = 0; u < 2; u++) {
-          const int j = qt * BQ + lane + 32 * u;
-          const bool in = j < tq;
-          btl::copy4(&delta_s[s][lane + 32 * u], drow + (in ? j : 0), in);
-        }
-        asm volatile("cp.async.mbarrier.arrive.noinc.shared::cta.b64 [%0];\n" ::"r"(wg::smem_addr(&full_do[s]))
-                     : "memory");
+        btl::copy_query_stats(delta_s[s], drow, qt * BQ, tq, lane, &full_do[s]);
         if (++qt == qt_end) qt = qt_begin, drow += tq;
       }
     } else if (warp == 1) {

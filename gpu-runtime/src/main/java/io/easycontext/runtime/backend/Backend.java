@@ -3,6 +3,8 @@ package io.easycontext.runtime.backend;
 import io.easycontext.runtime.tensor.DType;
 import io.easycontext.runtime.tensor.Tensor;
 
+import java.util.Arrays;
+
 /**
  * The ops the model and the sequence-parallel modes run on. Each op has an explicit forward and backward;
  * there is no autograd engine. Two implementations: the CPU reference (float32, float64 for gradient checks)
@@ -70,6 +72,24 @@ public interface Backend extends AutoCloseable {
     int[] downloadInts(Tensor src);
 
     void copy(Tensor src, Tensor dst);
+
+    /**
+     * Copies a band of columns between tensors with the same number of rows (every dimension but the last):
+     * {@code dst[r, dstCol + c] = src[r, srcCol + c]} for {@code c < cols}, same dtype. Gathers or scatters a chunk
+     * of tokens in {@code lse [b, h, t]}, where a chunk is one run of columns per head.
+     */
+    default void copyColumns(Tensor src, int srcCol, Tensor dst, int dstCol, int cols) {
+        int srcWidth = src.dim(-1);
+        int dstWidth = dst.dim(-1);
+        long rows = src.numel() / srcWidth;
+        if (rows != dst.numel() / dstWidth || srcCol + cols > srcWidth || dstCol + cols > dstWidth) {
+            throw new IllegalArgumentException("columns [" + srcCol + ", +" + cols + ") of " + Arrays.toString(src.shape())
+                    + " into [" + dstCol + ", +" + cols + ") of " + Arrays.toString(dst.shape()));
+        }
+        for (long r = 0; r < rows; r++) {
+            copy(view(src, r * srcWidth + srcCol, cols), view(dst, r * dstWidth + dstCol, cols));
+        }
+    }
 
     void fill(Tensor dst, double value);
 

@@ -11,8 +11,6 @@ import io.easycontext.runtime.cuda.JavaCpp;
 import io.easycontext.runtime.cuda.Nccl;
 import io.easycontext.runtime.cuda.Transfers;
 import io.easycontext.runtime.tensor.Tensor;
-import jcuda.driver.CUDA_MEMCPY2D;
-import jcuda.driver.CUmemorytype;
 import jcuda.driver.JCudaDriver;
 import org.bytedeco.cuda.cudart.CUstream_st;
 import org.bytedeco.cuda.nccl.ncclComm;
@@ -283,21 +281,7 @@ public final class NcclCommunicator implements Communicator {
 
     private void copy2d(DevicePtr src, long srcPitch, long srcX, DevicePtr dst, long dstPitch, long dstX, long width,
                         long rows) {
-        if (rows == 0 || width == 0) {
-            return;
-        }
-        CUDA_MEMCPY2D c = new CUDA_MEMCPY2D();
-        c.srcMemoryType = CUmemorytype.CU_MEMORYTYPE_DEVICE;
-        c.srcDevice = src;
-        c.srcPitch = srcPitch;
-        c.srcXInBytes = srcX;
-        c.dstMemoryType = CUmemorytype.CU_MEMORYTYPE_DEVICE;
-        c.dstDevice = dst;
-        c.dstPitch = dstPitch;
-        c.dstXInBytes = dstX;
-        c.WidthInBytes = width;
-        c.Height = rows;
-        Cu.check(JCudaDriver.cuMemcpy2DAsync(c, stream.handle()), "cuMemcpy2DAsync");
+        Transfers.copy2d(stream, src, srcPitch, srcX, dst, dstPitch, dstX, width, rows);
     }
 
     @Override

@@ -13,8 +13,9 @@ import java.util.Arrays;
  *
  * <p>Forward: the block's {@code (out_B, lse_B)} merge into the chunk's running {@code (out, lse)}
  * (see {@link Backend#attentionMerge}); a running lse of −∞ is "empty". Backward: the block's gradients, computed
- * from the <em>final</em> {@code out} and {@code lse}, are added into {@code dq}, {@code dk}, {@code dv}. A block's
- * own results live in scratch that is allocated once per shape and overwritten by the next block.
+ * from the <em>final</em> {@code out} and {@code lse}, which the caller adds into {@code dq}, {@code dk}, {@code dv}.
+ * A block's own results live in scratch that is allocated once per shape (or once for the largest block) and
+ * overwritten by the next block.
  */
 final class BlockAttention {
     private final Backend backend;
@@ -26,10 +27,24 @@ final class BlockAttention {
     private Tensor dkBlock;
     private Tensor dvBlock;
 
+    /** Query and key tokens the scratch is first allocated for; 0: each block's own. */
+    private final int queryTokens;
+    private final int keyTokens;
+
     BlockAttention(Scratch scratch, double scale) {
+        this(scratch, scale, 0, 0);
+    }
+
+    /**
+     * Blocks of varying size: each buffer is allocated once, on first use, for up to {@code queryTokens} query and
+     * {@code keyTokens} key tokens, and smaller blocks use its front, so no shape leaves a buffer behind.
+     */
+    BlockAttention(Scratch scratch, double scale, int queryTokens, int keyTokens) {
         this.backend = scratch.backend;
         this.scratch = scratch;
         this.scale = scale;
+        this.queryTokens = queryTokens;
+        this.keyTokens = keyTokens;
     }
 
     /** Sets running results to "empty": out 0, lse −∞. */
@@ -40,10 +55,12 @@ final class BlockAttention {
 
     /** The block's own {@code (out, lse)}, valid until the next block. */
     Tensor[] compute(Tensor q, Tensor k, Tensor v, AttentionMask mask) {
-        blockOut = reuse(blockOut, q.dtype(), q.shape());
-        blockLse = reuse(blockLse, backend.statsType(), q.dim(0), q.dim(2), q.dim(1));
-        backend.attentionForward(q, k, v, mask, scale, blockOut, blockLse);
-        return new Tensor[] {blockOut, blockLse};
+        blockOut = reuse(blockOut, q.dtype(), 1, queryTokens, q.shape());
+        blockLse = reuse(blockLse, backend.statsType(), 2, queryTokens, q.dim(0), q.dim(2), q.dim(1));
+        Tensor out = fit(blockOut, q.shape());
+        Tensor lse = fit(blockLse, q.dim(0), q.dim(2), q.dim(1));
+        backend.attentionForward(q, k, v, mask, scale, out, lse);
+        return new Tensor[] {out, lse};
     }
 
     /** Computes the block and merges it into the running {@code out}, {@code lse}. */
@@ -54,11 +71,13 @@ final class BlockAttention {
 
     /** The block's own {@code (dq, dk, dv)}, valid until the next block. */
     Tensor[] gradients(Tensor dOut, Tensor out, Tensor lse, Tensor q, Tensor k, Tensor v, AttentionMask mask) {
-        dqBlock = reuse(dqBlock, q.dtype(), q.shape());
-        dkBlock = reuse(dkBlock, k.dtype(), k.shape());
-        dvBlock = reuse(dvBlock, v.dtype(), v.shape());
-        backend.attentionBackward(dOut, out, lse, q, k, v, mask, scale, dqBlock, dkBlock, dvBlock);
-        return new Tensor[] {dqBlock, dkBlock, dvBlock};
+        Tensor dq = dqScratch(q);
+        dkBlock = reuse(dkBlock, k.dtype(), 1, keyTokens, k.shape());
+        dvBlock = reuse(dvBlock, v.dtype(), 1, keyTokens, v.shape());
+        Tensor dk = fit(dkBlock, k.shape());
+        Tensor dv = fit(dvBlock, v.shape());
+        backend.attentionBackward(dOut, out, lse, q, k, v, mask, scale, dq, dk, dv);
+        return new Tensor[] {dq, dk, dv};
     }
 
     /**
@@ -66,21 +85,37 @@ final class BlockAttention {
      * is not needed (already added, or not computed); the next {@link #gradients} overwrites it.
      */
     Tensor dqScratch(Tensor q) {
-        dqBlock = reuse(dqBlock, q.dtype(), q.shape());
-        return dqBlock;
+        dqBlock = reuse(dqBlock, q.dtype(), 1, queryTokens, q.shape());
+        return fit(dqBlock, q.shape());
     }
 
-    /** Adds the block's gradients into {@code dq}, {@code dk}, {@code dv}. */
-    void backward(Tensor dOut, Tensor out, Tensor lse, Tensor q, Tensor k, Tensor v, AttentionMask mask,
-                  Tensor dq, Tensor dk, Tensor dv) {
-        Tensor[] g = gradients(dOut, out, lse, q, k, v, mask);
-        backend.addScaledAccumulate(dq, g[0], 1.0);
-        backend.addScaledAccumulate(dk, g[1], 1.0);
-        backend.addScaledAccumulate(dv, g[2], 1.0);
+    /**
+     * {@code held} where it serves {@code shape}, else a new buffer for it, its {@code tokenAxis} widened to
+     * {@code capacity} tokens (the old one released: nothing reads a block's results past the next block).
+     */
+    private Tensor reuse(Tensor held, DType dtype, int tokenAxis, int capacity, int... shape) {
+        if (held != null && held.dtype() == dtype
+                && (capacity > 0 ? held.numel() >= numel(shape) : Arrays.equals(held.shape(), shape))) {
+            return held;
+        }
+        if (held != null && capacity > 0) {
+            scratch.release(held);
+        }
+        int[] alloc = shape.clone();
+        alloc[tokenAxis] = Math.max(alloc[tokenAxis], capacity);
+        return scratch.allocate(dtype, alloc);
     }
 
-    private Tensor reuse(Tensor held, DType dtype, int... shape) {
-        return held != null && held.dtype() == dtype && Arrays.equals(held.shape(), shape)
-                ? held : scratch.allocate(dtype, shape);
+    /** The front of {@code buffer} as {@code shape}: the buffer itself when it is that shape. */
+    private Tensor fit(Tensor buffer, int... shape) {
+        return Arrays.equals(buffer.shape(), shape) ? buffer : backend.view(buffer, 0, shape);
+    }
+
+    private static long numel(int[] shape) {
+        long n = 1;
+        for (int d : shape) {
+            n *= d;
+        }
+        return n;
     }
 }

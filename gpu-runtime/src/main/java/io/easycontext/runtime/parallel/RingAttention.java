@@ -1,6 +1,5 @@
 package io.easycontext.runtime.parallel;
 
-import io.easycontext.runtime.backend.AttentionMask;
 import io.easycontext.runtime.backend.Backend;
 import io.easycontext.runtime.comm.Communicator;
 import io.easycontext.runtime.model.AttentionOp;
@@ -11,7 +10,8 @@ import io.easycontext.runtime.tensor.Tensor;
  * The ring-step engine of ring_attn, zigzag_ring_attn and the ring of usp_attn (after ring-flash-attention). Each
  * rank holds some chunks of the sequence ({@link TokenLayout#ringChunks}). At step {@code s = 0 … W−1} rank
  * {@code r} holds the key/value chunks of rank {@code r − s}, attends its query chunks to them under
- * {@link ChunkMask}, merges by log-sum-exp, and passes them on to {@code r + 1}.
+ * {@link ChunkMask} in as few kernel calls as adjacent chunks allow ({@link RingSchedule}), merges by log-sum-exp,
+ * and passes them on to {@code r + 1}.
  *
  * <p>Backward repeats the walk with the final {@code out} and {@code lse}. Each key/value block travels together with
  * an accumulator of its {@code dk, dv}: every rank it visits adds its contribution and passes it on, and one last
@@ -56,25 +56,30 @@ public final class RingAttention implements AttentionOp {
             lsec[i] = kept.allocate(backend.statsType(), q.dim(0), q.dim(2), q.dim(1) / n);
             backend.fill(lsec[i], Double.NEGATIVE_INFINITY);
         }
+        RingSchedule plan = RingSchedule.of(layout, ring.rank(), ring.size());
+        int len = q.dim(1) / n;
         try (Scratch temp = new Scratch(backend)) {
-            BlockAttention blocks = new BlockAttention(temp, scale);
+            BlockAttention blocks = new BlockAttention(temp, scale, plan.bufferedQueryChunks() * len,
+                    plan.bufferedKeyChunks() * len);
+            ChunkStats stats = new ChunkStats(temp, lsec, plan.queryChunks());
             Traveller kvInHand = new Traveller(temp, new Tensor[] {k, v});
             for (int s = 0; s < ring.size(); s++) {
                 // The next block travels while this one is computed; it is waited for only before its own step.
                 Communicator.Pending next = s < ring.size() - 1 ? kvInHand.shiftAsync(ring) : Communicator.Pending.DONE;
-                int[] theirs = layout.ringChunks(source(s));
                 Tensor[] held = kvInHand.held(s);
-                for (int i = 0; i < n; i++) {
-                    for (int j = 0; j < theirs.length; j++) {
-                        AttentionMask mask = ChunkMask.of(mine[i], theirs[j]);
-                        if (mask == null) {
-                            continue;
+                for (ChunkBlock blk : plan.step(s)) {
+                    for (int b = 0; b < q.dim(0); b++) {
+                        Tensor qb = TokenChunks.of(backend, q, b, blk.q(), blk.qCount(), n);
+                        Tensor kb = TokenChunks.of(backend, held[0], b, blk.k(), blk.kCount(), n);
+                        Tensor vb = TokenChunks.of(backend, held[1], b, blk.k(), blk.kCount(), n);
+                        Tensor outb = TokenChunks.of(backend, out, b, blk.q(), blk.qCount(), n);
+                        Tensor lse = stats.gather(b, blk.q(), blk.qCount());
+                        if (s == 0 && plan.direct()) {
+                            backend.attentionForward(qb, kb, vb, blk.mask(), scale, outb, lse);
+                        } else {
+                            blocks.forward(qb, kb, vb, blk.mask(), outb, lse);
                         }
-                        for (int b = 0; b < q.dim(0); b++) {
-                            blocks.forward(TokenChunks.of(backend, q, b, i, n),
-                                    TokenChunks.of(backend, held[0], b, j, n), TokenChunks.of(backend, held[1], b, j, n),
-                                    mask, TokenChunks.of(backend, out, b, i, n), TokenChunks.lseOf(backend, lsec[i], b));
-                        }
+                        stats.scatter(lse, b, blk.q(), blk.qCount());
                     }
                 }
                 next.await();
@@ -102,42 +107,98 @@ public final class RingAttention implements AttentionOp {
         backend.fill(dq, 0);
         backend.fill(dk, 0);
         backend.fill(dv, 0);
+        RingSchedule plan = RingSchedule.of(layout, ring.rank(), ring.size());
+        int len = st.q.dim(1) / n;
         try (Scratch temp = new Scratch(backend)) {
             Traveller kvInHand = new Traveller(temp, new Tensor[] {st.k, st.v});
             Accumulator dkvInHand = new Accumulator(temp, new Tensor[] {dk, dv});
-            BlockAttention blocks = new BlockAttention(temp, st.scale);
+            BlockAttention blocks = new BlockAttention(temp, st.scale, plan.bufferedQueryChunks() * len,
+                    plan.bufferedKeyChunks() * len);
+            ChunkStats stats = new ChunkStats(temp, st.lse, plan.queryChunks());
             for (int s = 0; s < ring.size(); s++) {
                 Communicator.Pending next = s < ring.size() - 1 ? kvInHand.shiftAsync(ring) : Communicator.Pending.DONE;
-                int[] theirs = layout.ringChunks(source(s));
                 Tensor[] held = kvInHand.held(s);
-                Tensor[] dHeld = dkvInHand.held();
-                for (int i = 0; i < n; i++) {
-                    for (int j = 0; j < theirs.length; j++) {
-                        AttentionMask mask = ChunkMask.of(mine[i], theirs[j]);
-                        if (mask == null) {
+                for (ChunkBlock blk : plan.step(s)) {
+                    for (int b = 0; b < st.q.dim(0); b++) {
+                        Tensor dOutb = TokenChunks.of(backend, dOut, b, blk.q(), blk.qCount(), n);
+                        Tensor outb = TokenChunks.of(backend, st.out, b, blk.q(), blk.qCount(), n);
+                        Tensor qb = TokenChunks.of(backend, st.q, b, blk.q(), blk.qCount(), n);
+                        Tensor kb = TokenChunks.of(backend, held[0], b, blk.k(), blk.kCount(), n);
+                        Tensor vb = TokenChunks.of(backend, held[1], b, blk.k(), blk.kCount(), n);
+                        Tensor dqb = TokenChunks.of(backend, dq, b, blk.q(), blk.qCount(), n);
+                        Tensor lse = stats.gather(b, blk.q(), blk.qCount());
+                        if (s == 0 && plan.direct()) {
+                            Tensor[] own = dkvInHand.held();
+                            backend.attentionBackward(dOutb, outb, lse, qb, kb, vb, blk.mask(), st.scale, dqb,
+                                    TokenChunks.of(backend, own[0], b, blk.k(), blk.kCount(), n),
+                                    TokenChunks.of(backend, own[1], b, blk.k(), blk.kCount(), n));
                             continue;
                         }
-                        for (int b = 0; b < st.q.dim(0); b++) {
-                            blocks.backward(TokenChunks.of(backend, dOut, b, i, n),
-                                    TokenChunks.of(backend, st.out, b, i, n), TokenChunks.lseOf(backend, st.lse[i], b),
-                                    TokenChunks.of(backend, st.q, b, i, n), TokenChunks.of(backend, held[0], b, j, n),
-                                    TokenChunks.of(backend, held[1], b, j, n), mask,
-                                    TokenChunks.of(backend, dq, b, i, n), TokenChunks.of(backend, dHeld[0], b, j, n),
-                                    TokenChunks.of(backend, dHeld[1], b, j, n));
-                        }
+                        Tensor[] g = blocks.gradients(dOutb, outb, lse, qb, kb, vb, blk.mask());
+                        // The accumulator from the left travelled while this block computed.
+                        Tensor[] dHeld = dkvInHand.held();
+                        backend.addScaledAccumulate(dqb, g[0], 1.0);
+                        backend.addScaledAccumulate(TokenChunks.of(backend, dHeld[0], b, blk.k(), blk.kCount(), n),
+                                g[1], 1.0);
+                        backend.addScaledAccumulate(TokenChunks.of(backend, dHeld[1], b, blk.k(), blk.kCount(), n),
+                                g[2], 1.0);
                     }
                 }
+                // Transfers are awaited in the order they started (the accumulator's before the next key/value
+                // block's), also on a rank with nothing to add this step, as a communicator may require.
+                dkvInHand.held();
                 next.await();
-                // The accumulator moves on only once this rank has added to it; the last shift takes it home.
-                dkvInHand.shift(ring);
+                // The accumulator moves on once this rank has added to it; the last shift takes it home.
+                dkvInHand.shiftAsync(ring);
             }
             dkvInHand.bringHome(backend);
         }
     }
 
-    /** The rank whose chunks are in hand at step {@code s}. */
-    private int source(int s) {
-        return Math.floorMod(ring.rank() - s, ring.size());
+    /**
+     * The lse of a block's query chunks side by side, as the kernels read it: each chunk keeps its own
+     * {@code [b, h, len]} (a chunk is not contiguous in {@code [b, h, t]}), so a block over several is gathered into
+     * one buffer of up to {@code capacity} chunks, and scattered back after a forward block has merged into it.
+     */
+    private static final class ChunkStats {
+        private final Scratch scratch;
+        private final Tensor[] lse;
+        private final int capacity;
+        private Tensor buffer;
+
+        ChunkStats(Scratch scratch, Tensor[] lse, int capacity) {
+            this.scratch = scratch;
+            this.lse = lse;
+            this.capacity = capacity;
+        }
+
+        Tensor gather(int b, int from, int count) {
+            Backend backend = scratch.backend;
+            if (count == 1) {
+                return TokenChunks.lseOf(backend, lse[from], b);
+            }
+            int heads = lse[from].dim(1);
+            int len = lse[from].dim(2);
+            if (buffer == null) {
+                buffer = scratch.allocate(backend.statsType(), 1, heads, capacity * len);
+            }
+            Tensor gathered = backend.view(buffer, 0, 1, heads, count * len);
+            for (int c = 0; c < count; c++) {
+                backend.copyColumns(TokenChunks.lseOf(backend, lse[from + c], b), 0, gathered, c * len, len);
+            }
+            return gathered;
+        }
+
+        void scatter(Tensor gathered, int b, int from, int count) {
+            if (count == 1) {
+                return;
+            }
+            int len = lse[from].dim(2);
+            for (int c = 0; c < count; c++) {
+                scratch.backend.copyColumns(gathered, c * len, TokenChunks.lseOf(scratch.backend, lse[from + c], b), 0,
+                        len);
+            }
+        }
     }
 
     /**
@@ -176,15 +237,17 @@ public final class RingAttention implements AttentionOp {
     }
 
     /**
-     * dK/dV accumulators that walk around the ring, each shift awaited before the next block adds to what arrived.
-     * The set sent is free once its shift returns, so the walk alternates between the rank's own tensors (the
-     * model's dk, dv) and one spare set; it ends in the spare after an odd number of shifts, which is copied home.
+     * dK/dV accumulators that walk around the ring. A shift runs while the next step's first block computes its
+     * gradients; the accumulator is waited for only where that block adds to it. The set sent is free once its shift
+     * is waited for, so the walk alternates between the rank's own tensors (the model's dk, dv) and one spare set;
+     * it ends in the spare after an odd number of shifts, which is copied home.
      */
     private static final class Accumulator {
         private final Scratch scratch;
         private final Tensor[] own;
         private Tensor[] spare;
         private Tensor[] held;
+        private Communicator.Pending arriving = Communicator.Pending.DONE;
 
         Accumulator(Scratch scratch, Tensor[] own) {
             this.scratch = scratch;
@@ -192,27 +255,32 @@ public final class RingAttention implements AttentionOp {
             this.held = own;
         }
 
+        /** The accumulator in hand, once it has arrived. */
         Tensor[] held() {
+            arriving.await();
+            arriving = Communicator.Pending.DONE;
             return held;
         }
 
-        void shift(Communicator ring) {
+        void shiftAsync(Communicator ring) {
             if (ring.size() == 1) {
                 // Already home: a ring of one (usp_attn's Ulysses-only layout) has no neighbour to visit.
                 return;
             }
+            Tensor[] send = held();
             if (spare == null) {
                 spare = scratch.likeAll(own);
             }
-            Tensor[] into = held == own ? spare : own;
-            RingShift.shift(ring, scratch.backend, held, into);
+            Tensor[] into = send == own ? spare : own;
+            arriving = RingShift.shiftAsync(ring, scratch.backend, send, into);
             held = into;
         }
 
         void bringHome(Backend backend) {
-            if (held != own) {
+            Tensor[] last = held();
+            if (last != own) {
                 for (int i = 0; i < own.length; i++) {
-                    backend.copy(held[i], own[i]);
+                    backend.copy(last[i], own[i]);
                 }
             }
         }

@@ -16,9 +16,14 @@ final class TokenChunks {
 
     /** Chunk {@code part} of {@code parts} of sequence {@code b} of {@code x [b, t, h, d]}: {@code [1, t/parts, h, d]}. */
     static Tensor of(Backend backend, Tensor x, int b, int part, int parts) {
+        return of(backend, x, b, part, 1, parts);
+    }
+
+    /** Chunks {@code [part, part + count)} of {@code parts}, adjacent in memory: {@code [1, count·t/parts, h, d]}. */
+    static Tensor of(Backend backend, Tensor x, int b, int part, int count, int parts) {
         int len = x.dim(1) / parts;
         long row = (long) x.dim(2) * x.dim(3);
-        return backend.view(x, ((long) b * x.dim(1) + (long) part * len) * row, 1, len, x.dim(2), x.dim(3));
+        return backend.view(x, ((long) b * x.dim(1) + (long) part * len) * row, 1, count * len, x.dim(2), x.dim(3));
     }
 
     /** Sequence {@code b} of a chunk's {@code lse [b, h, len]}: {@code [1, h, len]}. */

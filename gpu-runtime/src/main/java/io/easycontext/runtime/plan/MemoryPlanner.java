@@ -10,6 +10,8 @@ import io.easycontext.runtime.optim.zero.ShardedOptimizer;
 import io.easycontext.runtime.optim.zero.Sharding;
 import io.easycontext.runtime.parallel.ParallelConfig;
 import io.easycontext.runtime.parallel.ParallelMode;
+import io.easycontext.runtime.parallel.RingSchedule;
+import io.easycontext.runtime.parallel.TokenLayout;
 import io.easycontext.runtime.train.TrainConfig;
 
 import java.util.Optional;
@@ -364,11 +366,10 @@ public final class MemoryPlanner {
         long lse = hq * n * FP32;
         return switch (parallel.mode()) {
             case DATA_PARALLEL -> new AttentionBuffers(lse, 0, 0, kernel(c, n));
-            case RING_ATTN -> ring(c, n, lse, parallel.ringDegree(), n / batch);
-            case ZIGZAG_RING_ATTN -> ring(c, n, lse, parallel.ringDegree(), n / batch / 2);
+            case RING_ATTN, ZIGZAG_RING_ATTN -> ring(c, n, lse, parallel, batch);
             case ULYSSES_ATTN -> ulysses(q, kv, new AttentionBuffers(lse, 0, 0, kernel(c, n)));
             // The ring of the Ulysses heads: U times the tokens and 1/U of the heads are the same bytes.
-            case USP_ATTN -> ulysses(q, kv, ring(c, n, lse, parallel.ringDegree(), n / batch / 2));
+            case USP_ATTN -> ulysses(q, kv, ring(c, n, lse, parallel, batch));
             case DIST_FLASH_ATTN -> {
                 // Fetched: k, v, q, dOut, out and lse of a peer; a second set while one is in flight, where the
                 // schedule has a second step. Partials: the dK, dV a peer returns (a helper's dq lands in the block
@@ -381,18 +382,42 @@ public final class MemoryPlanner {
     }
 
     /**
-     * The ring's backward: the key/value blocks in hand and in flight ({@code W − 1} receive buffers, at most two);
-     * the one spare dK/dV accumulator set (the other is the model's dk, dv; a ring of one has nowhere to send
-     * them); the block scratch of one sequence's
-     * chunk of {@code blockTokens}: its dq, dk, dv. Its kernel scratch is that chunk's too. The forward's blocks hold
-     * less: the same receive buffers, a block's out and lse. The state keeps only lse, per chunk.
+     * The ring's backward at its peak on the rank that holds most ({@link RingSchedule} of each rank): the key/value
+     * blocks in hand and in flight ({@code W − 1} receive buffers, at most two, the first allocated before step 0);
+     * the one spare dK/dV accumulator set, from the first shift on (the other is the model's dk, dv; a ring of one has
+     * nowhere to send them); the lse of a block over several chunks, gathered; and from the first block after a
+     * direct step 0, the block buffers (dq for the most query chunks of a block, dk and dv for the most key chunks)
+     * with the kernel scratch of its largest block. A direct step 0 needs only the kernel scratch of all the rank's
+     * chunks. Chunks are of one sequence. The forward's blocks hold less: the same receive buffers, a block's out
+     * and lse. The state keeps only lse, per chunk.
      */
-    private static AttentionBuffers ring(LlamaConfig c, long n, long lse, int ringDegree, long blockTokens) {
+    private static AttentionBuffers ring(LlamaConfig c, long n, long lse, ParallelConfig parallel, int batch) {
+        int w = parallel.ringDegree();
+        TokenLayout layout = new TokenLayout(2 * w, w, 1, parallel.zigzag());
         long kv = 2 * n * c.kvDim() * BF16;
-        long receive = Math.min(2, ringDegree - 1) * kv;
-        long block = blockTokens * (c.qDim() + 2L * c.kvDim()) * BF16;
-        long spare = ringDegree > 1 ? kv : 0;
-        return new AttentionBuffers(lse, 0, receive + spare + block, kernel(c, blockTokens));
+        long firstReceive = w > 1 ? kv : 0;
+        long receive = Math.min(2, w - 1) * kv;
+        long spare = w > 1 ? kv : 0;
+        long most = 0;
+        long mostKernel = 0;
+        for (int r = 0; r < w; r++) {
+            RingSchedule plan = RingSchedule.of(layout, r, w);
+            long chunk = n / batch / layout.ringChunks(r).length;
+            long gathered = plan.queryChunks() > 1 ? plan.queryChunks() * chunk * c.numAttentionHeads() * FP32 : 0;
+            long[][] phases = {
+                    {plan.direct() ? firstReceive + gathered : -1, kernel(c, plan.queryChunks() * chunk)},
+                    {plan.bufferedQueryChunks() > 0 ? receive + spare + gathered
+                            + chunk * (plan.bufferedQueryChunks() * c.qDim()
+                            + 2L * plan.bufferedKeyChunks() * c.kvDim()) * BF16 : -1,
+                            kernel(c, plan.bufferedQueryChunks() * chunk)}};
+            for (long[] phase : phases) {
+                if (phase[0] >= 0 && phase[0] + phase[1] > most + mostKernel) {
+                    most = phase[0];
+                    mostKernel = phase[1];
+                }
+            }
+        }
+        return new AttentionBuffers(lse, 0, most, mostKernel);
     }
 
     /**

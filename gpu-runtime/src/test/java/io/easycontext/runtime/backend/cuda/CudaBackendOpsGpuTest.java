@@ -15,6 +15,7 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.TestInstance;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.CsvSource;
+import org.junit.jupiter.params.provider.EnumSource;
 
 import java.util.List;
 import java.util.Random;
@@ -122,6 +123,17 @@ class CudaBackendOpsGpuTest {
                 org.assertj.core.data.Percentage.withPercentage(1e-3));
         gpu.fill(big.gpu, 0.5);
         assertThat(gpu.sumOfSquares(big.gpu)).isCloseTo(0.25 * 1_000_003, org.assertj.core.data.Percentage.withPercentage(1e-3));
+    }
+
+    /** The ring's lse gather and scatter: a band of columns of every row, at offsets on both sides. */
+    @ParameterizedTest
+    @EnumSource(value = DType.class, names = {"F32", "BF16"})
+    void copyColumnsMovesABandOfEveryRow(DType type) {
+        Pair src = random(type, 1, 3, 5, 37);
+        Pair dst = random(type, 1, 1, 15, 70);
+        cpu.copyColumns(src.cpu, 4, dst.cpu, 29, 30);
+        gpu.copyColumns(src.gpu, 4, dst.gpu, 29, 30);
+        assertThat(error(dst)).isZero();
     }
 
     // ---- GEMM -----------------------------------------------------------------------------------------------

@@ -509,7 +509,7 @@ extern "C" __global__ void attention_merge(bf16* __restrict__ out, float* __rest
   if (lane == 0) lse[li] = merged;
 }
 
-// dq (bf16) = the fp32 accumulator, overwriting.
+// dq (bf16) = the fp32 accumulator, overwriting; by 16-byte packs where the pointers allow, as cast_f32_to_bf16.
 extern "C" __global__ void attention_backward_dq(const float* __restrict__ acc, bf16* __restrict__ dq, long long n) {
-  GRID_STRIDE_LOOP(i, n) { dq[i] = __float2bfloat16_rn(acc[i]); }
+  map_packs(n, [](float v) { return v; }, dq, acc);
 }

@@ -7,6 +7,9 @@ import jcuda.driver.CUfunction_attribute;
 import jcuda.driver.CUmodule;
 import jcuda.driver.JCudaDriver;
 
+import java.util.Map;
+import java.util.concurrent.ConcurrentHashMap;
+
 /**
  * A kernel ready to launch. Arguments are passed as Java values whose types map to the kernel's parameters:
  * {@link CUdeviceptr} (and {@link DevicePtr}) → pointer, {@code Integer} → int, {@code Long} → long long,
@@ -15,6 +18,8 @@ import jcuda.driver.JCudaDriver;
 public final class Kernel {
     private final CUfunction function;
     private final String name;
+    /** residentBlocks per block size, asked of the driver once. */
+    private final Map<Integer, Integer> resident = new ConcurrentHashMap<>();
 
     private Kernel(CUfunction function, String name) {
         this.function = function;
@@ -45,6 +50,16 @@ public final class Kernel {
         Cu.check(JCudaDriver.cuFuncGetAttribute(n, CUfunction_attribute.CU_FUNC_ATTRIBUTE_NUM_REGS, function),
                 "cuFuncGetAttribute(" + name + ")");
         return n[0];
+    }
+
+    /** Blocks of {@code threads} threads, without dynamic shared memory, that one multiprocessor holds at once. */
+    public int residentBlocks(int threads) {
+        return resident.computeIfAbsent(threads, t -> {
+            int[] n = new int[1];
+            Cu.check(JCudaDriver.cuOccupancyMaxActiveBlocksPerMultiprocessor(n, function, t, 0),
+                    "cuOccupancyMaxActiveBlocksPerMultiprocessor(" + name + ")");
+            return Math.max(1, n[0]);
+        });
     }
 
     /** A 1-D grid of {@code gridX} blocks of {@code blockX} threads. */

@@ -34,8 +34,13 @@ import static org.bytedeco.cuda.global.cudart.CUDA_R_32F;
  */
 public final class CudaBackend implements Backend {
     private static final int THREADS = 256;
-    /** Grid-stride kernels need no more blocks than fill the GPU several times over. */
-    private static final int MAX_BLOCKS = 65_535;
+    /** Elements a thread of the packed kernels takes per step: 16 bytes of bf16 (PACK in kernels/common.cuh). */
+    private static final int PACK = 8;
+    /**
+     * Shared memory the RMSNorm kernels may stage their rows in, where those fit: within the 48 KiB a launch gets
+     * without opting in, with room left for the kernels' static shared memory.
+     */
+    private static final int STAGING_BYTES = 40 << 10;
 
     private final CudaDevice device;
     private final CudaStream stream;
@@ -204,9 +209,9 @@ public final class CudaBackend implements Backend {
         if (s.dtype() == d.dtype()) {
             Cu.check(JCudaDriver.cuMemcpyDtoDAsync(d.ptr(), s.ptr(), s.bytes(), stream.handle()), "cuMemcpyDtoDAsync");
         } else if (s.dtype() == DType.F32 && d.dtype() == DType.BF16) {
-            elementwise("elementwise", "cast_f32_to_bf16", s.numel(), s.ptr(), d.ptr(), s.numel());
+            packed("elementwise", "cast_f32_to_bf16", s.numel(), s.ptr(), d.ptr(), s.numel());
         } else if (s.dtype() == DType.BF16 && d.dtype() == DType.F32) {
-            elementwise("elementwise", "cast_bf16_to_f32", s.numel(), s.ptr(), d.ptr(), s.numel());
+            packed("elementwise", "cast_bf16_to_f32", s.numel(), s.ptr(), d.ptr(), s.numel());
         } else {
             throw new IllegalArgumentException("copy from " + s + " to " + d);
         }
@@ -232,7 +237,7 @@ public final class CudaBackend implements Backend {
             Cu.check(JCudaDriver.cuMemsetD32Async(t.ptr(), (int) value, t.numel(), stream.handle()), "cuMemsetD32Async");
             return;
         }
-        elementwise("elementwise", "fill_" + suffix(t), t.numel(), t.ptr(), (float) value, t.numel());
+        packed("elementwise", "fill_" + suffix(t), t.numel(), t.ptr(), (float) value, t.numel());
     }
 
     // ---- elementwise --------------------------------------------------------------------------------------
@@ -243,13 +248,13 @@ public final class CudaBackend implements Backend {
         CudaTensor b = CudaTensor.of(x);
         require(a.numel() == b.numel(), "add of %s into %s", b, a);
         String fn = a.dtype() == b.dtype() ? "add_scaled_" + suffix(a) : "add_scaled_" + suffix(a) + "_" + suffix(b);
-        elementwise("elementwise", fn, a.numel(), a.ptr(), b.ptr(), (float) alpha, a.numel());
+        packed("elementwise", fn, a.numel(), a.ptr(), b.ptr(), (float) alpha, a.numel());
     }
 
     @Override
     public void scale(Tensor x, double alpha) {
         CudaTensor t = CudaTensor.of(x);
-        elementwise("elementwise", "scale_" + suffix(t), t.numel(), t.ptr(), (float) alpha, t.numel());
+        packed("elementwise", "scale_" + suffix(t), t.numel(), t.ptr(), (float) alpha, t.numel());
     }
 
     @Override
@@ -325,7 +330,8 @@ public final class CudaBackend implements Backend {
         CudaTensor tx = CudaTensor.of(x);
         int hidden = tx.dim(-1);
         long n = tx.numel() / hidden;
-        rows("rmsnorm", "rmsnorm_forward_" + suffix(tx), n, tx.ptr(), ptr(weight), ptr(out), ptr(rstd), hidden, (float) eps);
+        stagedRows("rmsnorm", "rmsnorm_forward_" + suffix(tx), n, staging(1, hidden, tx), tx.ptr(), ptr(weight), ptr(out),
+                ptr(rstd), hidden, (float) eps);
     }
 
     @Override
@@ -334,7 +340,8 @@ public final class CudaBackend implements Backend {
         int hidden = tx.dim(-1);
         long n = tx.numel() / hidden;
         String sfx = suffix(tx);
-        rows("rmsnorm", "rmsnorm_backward_dx_" + sfx, n, ptr(dOut), tx.ptr(), ptr(weight), ptr(rstd), ptr(dx), hidden);
+        stagedRows("rmsnorm", "rmsnorm_backward_dx_" + sfx, n, staging(2, hidden, tx), ptr(dOut), tx.ptr(), ptr(weight),
+                ptr(rstd), ptr(dx), hidden);
         int rowsPerBlock = 64;
         int chunks = Math.toIntExact((n + rowsPerBlock - 1) / rowsPerBlock);
         try (CudaTensor dw = zeros(DType.F32, hidden)) {
@@ -353,8 +360,9 @@ public final class CudaBackend implements Backend {
         require(s.length == 4, "rope expects [batch, tokens, heads, headDim], got %s", tx);
         long tokens = (long) s[0] * s[1];
         require(CudaTensor.of(positions).numel() == tokens, "rope positions %s for %s", positions, tx);
-        long pairs = tokens * s[2] * (s[3] / 2);
-        elementwise("rope", "rope_" + suffix(tx), pairs, tx.ptr(), ptr(positions), ptr(invFreq), ptr(out), tokens,
+        // A thread rotates one token's pair (or pack of pairs) in every head.
+        long pairs = tokens * (s[3] / 2);
+        packed("rope", "rope_" + suffix(tx), pairs, tx.ptr(), ptr(positions), ptr(invFreq), ptr(out), tokens,
                 s[2], s[3], inverse ? -1f : 1f);
     }
 
@@ -363,13 +371,13 @@ public final class CudaBackend implements Backend {
     @Override
     public void swiGluForward(Tensor gate, Tensor up, Tensor out) {
         CudaTensor g = CudaTensor.of(gate);
-        elementwise("swiglu", "swiglu_forward_" + suffix(g), g.numel(), g.ptr(), ptr(up), ptr(out), g.numel());
+        packed("swiglu", "swiglu_forward_" + suffix(g), g.numel(), g.ptr(), ptr(up), ptr(out), g.numel());
     }
 
     @Override
     public void swiGluBackward(Tensor dOut, Tensor gate, Tensor up, Tensor dGate, Tensor dUp) {
         CudaTensor g = CudaTensor.of(gate);
-        elementwise("swiglu", "swiglu_backward_" + suffix(g), g.numel(), ptr(dOut), g.ptr(), ptr(up), ptr(dGate),
+        packed("swiglu", "swiglu_backward_" + suffix(g), g.numel(), ptr(dOut), g.ptr(), ptr(up), ptr(dGate),
                 ptr(dUp), g.numel());
     }
 
@@ -507,7 +515,7 @@ public final class CudaBackend implements Backend {
                 kernel(HOPPER_ATTENTION, "attention_backward_dq_tiles_d" + d).launchGrid(stream, qTiles, s.hq(),
                         s.batch(), 256, 1, 1, 0, dqAcc.ptr(), ptr(dq), s.tq(), s.hq());
             } else {
-                elementwise("attention", "attention_backward_dq", dqAcc.numel(), dqAcc.ptr(), ptr(dq), dqAcc.numel());
+                packed("attention", "attention_backward_dq", dqAcc.numel(), dqAcc.ptr(), ptr(dq), dqAcc.numel());
             }
         }
     }
@@ -601,16 +609,38 @@ public final class CudaBackend implements Backend {
         return KernelLibrary.kernel(device, module, function);
     }
 
-    /** A grid-stride kernel over {@code n} elements. */
+    /**
+     * A grid-stride kernel over {@code n} elements, one a thread at a time: at most one wave of blocks, as many as the
+     * GPU holds at once. Their shares of the work are equal, so a second, partial wave would leave most of the GPU
+     * idle while it ran, and more blocks would only take turns.
+     */
     private void elementwise(String module, String function, long n, Object... args) {
-        kernel(module, function).launch(stream, Math.min(MAX_BLOCKS, Kernel.blocks(n, THREADS)), THREADS, args);
+        Kernel k = kernel(module, function);
+        int wave = device.multiprocessors() * k.residentBlocks(THREADS);
+        k.launch(stream, Math.min(wave, Kernel.blocks(n, THREADS)), THREADS, args);
+    }
+
+    /** A grid-stride kernel over {@code n} elements that takes a pack of them a step where its pointers allow. */
+    private void packed(String module, String function, long n, Object... args) {
+        elementwise(module, function, (n + PACK - 1) / PACK, args);
     }
 
     /** A kernel with one block per row. */
     private void rows(String module, String function, long rows, Object... args) {
+        stagedRows(module, function, rows, 0, args);
+    }
+
+    /** A kernel with one block per row and {@code sharedBytes} of dynamic shared memory to stage rows in. */
+    private void stagedRows(String module, String function, long rows, int sharedBytes, Object... args) {
         if (rows > 0) {
-            kernel(module, function).launch(stream, Math.toIntExact(rows), THREADS, args);
+            kernel(module, function).launchGrid(stream, Math.toIntExact(rows), 1, 1, THREADS, 1, 1, sharedBytes, args);
         }
+    }
+
+    /** Shared memory for {@code rows} rows of {@code hidden} elements of t's type, or none where they do not fit. */
+    private static int staging(int rows, int hidden, CudaTensor t) {
+        long bytes = (long) rows * hidden * t.dtype().bytes();
+        return bytes <= STAGING_BYTES ? (int) bytes : 0;
     }
 
     private static DevicePtr ptr(Tensor t) {

@@ -17,8 +17,12 @@ import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.CsvSource;
 import org.junit.jupiter.params.provider.EnumSource;
 
+import java.util.Arrays;
+import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Map;
 import java.util.Random;
+import java.util.function.IntToDoubleFunction;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
@@ -59,12 +63,17 @@ class CudaBackendOpsGpuTest {
         for (int d : shape) {
             n *= d;
         }
+        return upload(gpuType, randomValues(gpuType, scale, n), shape);
+    }
+
+    /** n Gaussian values of the given scale, bf16-rounded for a bf16 tensor. */
+    private float[] randomValues(DType type, double scale, int n) {
         float[] v = new float[n];
         for (int i = 0; i < n; i++) {
             float x = (float) (random.nextGaussian() * scale);
-            v[i] = gpuType == DType.BF16 ? Bf16.round(x) : x;
+            v[i] = type == DType.BF16 ? Bf16.round(x) : x;
         }
-        return upload(gpuType, v, shape);
+        return v;
     }
 
     private Pair upload(DType gpuType, float[] v, int... shape) {
@@ -234,6 +243,196 @@ class CudaBackendOpsGpuTest {
         gpu.swiGluBackward(dout.gpu, gate.gpu, up.gpu, dg.gpu, du.gpu);
         assertThat(error(dg)).isLessThan(BF16);
         assertThat(error(du)).isLessThan(BF16);
+    }
+
+    // ---- 16-byte packs and their scalar fallback -------------------------------------------------------------
+
+    /**
+     * Where a kernel's operands sit, which decides how the kernels split their work (kernels/common.cuh): ALIGNED, at
+     * the start of their own allocations (packs, and a scalar tail where n is not a multiple of 8); SHIFTED, each one
+     * element into a larger allocation (a scalar head up to the first 16-byte boundary, then packs; RMSNorm and RoPE,
+     * which take no head, go scalar); MIXED, operand k at element k (alignments no head reconciles: scalar).
+     */
+    enum Placement {
+        ALIGNED, SHIFTED, MIXED;
+
+        long offset(int operand) {
+            return switch (this) {
+                case ALIGNED -> 0;
+                case SHIFTED -> 1;
+                case MIXED -> operand;
+            };
+        }
+    }
+
+    /** values as a GPU tensor of the type, at the placement's offset for that operand within a larger one. */
+    private Tensor placed(Placement p, int operand, DType type, float[] values, int... shape) {
+        long offset = p.offset(operand);
+        Tensor t = gpu.view(gpu.allocate(type, Math.toIntExact(values.length + offset)), offset, shape);
+        gpu.upload(t, values);
+        return t;
+    }
+
+    private static long[] bits(double[] v) {
+        return Arrays.stream(v).mapToLong(Double::doubleToRawLongBits).toArray();
+    }
+
+    /** The n values f(i), as stored in a tensor of type t and read back. */
+    private static double[] stored(DType t, int n, IntToDoubleFunction f) {
+        double[] v = new double[n];
+        for (int i = 0; i < n; i++) {
+            float x = (float) f.applyAsDouble(i);
+            v[i] = t == DType.BF16 ? Bf16.round(x) : x;
+        }
+        return v;
+    }
+
+    /** Every result of one placement bit for bit as the aligned placement's (the first). */
+    private static void assertSameBits(Map<String, double[]> got, Map<String, double[]> aligned, Placement p) {
+        assertThat(got.keySet()).isEqualTo(aligned.keySet());
+        aligned.forEach((op, want) -> assertThat(bits(got.get(op))).as("%s %s as aligned", op, p).containsExactly(bits(want)));
+    }
+
+    /**
+     * Every packed elementwise kernel on each placement (so packs, heads, tails and the all-scalar path) gives the
+     * same bits: exactly the host's emulation where the arithmetic is exact IEEE fp32 rounded to the storage type,
+     * within the reference bounds for SwiGLU (whose exponential is the device's approximation).
+     */
+    @ParameterizedTest(name = "n={0}")
+    @CsvSource({"5", "64", "4099", "100003"})
+    void packedElementwiseKernelsGiveTheSameBitsWhereverTheOperandsSit(int n) {
+        Map<DType, float[]> accs = Map.of(DType.BF16, randomValues(DType.BF16, 1, n), DType.F32, randomValues(DType.F32, 1, n));
+        Map<DType, float[]> xs = Map.of(DType.BF16, randomValues(DType.BF16, 1, n), DType.F32, randomValues(DType.F32, 1, n));
+        float[] f = accs.get(DType.F32), g = xs.get(DType.F32);
+        float alpha = -0.75f, beta = 3.5f;
+        Map<String, double[]> want = new LinkedHashMap<>();
+        want.put("cast f32 to bf16", stored(DType.BF16, n, i -> f[i]));
+        want.put("cast bf16 to f32", stored(DType.BF16, n, i -> f[i]));
+        for (DType t : List.of(DType.BF16, DType.F32)) {
+            float[] acc = accs.get(t);
+            want.put("fill " + t, stored(t, n, i -> 0.3f));
+            want.put("scale " + t, stored(t, n, i -> beta * acc[i]));
+            for (DType u : List.of(DType.BF16, DType.F32)) {
+                // The device contracts acc + alpha·x into one fused multiply-add: one rounding, as Math.fma.
+                want.put("add " + u + " into " + t, stored(t, n, i -> Math.fma(alpha, xs.get(u)[i], acc[i])));
+            }
+        }
+        float[] g2 = randomValues(DType.BF16, 2, n), u1 = randomValues(DType.BF16, 1, n), d1 = randomValues(DType.BF16, 1, n);
+        Pair gate = upload(DType.BF16, g2, n), up = upload(DType.BF16, u1, n), dOut = upload(DType.BF16, d1, n);
+        Tensor out = cpu.allocate(DType.F32, n), dGate = cpu.allocate(DType.F32, n), dUp = cpu.allocate(DType.F32, n);
+        cpu.swiGluForward(gate.cpu, up.cpu, out);
+        cpu.swiGluBackward(dOut.cpu, gate.cpu, up.cpu, dGate, dUp);
+        Map<String, double[]> reference = Map.of("swiglu out", cpu.download(out), "swiglu dgate", cpu.download(dGate),
+                "swiglu dup", cpu.download(dUp));
+
+        Map<String, double[]> aligned = null;
+        for (Placement p : Placement.values()) {
+            Map<String, double[]> got = new LinkedHashMap<>();
+            Tensor b16 = placed(p, 1, DType.BF16, accs.get(DType.BF16), n);
+            gpu.copy(placed(p, 0, DType.F32, f, n), b16);
+            got.put("cast f32 to bf16", gpu.download(b16));
+            Tensor back = placed(p, 0, DType.F32, g, n);
+            gpu.copy(b16, back);
+            got.put("cast bf16 to f32", gpu.download(back));
+            for (DType t : List.of(DType.BF16, DType.F32)) {
+                Tensor filled = placed(p, 1, t, accs.get(t), n);
+                gpu.fill(filled, 0.3);
+                got.put("fill " + t, gpu.download(filled));
+                Tensor scaled = placed(p, 1, t, accs.get(t), n);
+                gpu.scale(scaled, beta);
+                got.put("scale " + t, gpu.download(scaled));
+                for (DType u : List.of(DType.BF16, DType.F32)) {
+                    Tensor acc = placed(p, 0, t, accs.get(t), n);
+                    gpu.addScaledAccumulate(acc, placed(p, 1, u, xs.get(u), n), alpha);
+                    got.put("add " + u + " into " + t, gpu.download(acc));
+                }
+            }
+            want.forEach((op, w) -> assertThat(bits(got.get(op))).as("%s %s", op, p).containsExactly(bits(w)));
+
+            float[] zeros = new float[n];
+            Tensor tg = placed(p, 0, DType.BF16, g2, n);
+            Tensor tu = placed(p, 1, DType.BF16, u1, n);
+            Tensor to = placed(p, 2, DType.BF16, zeros, n);
+            gpu.swiGluForward(tg, tu, to);
+            Tensor td = placed(p, 3, DType.BF16, d1, n);
+            Tensor tdg = placed(p, 4, DType.BF16, zeros, n), tdu = placed(p, 5, DType.BF16, zeros, n);
+            gpu.swiGluBackward(td, tg, tu, tdg, tdu);
+            got.put("swiglu out", gpu.download(to));
+            got.put("swiglu dgate", gpu.download(tdg));
+            got.put("swiglu dup", gpu.download(tdu));
+            reference.forEach((op, r) -> assertThat(RelativeError.of(got.get(op), r)).as("%s %s", op, p).isLessThan(BF16));
+            if (aligned == null) {
+                aligned = got;
+            } else {
+                assertSameBits(got, aligned, p);
+            }
+        }
+    }
+
+    /**
+     * RMSNorm with Llama's hidden size staged in shared memory and read by packs (ALIGNED) gives the bits of the
+     * unstaged scalar path (SHIFTED, MIXED): the same sums in the same order. RoPE by packs of pairs gives those of
+     * one pair a thread, out of place and in place, at positions up to 10⁶ (sincosf's slow path).
+     */
+    @Test
+    void rmsNormAndRopeGiveTheSameBitsPackedOrNot() {
+        int n = 37, hidden = 4096, heads = 4, d = 128;
+        float[] xv = randomValues(DType.BF16, 2, n * hidden), wv = randomValues(DType.BF16, 1, hidden);
+        float[] dyv = randomValues(DType.BF16, 1, n * hidden), dw0 = randomValues(DType.BF16, 1, hidden);
+        float[] qv = randomValues(DType.BF16, 1, n * heads * d);
+        Pair x = upload(DType.BF16, xv, n, hidden), w = upload(DType.BF16, wv, hidden), dy = upload(DType.BF16, dyv, n, hidden);
+        Pair dw = upload(DType.BF16, dw0, hidden);
+        Tensor out = cpu.allocate(DType.F32, n, hidden), rstd = cpu.allocate(DType.F32, n);
+        Tensor dx = cpu.allocate(DType.F32, n, hidden);
+        cpu.rmsNormForward(x.cpu, w.cpu, 1e-5, out, rstd);
+        cpu.rmsNormBackward(dy.cpu, x.cpu, w.cpu, rstd, dx, dw.cpu);
+        Pair q = upload(DType.BF16, qv, 1, n, heads, d);
+        int[] pos = new int[n];
+        for (int i = 0; i < n; i++) {
+            pos[i] = random.nextInt(1_000_000);
+        }
+        float[] invFreq = new float[d / 2];
+        for (int j = 0; j < d / 2; j++) {
+            invFreq[j] = (float) (1 / Math.pow(5e6, 2.0 * j / d));
+        }
+        Pair positions = ints(pos, 1, n);
+        Pair freq = upload(DType.F32, invFreq, d / 2);
+        Tensor rotated = cpu.allocate(DType.F32, 1, n, heads, d);
+        cpu.rope(q.cpu, positions.cpu, freq.cpu, false, rotated);
+        Map<String, double[]> reference = Map.of("rmsnorm out", cpu.download(out), "rmsnorm dx", cpu.download(dx),
+                "rmsnorm dw", cpu.download(dw.cpu), "rope", cpu.download(rotated));
+
+        Map<String, double[]> aligned = null;
+        for (Placement p : Placement.values()) {
+            Map<String, double[]> got = new LinkedHashMap<>();
+            Tensor tx = placed(p, 0, DType.BF16, xv, n, hidden);
+            Tensor tw = placed(p, 1, DType.BF16, wv, hidden);
+            Tensor to = placed(p, 2, DType.BF16, new float[n * hidden], n, hidden);
+            Tensor tr = placed(p, 3, DType.F32, new float[n], n);
+            gpu.rmsNormForward(tx, tw, 1e-5, to, tr);
+            Tensor tdy = placed(p, 4, DType.BF16, dyv, n, hidden);
+            Tensor tdx = placed(p, 5, DType.BF16, new float[n * hidden], n, hidden);
+            Tensor tdw = placed(p, 6, DType.BF16, dw0, hidden);
+            gpu.rmsNormBackward(tdy, tx, tw, tr, tdx, tdw);
+            got.put("rmsnorm out", gpu.download(to));
+            got.put("rmsnorm rstd", gpu.download(tr));
+            got.put("rmsnorm dx", gpu.download(tdx));
+            got.put("rmsnorm dw", gpu.download(tdw));
+            assertThat(RelativeError.of(got.get("rmsnorm rstd"), cpu.download(rstd))).as("rstd %s", p).isLessThan(1e-5);
+
+            Tensor tq = placed(p, 0, DType.BF16, qv, 1, n, heads, d);
+            Tensor trot = placed(p, 1, DType.BF16, new float[n * heads * d], 1, n, heads, d);
+            gpu.rope(tq, positions.gpu, freq.gpu, false, trot);
+            got.put("rope", gpu.download(trot));
+            gpu.rope(tq, positions.gpu, freq.gpu, false, tq);
+            assertThat(bits(gpu.download(tq))).as("rope in place %s", p).containsExactly(bits(got.get("rope")));
+            reference.forEach((op, r) -> assertThat(RelativeError.of(got.get(op), r)).as("%s %s", op, p).isLessThan(BF16));
+            if (aligned == null) {
+                aligned = got;
+            } else {
+                assertSameBits(got, aligned, p);
+            }
+        }
     }
 
     // ---- attention ------------------------------------------------------------------------------------------

@@ -14,7 +14,8 @@ import java.util.Arrays;
  * <p>Forward: the block's {@code (out_B, lse_B)} merge into the chunk's running {@code (out, lse)}
  * (see {@link Backend#attentionMerge}); a running lse of −∞ is "empty". Backward: the block's gradients, computed
  * from the <em>final</em> {@code out} and {@code lse}, are added into {@code dq}, {@code dk}, {@code dv}. A block's
- * own results live in scratch that is allocated once per shape and overwritten by the next block.
+ * own results live in scratch that is allocated once per shape (a smaller block takes the start of a larger one's)
+ * and overwritten by the next block.
  */
 final class BlockAttention {
     private final Backend backend;
@@ -79,8 +80,18 @@ final class BlockAttention {
         backend.addScaledAccumulate(dv, g[2], 1.0);
     }
 
+    /** {@code held} where it has room: itself, or a view of its start for a smaller block (dist_flash's halves). */
     private Tensor reuse(Tensor held, DType dtype, int... shape) {
-        return held != null && held.dtype() == dtype && Arrays.equals(held.shape(), shape)
-                ? held : scratch.allocate(dtype, shape);
+        if (held == null || held.dtype() != dtype) {
+            return scratch.allocate(dtype, shape);
+        }
+        if (Arrays.equals(held.shape(), shape)) {
+            return held;
+        }
+        long numel = 1;
+        for (int d : shape) {
+            numel *= d;
+        }
+        return numel <= held.numel() ? backend.view(held, 0, shape) : scratch.allocate(dtype, shape);
     }
 }

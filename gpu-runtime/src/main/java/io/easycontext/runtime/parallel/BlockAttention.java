@@ -14,8 +14,8 @@ import java.util.Arrays;
  * <p>Forward: the block's {@code (out_B, lse_B)} merge into the chunk's running {@code (out, lse)}
  * (see {@link Backend#attentionMerge}); a running lse of −∞ is "empty". Backward: the block's gradients, computed
  * from the <em>final</em> {@code out} and {@code lse}, which the caller adds into {@code dq}, {@code dk}, {@code dv}.
- * A block's own results live in scratch that is allocated once per shape (or once for the largest block) and
- * overwritten by the next block.
+ * A block's own results live in scratch that is allocated once (for the largest block where the caller names it; a
+ * smaller block takes the start of a larger one's) and overwritten by the next block.
  */
 final class BlockAttention {
     private final Backend backend;
@@ -90,12 +90,12 @@ final class BlockAttention {
     }
 
     /**
-     * {@code held} where it serves {@code shape}, else a new buffer for it, its {@code tokenAxis} widened to
-     * {@code capacity} tokens (the old one released: nothing reads a block's results past the next block).
+     * {@code held} where it has room for {@code shape} (dist_flash's half blocks, the ring's smaller ones), else a new
+     * buffer for it, its {@code tokenAxis} widened to {@code capacity} tokens; with a capacity the old one is released
+     * (nothing reads a block's results past the next block).
      */
     private Tensor reuse(Tensor held, DType dtype, int tokenAxis, int capacity, int... shape) {
-        if (held != null && held.dtype() == dtype
-                && (capacity > 0 ? held.numel() >= numel(shape) : Arrays.equals(held.shape(), shape))) {
+        if (held != null && held.dtype() == dtype && held.numel() >= numel(shape)) {
             return held;
         }
         if (held != null && capacity > 0) {

@@ -345,7 +345,8 @@ public final class MemoryPlanner {
      * What a rank's attention op holds beyond the model's q, k, v, out and their gradients, in bytes: {@code lse},
      * its fp32 log-sum-exp, and {@code kept}, the rest of its state, from the (re)computed forward to the end of its
      * backward; {@code backward}, its buffers at the peak of its backward; {@code kernel}, the fp32 delta and dQ
-     * accumulator of the largest block it hands to {@code Backend.attentionBackward}, alive while that runs;
+     * accumulator of the block it hands to {@code Backend.attentionBackward} at that peak (the largest, but for
+     * dist_flash_attn over two ranks), alive while that runs;
      * {@code readsInputs}, whether the model must keep q, k, v for its backward
      * ({@code AttentionOp.readsInputsInBackward}).
      */
@@ -370,15 +371,31 @@ public final class MemoryPlanner {
             case ULYSSES_ATTN -> ulysses(q, kv, new AttentionBuffers(lse, 0, 0, kernel(c, n)));
             // The ring of the Ulysses heads: U times the tokens and 1/U of the heads are the same bytes.
             case USP_ATTN -> ulysses(q, kv, ring(c, n, lse, parallel, batch));
-            case DIST_FLASH_ATTN -> {
-                // Fetched: k, v, q, dOut, out and lse of a peer; a second set while one is in flight, where the
-                // schedule has a second step. Partials: the dK, dV a peer returns (a helper's dq lands in the block
-                // scratch). Block scratch: the block's dq, dk, dv, every block being a whole shard.
-                int sets = Math.min(2, parallel.ringDegree() / 2);
-                long fetched = sets * (kv + 3 * q + lse);
-                yield new AttentionBuffers(lse, 0, fetched + kv + (q + kv), kernel(c, n));
-            }
+            case DIST_FLASH_ATTN -> distFlash(c, n, q, kv, lse, parallel.ringDegree(), batch);
         };
+    }
+
+    /**
+     * dist_flash_attn's backward. Fetched: k, v, q, dOut, out and lse of a peer, one set a step; a second while one is
+     * in flight, where the schedule has a second step. Partials: the dK, dV a peer returns (a helper's dq lands in the
+     * block scratch). Block scratch: a block's dq, dk, dv, a whole shard's. The last step of an even world splits its
+     * blocks by query rows where a sequence's local tokens split in two: its set holds half the query side, and is
+     * that size where it is the set's first step (two or four ranks). The peak is a whole block's, with its kernel
+     * scratch, at step 1; with two ranks, whose one step is the split one, it is the helper's half block: its dq is
+     * half a shard's, and so is its kernel scratch (a whole shard's at the diagonal, when nothing else is held).
+     * An owner's half uses its idle receive buffers and holds less.
+     */
+    private static AttentionBuffers distFlash(LlamaConfig c, long n, long q, long kv, long lse, int w, int batch) {
+        int steps = w / 2;
+        boolean split = w % 2 == 0 && (n / batch) % 2 == 0;
+        long fetched = 0;
+        for (int t = 1; t <= Math.min(2, steps); t++) {
+            fetched += kv + (split && t == steps ? (3 * q + lse) / 2 : 3 * q + lse);
+        }
+        if (split && steps == 1) {
+            return new AttentionBuffers(lse, 0, fetched + kv + (q / 2 + kv), kernel(c, n / 2));
+        }
+        return new AttentionBuffers(lse, 0, fetched + kv + (q + kv), kernel(c, n));
     }
 
     /**

@@ -28,9 +28,9 @@ import static org.assertj.core.api.Assertions.assertThat;
  * the CUDA pool would (DecoderLayerMemoryTest's single-rank check, with a TrackingBackend per rank), against the
  * planner: the most any rank holds is the planner's working set, attention scratch and sequence-parallel buffers, byte
  * for byte, plus the norms' fp32 rstd ({@code [tokens]} each, too small to plan). Ranks with less work hold less
- * (ring_attn's first ranks, dist_flash_attn's idle rank at two). A layer whose attention is kept does the same
- * beside what its forward kept, which the planner counts apart: its recomputation's rebind (Ulysses' all-to-alls
- * into new head shards) holds no more than the backward after it.
+ * (ring_attn's first ranks); so do dist_flash_attn's owners at two ranks, whose half blocks use idle buffers. A layer
+ * whose attention is kept does the same beside what its forward kept, which the planner counts apart: its
+ * recomputation's rebind (Ulysses' all-to-alls into new head shards) holds no more than the backward after it.
  */
 class SequenceParallelMemoryTest {
 
@@ -39,7 +39,12 @@ class SequenceParallelMemoryTest {
     private static final LlamaConfig MHA = LlamaConfig.of(64, 176, 1, 8, 8, 32);
     private static final int LOCAL = 32;
 
-    record Case(LlamaConfig model, ParallelConfig parallel, int batch, int mlpChunkTokens, boolean keptAttention) {
+    record Case(LlamaConfig model, ParallelConfig parallel, int batch, int mlpChunkTokens, boolean keptAttention,
+                int local) {
+        Case(LlamaConfig model, ParallelConfig parallel, int batch, int mlpChunkTokens, boolean keptAttention) {
+            this(model, parallel, batch, mlpChunkTokens, keptAttention, LOCAL);
+        }
+
         Case(LlamaConfig model, ParallelConfig parallel, int batch, int mlpChunkTokens) {
             this(model, parallel, batch, mlpChunkTokens, false);
         }
@@ -47,7 +52,8 @@ class SequenceParallelMemoryTest {
         @Override
         public String toString() {
             return (model == GQA ? "gqa " : "mha ") + parallel + ", batch " + batch + ", mlp chunk " + mlpChunkTokens
-                    + (keptAttention ? ", attention kept" : "");
+                    + (keptAttention ? ", attention kept" : "")
+                    + (local == LOCAL ? "" : ", " + local + " tokens a rank");
         }
     }
 
@@ -84,6 +90,12 @@ class SequenceParallelMemoryTest {
             all.add(new Case(GQA, p, 1, 2, true));
             all.add(new Case(GQA, p, 1, LOCAL, true));
         }
+        // Chunks of odd length, which dist_flash_attn's last step does not split by query rows.
+        for (int w : new int[] {2, 4}) {
+            ParallelConfig p = ParallelConfig.resolve(ParallelMode.DIST_FLASH_ATTN, w, 0, 0, 0);
+            all.add(new Case(GQA, p, 1, 2, false, LOCAL - 1));
+            all.add(new Case(MHA, p, 2, 2, false, LOCAL - 1));
+        }
         return all.build();
     }
 
@@ -98,7 +110,7 @@ class SequenceParallelMemoryTest {
     /** Per rank: the peak as {@link #measured}, and the bytes the forward kept. */
     static List<long[]> measuredWithKept(Case c) {
         ParallelConfig config = c.parallel();
-        int seq = LOCAL * config.spDegree();
+        int seq = c.local() * config.spDegree();
         LlamaConfig model = c.model();
         return InProcessRanks.run(config.worldSize(), Duration.ofSeconds(60), comm -> {
             // Statistics in F64 so that they count 4 bytes an element and activations 2, as on the GPU.
@@ -106,14 +118,14 @@ class SequenceParallelMemoryTest {
             ParallelRank rank = ParallelRank.create(b.communicator(comm), config, seq);
             SplittableRandom rng = new SplittableRandom(3 + comm.rank());
             LlamaWeights w = LlamaWeights.initialize(b, model, 1);
-            Tensor positions = b.allocate(DType.I32, c.batch(), LOCAL);
+            Tensor positions = b.allocate(DType.I32, c.batch(), c.local());
             b.uploadInts(positions, rank.positionIds(c.batch()));
             float[] inv = Rotary.inverseFrequencies(model);
             Tensor invFreq = b.allocate(DType.F32, inv.length);
             b.upload(invFreq, inv);
-            DecoderLayer.Step s = new DecoderLayer.Step(b, model, c.batch(), LOCAL, positions, invFreq,
+            DecoderLayer.Step s = new DecoderLayer.Step(b, model, c.batch(), c.local(), positions, invFreq,
                     rank.attention(), c.mlpChunkTokens());
-            int n = c.batch() * LOCAL;
+            int n = c.batch() * c.local();
             Tensor x = DecoderLayerMemoryTest.random(b, rng, n, model.hiddenSize());
             Tensor dResidual = DecoderLayerMemoryTest.random(b, rng, n, model.hiddenSize());
             long start = b.liveBytes();
@@ -134,7 +146,7 @@ class SequenceParallelMemoryTest {
     }
 
     static MemoryEstimate planned(Case c) {
-        return MemoryPlanner.estimate(c.model(), (long) c.batch() * LOCAL, c.parallel(), c.batch(), 1024,
+        return MemoryPlanner.estimate(c.model(), (long) c.batch() * c.local(), c.parallel(), c.batch(), 1024,
                 c.mlpChunkTokens(), new MemoryOptions(Sharding.REPLICATED, 0, c.keptAttention() ? 1 : 0),
                 OptimizerMoments.FP32);
     }
@@ -142,10 +154,10 @@ class SequenceParallelMemoryTest {
     @ParameterizedTest(name = "{0}")
     @MethodSource("cases")
     void theMostARankHoldsIsThePlannersWorkingSetScratchAndBuffers(Case c) {
-        long n = (long) c.batch() * LOCAL;
+        long n = (long) c.batch() * c.local();
         MemoryEstimate e = planned(c);
         // rstd1 lives to the layer's end; rstd2 only to the post-attention norm's backward, after the MLP's.
-        boolean mlpPeak = c.mlpChunkTokens() == LOCAL;
+        boolean mlpPeak = c.mlpChunkTokens() == c.local();
         long rstd = 4 * n * (mlpPeak ? 2 : 1);
         long most = 0;
         for (long[] rank : measuredWithKept(c)) {
@@ -162,7 +174,7 @@ class SequenceParallelMemoryTest {
         // A kept attention output is counted with the kept ones, beside the lse: [tokens, heads] fp32.
         long out = c.keptAttention() ? n * qd * 2 : 0;
         assertThat(e.keptAttention()).isEqualTo(c.keptAttention() ? out + n * c.model().numAttentionHeads() * 4 : 0);
-        long mlpChunk = (long) LOCAL * 6 * c.model().intermediateSize() * 2;
+        long mlpChunk = (long) c.local() * 6 * c.model().intermediateSize() * 2;
         assertThat(e.layerWorkingSet()).as("the phase that sets the peak").isEqualTo(mlpPeak
                 ? n * (4 * h + 2 * qd + 2 * kvd) * 2 + mlpChunk - inputs - out
                 : n * (h + 4 * qd + 4 * kvd) * 2 - inputs - out);

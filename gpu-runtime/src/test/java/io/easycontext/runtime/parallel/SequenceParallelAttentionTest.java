@@ -31,14 +31,18 @@ class SequenceParallelAttentionTest {
     private static final int D = 4;
     private static final double SCALE = 0.7;
 
-    record Case(ParallelMode mode, int world, int dp, int ulysses, int ring) {
+    record Case(ParallelMode mode, int world, int dp, int ulysses, int ring, int seq) {
+        Case(ParallelMode mode, int world, int dp, int ulysses, int ring) {
+            this(mode, world, dp, ulysses, ring, T);
+        }
+
         ParallelConfig config() {
             return ParallelConfig.resolve(mode, world, dp, ulysses, ring);
         }
 
         @Override
         public String toString() {
-            return config().toString();
+            return config() + (seq == T ? "" : ", " + seq + " tokens");
         }
     }
 
@@ -53,6 +57,9 @@ class SequenceParallelAttentionTest {
             }
             all.add(new Case(m, 4, 2, 0, 0));
         }
+        // Local chunks of odd length, which dist_flash_attn's last step cannot split by query rows.
+        all.add(new Case(ParallelMode.DIST_FLASH_ATTN, 2, 0, 0, 0, 50));
+        all.add(new Case(ParallelMode.DIST_FLASH_ATTN, 4, 0, 0, 0, 52));
         for (int w : new int[] {1, 2, 4}) {
             all.add(new Case(ParallelMode.ULYSSES_ATTN, w, 0, 0, 0));
         }
@@ -92,39 +99,40 @@ class SequenceParallelAttentionTest {
     private static void check(Case c, Backend backend, double tolerance,
                               java.util.function.UnaryOperator<Communicator> transport) {
         ParallelConfig config = c.config();
-        config.validate(T, HQ, HKV);
+        int seq = c.seq();
+        config.validate(seq, HQ, HKV);
         Random random = new Random(42);
-        double[] q = random(random, B * T * HQ * D);
-        double[] k = random(random, B * T * HKV * D);
-        double[] v = random(random, B * T * HKV * D);
-        double[] dOut = random(random, B * T * HQ * D);
+        double[] q = random(random, B * seq * HQ * D);
+        double[] k = random(random, B * seq * HKV * D);
+        double[] v = random(random, B * seq * HKV * D);
+        double[] dOut = random(random, B * seq * HQ * D);
 
-        Tensor qt = tensor(backend, q, B, T, HQ, D);
-        Tensor kt = tensor(backend, k, B, T, HKV, D);
-        Tensor vt = tensor(backend, v, B, T, HKV, D);
-        Tensor out = backend.allocate(backend.floatType(), B, T, HQ, D);
-        Tensor lse = backend.allocate(backend.statsType(), B, HQ, T);
+        Tensor qt = tensor(backend, q, B, seq, HQ, D);
+        Tensor kt = tensor(backend, k, B, seq, HKV, D);
+        Tensor vt = tensor(backend, v, B, seq, HKV, D);
+        Tensor out = backend.allocate(backend.floatType(), B, seq, HQ, D);
+        Tensor lse = backend.allocate(backend.statsType(), B, HQ, seq);
         backend.attentionForward(qt, kt, vt, AttentionMask.CAUSAL_DIAGONAL, SCALE, out, lse);
-        Tensor dq = backend.allocate(backend.floatType(), B, T, HQ, D);
-        Tensor dk = backend.allocate(backend.floatType(), B, T, HKV, D);
-        Tensor dv = backend.allocate(backend.floatType(), B, T, HKV, D);
-        backend.attentionBackward(tensor(backend, dOut, B, T, HQ, D), out, lse, qt, kt, vt,
+        Tensor dq = backend.allocate(backend.floatType(), B, seq, HQ, D);
+        Tensor dk = backend.allocate(backend.floatType(), B, seq, HKV, D);
+        Tensor dv = backend.allocate(backend.floatType(), B, seq, HKV, D);
+        backend.attentionBackward(tensor(backend, dOut, B, seq, HQ, D), out, lse, qt, kt, vt,
                 AttentionMask.CAUSAL_DIAGONAL, SCALE, dq, dk, dv);
         double[][] expected = {backend.download(out), backend.download(dq), backend.download(dk), backend.download(dv)};
 
         List<double[][]> ranks = InProcessRanks.run(config.worldSize(), Duration.ofSeconds(60), comm -> {
-            ParallelRank rank = ParallelRank.create(transport.apply(comm), config, T);
+            ParallelRank rank = ParallelRank.create(transport.apply(comm), config, seq);
             int[] positions = rank.positionIds(1);
             int t = positions.length;
-            Tensor lq = tensor(backend, take(q, positions, HQ), B, t, HQ, D);
-            Tensor lk = tensor(backend, take(k, positions, HKV), B, t, HKV, D);
-            Tensor lv = tensor(backend, take(v, positions, HKV), B, t, HKV, D);
+            Tensor lq = tensor(backend, take(q, seq, positions, HQ), B, t, HQ, D);
+            Tensor lk = tensor(backend, take(k, seq, positions, HKV), B, t, HKV, D);
+            Tensor lv = tensor(backend, take(v, seq, positions, HKV), B, t, HKV, D);
             Tensor lOut = backend.allocate(backend.floatType(), B, t, HQ, D);
             Tensor ldq = backend.allocate(backend.floatType(), B, t, HQ, D);
             Tensor ldk = backend.allocate(backend.floatType(), B, t, HKV, D);
             Tensor ldv = backend.allocate(backend.floatType(), B, t, HKV, D);
             try (AttentionState state = rank.attention().forward(backend, lq, lk, lv, SCALE, lOut)) {
-                rank.attention().backward(backend, state, tensor(backend, take(dOut, positions, HQ), B, t, HQ, D),
+                rank.attention().backward(backend, state, tensor(backend, take(dOut, seq, positions, HQ), B, t, HQ, D),
                         ldq, ldk, ldv);
             }
             return new double[][] {backend.download(lOut), backend.download(ldq), backend.download(ldk),
@@ -137,19 +145,19 @@ class SequenceParallelAttentionTest {
             double[][] got = ranks.get(r);
             int[] positions = toInts(got[4]);
             for (int x = 0; x < 4; x++) {
-                double[] want = take(expected[x], positions, heads[x]);
+                double[] want = take(expected[x], seq, positions, heads[x]);
                 assertClose(got[x], want, tolerance, config + " rank " + r + " " + names[x]);
             }
         }
     }
 
-    /** Rows {@code positions} of every sequence of a {@code [B, T, heads, D]} array. */
-    private static double[] take(double[] global, int[] positions, int heads) {
+    /** Rows {@code positions} of every sequence of a {@code [B, seq, heads, D]} array. */
+    private static double[] take(double[] global, int seq, int[] positions, int heads) {
         int row = heads * D;
         double[] local = new double[B * positions.length * row];
         for (int b = 0; b < B; b++) {
             for (int i = 0; i < positions.length; i++) {
-                System.arraycopy(global, (b * T + positions[i]) * row, local, (b * positions.length + i) * row, row);
+                System.arraycopy(global, (b * seq + positions[i]) * row, local, (b * positions.length + i) * row, row);
             }
         }
         return local;

@@ -248,19 +248,14 @@ public final class DistFlashAttention implements AttentionOp {
 
     /**
      * Copies row half {@code half} of {@code lse [b, h, t]} into ({@code pack}) or out of {@code packed [b, h, t/2]},
-     * one copy per sequence and head: a row half is strided in lse.
+     * one strided copy (Backend.copyColumns): a row half is a band of columns of lse.
      */
     private static void copyLseHalf(Backend backend, Tensor lse, int half, Tensor packed, boolean pack) {
-        int t = lse.dim(2);
-        int len = t / 2;
-        for (int row = 0; row < lse.dim(0) * lse.dim(1); row++) {
-            Tensor whole = backend.view(lse, (long) row * t + (long) half * len, len);
-            Tensor part = backend.view(packed, (long) row * len, len);
-            if (pack) {
-                backend.copy(whole, part);
-            } else {
-                backend.copy(part, whole);
-            }
+        int len = lse.dim(2) / 2;
+        if (pack) {
+            backend.copyColumns(lse, half * len, packed, 0, len);
+        } else {
+            backend.copyColumns(packed, 0, lse, half * len, len);
         }
     }
 

@@ -16,7 +16,8 @@ shift $(( $# >= 4 ? 4 : $# ))
 extra=("$@")
 model=${MODEL:-llama2-7b}
 for seq in ${seqs//,/ }; do
-  tag="$devices $mode seq=$seq ${extra[*]}"
+  # JVM options (JAVA_TOOL_OPTIONS=-Deasycontext.ring.blocks=merged, say) are part of what a run measured.
+  tag="$devices $mode seq=$seq ${extra[*]}${JAVA_TOOL_OPTIONS:+ [$JAVA_TOOL_OPTIONS]}"
   echo "== train $tag" | tee -a "$out/train.txt"
   start=$(date +%s)
   log=$(mktemp)  # this run's stderr, where the model's size is logged

@@ -22,9 +22,25 @@ record ChunkBlock(int q, int qCount, int k, int kCount, AttentionMask mask) {
      * run, and each diagonal chunk alone. Blocks come in row order.
      */
     static List<ChunkBlock> cover(int[] queryChunks, int[] keyChunks) {
+        return cover(queryChunks, keyChunks, true);
+    }
+
+    /** {@link #cover}, or with {@code merged} false one block per visible chunk pair. */
+    static List<ChunkBlock> cover(int[] queryChunks, int[] keyChunks, boolean merged) {
         int n = queryChunks.length;
         int m = keyChunks.length;
         List<ChunkBlock> blocks = new ArrayList<>();
+        if (!merged) {
+            for (int i = 0; i < n; i++) {
+                for (int j = 0; j < m; j++) {
+                    AttentionMask mask = ChunkMask.of(queryChunks[i], keyChunks[j]);
+                    if (mask != null) {
+                        blocks.add(new ChunkBlock(i, 1, j, 1, mask));
+                    }
+                }
+            }
+            return blocks;
+        }
         if (causalOverConcatenation(queryChunks, keyChunks)) {
             blocks.add(new ChunkBlock(0, n, 0, m, AttentionMask.CAUSAL_DIAGONAL));
             return blocks;

@@ -10,8 +10,8 @@ import io.easycontext.runtime.tensor.Tensor;
  * The ring-step engine of ring_attn, zigzag_ring_attn and the ring of usp_attn (after ring-flash-attention). Each
  * rank holds some chunks of the sequence ({@link TokenLayout#ringChunks}). At step {@code s = 0 … W−1} rank
  * {@code r} holds the key/value chunks of rank {@code r − s}, attends its query chunks to them under
- * {@link ChunkMask} in as few kernel calls as adjacent chunks allow ({@link RingSchedule}), merges by log-sum-exp,
- * and passes them on to {@code r + 1}.
+ * {@link ChunkMask} in the kernel calls {@link RingSchedule} gives (one per chunk pair, or merged), merges by
+ * log-sum-exp, and passes them on to {@code r + 1}.
  *
  * <p>Backward repeats the walk with the final {@code out} and {@code lse}. Each key/value block travels together with
  * an accumulator of its {@code dk, dv}: every rank it visits adds its contribution and passes it on, and one last
@@ -38,10 +38,17 @@ public final class RingAttention implements AttentionOp {
     private final Communicator ring;
     private final TokenLayout layout;
 
-    /** {@code layout} says which chunks each rank of {@code ring} holds. */
+    private final boolean merged;
+
+    /** {@code layout} says which chunks each rank of {@code ring} holds; blocks as {@link RingSchedule#PROPERTY} says. */
     public RingAttention(Communicator ring, TokenLayout layout) {
+        this(ring, layout, RingSchedule.mergedFromSystemProperty());
+    }
+
+    RingAttention(Communicator ring, TokenLayout layout, boolean merged) {
         this.ring = ring;
         this.layout = layout;
+        this.merged = merged;
     }
 
     @Override
@@ -56,7 +63,7 @@ public final class RingAttention implements AttentionOp {
             lsec[i] = kept.allocate(backend.statsType(), q.dim(0), q.dim(2), q.dim(1) / n);
             backend.fill(lsec[i], Double.NEGATIVE_INFINITY);
         }
-        RingSchedule plan = RingSchedule.of(layout, ring.rank(), ring.size());
+        RingSchedule plan = RingSchedule.of(layout, ring.rank(), ring.size(), merged);
         int len = q.dim(1) / n;
         try (Scratch temp = new Scratch(backend)) {
             BlockAttention blocks = new BlockAttention(temp, scale, plan.bufferedQueryChunks() * len,
@@ -107,7 +114,7 @@ public final class RingAttention implements AttentionOp {
         backend.fill(dq, 0);
         backend.fill(dk, 0);
         backend.fill(dv, 0);
-        RingSchedule plan = RingSchedule.of(layout, ring.rank(), ring.size());
+        RingSchedule plan = RingSchedule.of(layout, ring.rank(), ring.size(), merged);
         int len = st.q.dim(1) / n;
         try (Scratch temp = new Scratch(backend)) {
             Traveller kvInHand = new Traveller(temp, new Tensor[] {st.k, st.v});

@@ -6,8 +6,15 @@ import java.util.List;
 /**
  * The kernel calls of one ring rank, step by step ({@link ChunkBlock#cover} of its chunks against those in hand), and
  * the sizes of the buffers they need, in chunks of one sequence, which the memory planner reads as well.
+ *
+ * <p>By default one call per visible chunk pair. With {@code -Deasycontext.ring.blocks=merged} adjacent chunks merge
+ * into longer calls (a zigzag step is one call): on 2 × H200 at 128K tokens (Llama-2-7B, zigzag) that ran the
+ * attention 5% slower than the pairs, so it is an option to measure, not the default (benchmarks.md).
  */
 public final class RingSchedule {
+    /** System property that picks the blocks: {@code pairs} (default) or {@code merged}. */
+    public static final String PROPERTY = "easycontext.ring.blocks";
+
     private final List<List<ChunkBlock>> steps;
     private final int chunks;
 
@@ -18,12 +25,26 @@ public final class RingSchedule {
 
     /** Rank {@code rank} of a ring of {@code size}, holding the chunks {@code layout} gives it. */
     public static RingSchedule of(TokenLayout layout, int rank, int size) {
+        return of(layout, rank, size, mergedFromSystemProperty());
+    }
+
+    static RingSchedule of(TokenLayout layout, int rank, int size, boolean merged) {
         int[] mine = layout.ringChunks(rank);
         List<List<ChunkBlock>> steps = new ArrayList<>();
         for (int s = 0; s < size; s++) {
-            steps.add(ChunkBlock.cover(mine, layout.ringChunks(Math.floorMod(rank - s, size))));
+            steps.add(ChunkBlock.cover(mine, layout.ringChunks(Math.floorMod(rank - s, size)), merged));
         }
         return new RingSchedule(steps, mine.length);
+    }
+
+    /** Whether {@link #PROPERTY} asks for merged blocks; anything but {@code pairs} or {@code merged} is refused. */
+    static boolean mergedFromSystemProperty() {
+        String value = System.getProperty(PROPERTY, "pairs");
+        return switch (value) {
+            case "pairs" -> false;
+            case "merged" -> true;
+            default -> throw new IllegalArgumentException(PROPERTY + " must be pairs or merged, not " + value);
+        };
     }
 
     List<ChunkBlock> step(int s) {

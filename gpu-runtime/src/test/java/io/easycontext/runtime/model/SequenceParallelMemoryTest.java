@@ -7,6 +7,7 @@ import io.easycontext.runtime.optim.zero.Sharding;
 import io.easycontext.runtime.parallel.ParallelConfig;
 import io.easycontext.runtime.parallel.ParallelMode;
 import io.easycontext.runtime.parallel.ParallelRank;
+import io.easycontext.runtime.parallel.RingSchedule;
 import io.easycontext.runtime.plan.MemoryEstimate;
 import io.easycontext.runtime.plan.MemoryOptions;
 import io.easycontext.runtime.plan.MemoryPlanner;
@@ -183,34 +184,68 @@ class SequenceParallelMemoryTest {
     /**
      * Zigzag over four ranks, Llama-2-7B's proportions (hidden = q = kv features), one sequence of 32 tokens a rank,
      * term by term: what the planner used to leave out here (chunk copies of q, k, v, out, dOut, zeroed dq and own
-     * dK/dV chunks, a second dK/dV receive buffer) was 7 × q and more, as the 4-GPU runs measured. Each step is one
-     * kernel call (RingSchedule): step 0 causal over both chunks, straight into dq, dk, dv; later, both query chunks
-     * against the first key chunk of a rank to the left, or the second query chunk against both key chunks of one to
-     * the right. The middle ranks have both kinds, so their block buffers hold two chunks each of dq, dk and dv.
+     * dK/dV chunks, a second dK/dV receive buffer) was 7 × q and more, as the 4-GPU runs measured. One kernel call a
+     * chunk pair (the default), so a block is one chunk on either side.
      */
     @Test
     void zigzagOverFourRanksTermByTerm() {
         Case c = new Case(MHA, ParallelConfig.resolve(ParallelMode.ZIGZAG_RING_ATTN, 4, 0, 0, 0), 1, 2);
         long n = LOCAL;
         long q = n * 64 * 2;          // one [tokens, 64] bf16 tensor: q, and k, and v alike here
-        long chunk = n / 2;           // one of the rank's two chunks
+        long chunk = n / 2;           // a zigzag block: one of the rank's two chunks
         long model = 9 * q;           // n1, q, k, v, out, dAttnOut, dq, dk, dv
         long lse = 8 * n * 4;         // the forward's lse, fp32, kept per chunk
         long kvReceive = 2 * (2 * q); // k and v of the two blocks in hand and in flight
         long dkvSpare = 2 * q;        // where the dK/dV accumulator from the left neighbour lands
-        long gathered = 8 * n * 4;    // both chunks' lse side by side for a block over both
-        long kernel = n * (8 + 64) * 4;            // attentionBackward's fp32 delta and dQ accumulator, both chunks
+        long blockGrads = chunk * 3 * 64 * 2;      // the block's dq, dk, dv
+        long kernel = chunk * (8 + 64) * 4;        // attentionBackward's fp32 delta and dQ accumulator, per block
         long rstd1 = n * 4;
         long[] peaks = measured(c);
-        long middle = model + lse + kvReceive + dkvSpare + gathered + 3 * q + kernel + rstd1;
-        assertThat(peaks[1]).isEqualTo(middle);
-        assertThat(peaks[2]).isEqualTo(middle);
-        // Rank 0 only ever meets ranks to its right, rank 3 only ranks to its left: one chunk less of dq or dk, dv.
-        assertThat(peaks[0]).isEqualTo(middle - chunk * 64 * 2 - chunk * (8 + 64) * 4);
-        assertThat(peaks[3]).isEqualTo(middle - 2 * chunk * 64 * 2);
+        assertThat(peaks).containsOnly(model + lse + kvReceive + dkvSpare + blockGrads + kernel + rstd1);
         MemoryEstimate e = planned(c);
         assertThat(e.layerWorkingSet()).isEqualTo(model);
         assertThat(e.attentionScratch()).isEqualTo(lse + kernel);
-        assertThat(e.communication()).isEqualTo(kvReceive + dkvSpare + gathered + 3 * q);
+        assertThat(e.communication()).isEqualTo(kvReceive + dkvSpare + blockGrads);
+    }
+
+    /**
+     * The same with merged blocks ({@code -Deasycontext.ring.blocks=merged}): each step is one kernel call, step 0
+     * causal over both chunks, straight into dq, dk, dv; later, both query chunks against the first key chunk of a
+     * rank to the left, or the second query chunk against both key chunks of one to the right. The middle ranks have
+     * both kinds, so their block buffers hold two chunks each of dq, dk and dv.
+     */
+    @Test
+    void zigzagWithMergedBlocksOverFourRanksTermByTerm() {
+        String before = System.setProperty(RingSchedule.PROPERTY, "merged");
+        try {
+            Case c = new Case(MHA, ParallelConfig.resolve(ParallelMode.ZIGZAG_RING_ATTN, 4, 0, 0, 0), 1, 2);
+            long n = LOCAL;
+            long q = n * 64 * 2;
+            long chunk = n / 2;
+            long model = 9 * q;
+            long lse = 8 * n * 4;
+            long kvReceive = 2 * (2 * q);
+            long dkvSpare = 2 * q;
+            long gathered = 8 * n * 4;    // both chunks' lse side by side for a block over both
+            long kernel = n * (8 + 64) * 4;            // the kernel's fp32 scratch for both chunks
+            long rstd1 = n * 4;
+            long[] peaks = measured(c);
+            long middle = model + lse + kvReceive + dkvSpare + gathered + 3 * q + kernel + rstd1;
+            assertThat(peaks[1]).isEqualTo(middle);
+            assertThat(peaks[2]).isEqualTo(middle);
+            // Rank 0 only meets ranks to its right, rank 3 only ranks to its left: a chunk less of dq or dk, dv.
+            assertThat(peaks[0]).isEqualTo(middle - chunk * 64 * 2 - chunk * (8 + 64) * 4);
+            assertThat(peaks[3]).isEqualTo(middle - 2 * chunk * 64 * 2);
+            MemoryEstimate e = planned(c);
+            assertThat(e.layerWorkingSet()).isEqualTo(model);
+            assertThat(e.attentionScratch()).isEqualTo(lse + kernel);
+            assertThat(e.communication()).isEqualTo(kvReceive + dkvSpare + gathered + 3 * q);
+        } finally {
+            if (before == null) {
+                System.clearProperty(RingSchedule.PROPERTY);
+            } else {
+                System.setProperty(RingSchedule.PROPERTY, before);
+            }
+        }
     }
 }

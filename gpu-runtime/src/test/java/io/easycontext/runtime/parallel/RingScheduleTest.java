@@ -15,8 +15,8 @@ class RingScheduleTest {
     @Test
     void zigzagOverTwoRanksIsOneCallAStep() {
         TokenLayout layout = new TokenLayout(16, 2, 1, true);
-        RingSchedule first = RingSchedule.of(layout, 0, 2);
-        RingSchedule second = RingSchedule.of(layout, 1, 2);
+        RingSchedule first = RingSchedule.of(layout, 0, 2, true);
+        RingSchedule second = RingSchedule.of(layout, 1, 2, true);
         assertThat(first.step(0)).containsExactly(new ChunkBlock(0, 2, 0, 2, AttentionMask.CAUSAL_DIAGONAL));
         // Rank 0 holds chunks 0 and 3; rank 1's are 1 and 2: only chunk 3 sees them, wholly.
         assertThat(first.step(1)).containsExactly(new ChunkBlock(1, 1, 0, 2, AttentionMask.FULL));
@@ -30,12 +30,31 @@ class RingScheduleTest {
         assertThat(second.bufferedKeyChunks()).isEqualTo(1);
     }
 
+    /** The default is a call per chunk pair: a zigzag rank's step 0 is three, its own pair not merged. */
+    @Test
+    void pairsByDefaultAndOnlyPairsOrMergedAccepted() {
+        TokenLayout layout = new TokenLayout(16, 2, 1, true);
+        assertThat(RingSchedule.of(layout, 0, 2).step(0)).hasSize(3);
+        assertThat(RingSchedule.of(layout, 0, 2).direct()).isFalse();
+        String before = System.setProperty(RingSchedule.PROPERTY, "fused");
+        try {
+            org.assertj.core.api.Assertions.assertThatThrownBy(() -> RingSchedule.of(layout, 0, 2))
+                    .hasMessageContaining("easycontext.ring.blocks must be pairs or merged, not fused");
+        } finally {
+            if (before == null) {
+                System.clearProperty(RingSchedule.PROPERTY);
+            } else {
+                System.setProperty(RingSchedule.PROPERTY, before);
+            }
+        }
+    }
+
     /** Contiguous chunks: the diagonal block at step 0, then a full block from every rank to the left, none after. */
     @Test
     void contiguousRingComputesOnlyWhatLiesInThePast() {
         TokenLayout layout = new TokenLayout(12, 3, 1, false);
-        RingSchedule last = RingSchedule.of(layout, 2, 3);
-        RingSchedule first = RingSchedule.of(layout, 0, 3);
+        RingSchedule last = RingSchedule.of(layout, 2, 3, true);
+        RingSchedule first = RingSchedule.of(layout, 0, 3, true);
         assertThat(last.step(0)).containsExactly(new ChunkBlock(0, 1, 0, 1, AttentionMask.CAUSAL_DIAGONAL));
         assertThat(last.step(1)).containsExactly(new ChunkBlock(0, 1, 0, 1, AttentionMask.FULL));
         assertThat(last.step(2)).containsExactly(new ChunkBlock(0, 1, 0, 1, AttentionMask.FULL));
@@ -49,12 +68,13 @@ class RingScheduleTest {
      * all under its mask (a causal block being the concatenation's causal mask), and a zigzag step is one call.
      */
     @ParameterizedTest
-    @CsvSource({"1,false", "2,false", "5,false", "1,true", "2,true", "3,true", "4,true", "8,true"})
-    void blocksCoverEveryVisiblePairOnceUnderItsMask(int ranks, boolean zigzag) {
+    @CsvSource({"1,false,true", "2,false,true", "5,false,true", "1,true,true", "2,true,true", "3,true,true",
+            "4,true,true", "8,true,true", "3,false,false", "4,true,false"})
+    void blocksCoverEveryVisiblePairOnceUnderItsMask(int ranks, boolean zigzag, boolean merged) {
         TokenLayout layout = new TokenLayout(2 * ranks * 4, ranks, 1, zigzag);
         for (int r = 0; r < ranks; r++) {
             int[] mine = layout.ringChunks(r);
-            RingSchedule plan = RingSchedule.of(layout, r, ranks);
+            RingSchedule plan = RingSchedule.of(layout, r, ranks, merged);
             for (int s = 0; s < ranks; s++) {
                 int[] theirs = layout.ringChunks(Math.floorMod(r - s, ranks));
                 int[][] covered = new int[mine.length][theirs.length];
@@ -78,8 +98,11 @@ class RingScheduleTest {
                                 .isEqualTo(ChunkMask.of(mine[i], theirs[j]) == null ? 0 : 1);
                     }
                 }
-                if (zigzag) {
+                if (zigzag && merged) {
                     assertThat(blocks).as("rank %d step %d", r, s).hasSize(1);
+                }
+                if (!merged) {
+                    assertThat(blocks).allMatch(b -> b.qCount() == 1 && b.kCount() == 1);
                 }
             }
         }

@@ -92,6 +92,28 @@ class SequenceParallelAttentionTest {
         check(c, new CpuBackend(DType.F64), 1e-12, DeferredTransfers::new);
     }
 
+    static Stream<Case> ringCases() {
+        return cases().filter(c -> c.config().mode() == ParallelMode.RING_ATTN
+                || c.config().mode() == ParallelMode.ZIGZAG_RING_ATTN || c.config().mode() == ParallelMode.USP_ATTN);
+    }
+
+    /** Merged ring blocks ({@code -Deasycontext.ring.blocks=merged}): the same results, transfers deferred or not. */
+    @ParameterizedTest(name = "{0}")
+    @MethodSource("ringCases")
+    void mergedRingBlocksMatchSingleDevice(Case c) {
+        String before = System.setProperty(RingSchedule.PROPERTY, "merged");
+        try {
+            check(c, new CpuBackend(DType.F64), 1e-12, DeferredTransfers::new);
+            check(c, new CpuBackend(DType.F32), 2e-6);
+        } finally {
+            if (before == null) {
+                System.clearProperty(RingSchedule.PROPERTY);
+            } else {
+                System.setProperty(RingSchedule.PROPERTY, before);
+            }
+        }
+    }
+
     private static void check(Case c, Backend backend, double tolerance) {
         check(c, backend, tolerance, comm -> comm);
     }

@@ -13,6 +13,7 @@ import io.easycontext.runtime.plan.MemoryEstimate;
 import io.easycontext.runtime.plan.MemoryFit;
 import io.easycontext.runtime.plan.MemoryOptions;
 import io.easycontext.runtime.plan.MemoryPlanner;
+import io.easycontext.runtime.plan.ModeChoice;
 import io.easycontext.runtime.plan.NodeMemory;
 import io.easycontext.runtime.spec.Models;
 
@@ -25,8 +26,9 @@ import java.util.Optional;
 /**
  * Predicts the peak GPU memory per rank of a training run before any work, by component, and says whether it
  * fits: exit 0 when it does, 3 when it does not (with needed and available), 2 for bad flags. {@code --auto} chooses
- * the sharding, offloads and kept attention; {@code --optimizer-moments fp32|bf16} (as {@code train}'s) is never
- * chosen, only planned with as given.
+ * the sharding, offloads and kept attention; {@code --parallel-mode auto} the mode ({@link ModeChoice}: the fastest
+ * measured whose memory fits); {@code --optimizer-moments fp32|bf16} (as {@code train}'s) is never chosen, only
+ * planned with as given.
  */
 public final class PlanCommand implements Command {
     private static final double GIB = 1L << 30;
@@ -79,21 +81,49 @@ public final class PlanCommand implements Command {
         } catch (IllegalArgumentException e) {
             throw new Flags.UsageException("--model " + e.getMessage());
         }
-        ParallelMode mode = Flags.usage(() -> ParallelMode.parse(modeName));
-        ParallelConfig parallel = Flags.usage(() -> {
-            ParallelConfig p = ParallelConfig.resolve(mode, gpus, dp, ulysses, ring);
+        boolean autoMode = ModeChoice.AUTO.equals(modeName);
+        if (autoMode && (flags.has("ulysses-degree") || flags.has("ring-degree") || flags.has("dp-degree"))) {
+            throw new Flags.UsageException("--parallel-mode auto chooses the Ulysses and ring degrees of one sequence "
+                    + "over all GPUs; give either it or them");
+        }
+        List<ParallelConfig> layouts = autoMode ? ModeChoice.candidates(gpus, seq, model) : List.of(Flags.usage(() -> {
+            ParallelConfig p = ParallelConfig.resolve(ParallelMode.parse(modeName), gpus, dp, ulysses, ring);
             p.validate(seq, model.numAttentionHeads(), model.numKeyValueHeads());
             return p;
-        });
-        Sharding asked = sharding;
-        Flags.usage(() -> {
-            asked.checkWorld(parallel.worldSize());
-            return asked;
-        });
+        }));
+        if (layouts.isEmpty()) {
+            throw new Flags.UsageException("--parallel-mode auto: no mode spreads " + seq + " tokens over " + gpus
+                    + " GPUs for this model (--seq-length must divide by 2 × GPUs for the ring modes, the key/value "
+                    + "heads by the Ulysses degree)");
+        }
+        for (ParallelConfig layout : layouts) {
+            Sharding asked = sharding;
+            Flags.usage(() -> {
+                asked.checkWorld(layout.worldSize());
+                return asked;
+            });
+        }
         long available = gib > 0 ? (long) (gib * GIB) : detectedMemory();
+        long host = hostGib > 0 ? (long) (hostGib * GIB) : NodeMemory.host().orElse(Long.MAX_VALUE);
+        // The first layout, best first, whose memory fits: as chosen (--auto) or as given; the first where none does.
+        ParallelConfig parallel = layouts.get(0);
+        for (ParallelConfig layout : layouts) {
+            long tokens = (long) seq / layout.spDegree() * batch;
+            boolean fits = available <= 0 || (auto
+                    ? MemoryPlanner.choose(model, tokens, layout, batch, lossChunk, mlpChunk, true, available, host,
+                            moments).isPresent()
+                    : MemoryPlanner.estimate(model, tokens, layout, batch, lossChunk, mlpChunk, new MemoryOptions(
+                            sharding, offloadedCheckpoints, keptAttentionLayers), moments).total() <= available);
+            if (fits) {
+                parallel = layout;
+                break;
+            }
+        }
+        if (autoMode) {
+            out.println("mode: " + ModeChoice.flags(parallel));
+        }
 
         long localTokens = (long) seq / parallel.spDegree() * batch;
-        long host = hostGib > 0 ? (long) (hostGib * GIB) : NodeMemory.host().orElse(Long.MAX_VALUE);
         if (auto) {
             if (available <= 0) {
                 throw new Flags.UsageException("--auto needs a GPU here or --gpu-memory-gib");

@@ -146,6 +146,14 @@ public record TrainSpec(
         return runs;
     }
 
+    /** This spec with {@code p}'s mode and degrees, as {@code --parallel-mode auto} chose them. */
+    public TrainSpec withParallel(ParallelConfig p) {
+        return new TrainSpec(model, devices, p.mode(), p.ulyssesDegree(), p.ringDegree(), p.dpDegree(), seqLength,
+                ropeTheta, batchSize, gradientAccumulateEvery, learningRate, warmupSteps, weightDecay, maxGradNorm,
+                maxTrainSteps, seed, dtype, gpuMemoryGib, activationCheckpointing, dataset, checkpointEvery, zeroStage,
+                optimizerOffload, optimizerMoments, offloadCheckpoints, keptAttentionLayers, autoMemory, stages);
+    }
+
     /** Optimizer steps over every stage. */
     public long totalSteps() {
         return runs().stream().mapToLong(TrainSpec::maxTrainSteps).sum();

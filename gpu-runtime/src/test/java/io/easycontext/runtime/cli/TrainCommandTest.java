@@ -81,6 +81,31 @@ class TrainCommandTest {
         assertThat(b.get("grad_norm").asDouble()).isCloseTo(a.get("grad_norm").asDouble(), relative(a, "grad_norm", 1e-5));
     }
 
+    /**
+     * --parallel-mode auto: the tiny model's 2 key/value heads split over two ranks (Ulysses), not four (a Ulysses
+     * pair × a ring of two there); either trains as one rank does.
+     */
+    @Test
+    void autoModeChoosesUlyssesWhereTheHeadsSplitAndTheHybridWhereTheyDoNot() throws Exception {
+        Run one = train(with("--devices", "cpu:1", "--dtype", "f64"));
+        Run two = train(with("--devices", "cpu:2", "--parallel-mode", "auto", "--dtype", "f64"));
+        Run four = train(with("--devices", "cpu:4", "--parallel-mode", "auto", "--dtype", "f64"));
+        assertThat(two.stderr()).contains("train: --parallel-mode auto chose --parallel-mode ulysses_attn")
+                .contains("ulysses_attn (world 2 = dp 1 × ulysses 2 × ring 1)");
+        assertThat(four.stderr()).contains("chose --parallel-mode usp_attn --ulysses-degree 2 --ring-degree 2")
+                .contains("usp_attn (world 4 = dp 1 × ulysses 2 × ring 2)");
+        for (Run run : List.of(two, four)) {
+            assertThat(run.code()).as(run.stderr()).isZero();
+            for (int i = 0; i < 3; i++) {
+                JsonNode a = one.steps().get(i);
+                JsonNode b = run.steps().get(i);
+                assertThat(b.get("loss").asDouble()).isCloseTo(a.get("loss").asDouble(), relative(a, "loss", 1e-10));
+            }
+        }
+        expectUsageError("--parallel-mode auto chooses the Ulysses and ring degrees", "--devices", "cpu:2",
+                "--parallel-mode", "auto", "--ring-degree", "2");
+    }
+
     /** dp × sp: two Ulysses pairs, one sequence each, equal one rank with both sequences in its batch. */
     @Test
     void dataParallelGroupsOfSequenceParallelRanksEqualOneRankWithTheWholeBatch() throws Exception {

@@ -1,0 +1,64 @@
+package io.easycontext.runtime.plan;
+
+import io.easycontext.runtime.model.LlamaConfig;
+import io.easycontext.runtime.parallel.ParallelConfig;
+import io.easycontext.runtime.parallel.ParallelConfigException;
+import io.easycontext.runtime.parallel.ParallelMode;
+
+import java.util.ArrayList;
+import java.util.List;
+
+/**
+ * {@code --parallel-mode auto}: the ways to spread one sequence over all of {@code gpus} ranks, fastest first as
+ * measured side by side on one node of 2 × H200 (Llama-2-7B at 32K and 128K tokens, benchmarks.md, sixth session):
+ * ulysses_attn (every rank attends the whole sequence for its heads in one long kernel call: 6,074 tokens/s at 128K),
+ * usp_attn with the largest Ulysses degree the key/value heads allow and a zigzag ring across the rest, then
+ * zigzag_ring_attn (5,527), dist_flash_attn (5,606 in another call, within the calls' spread; behind zigzag, which
+ * was measured more), and ring_attn (unbalanced: 3,833). Only layouts the model and length allow are offered; one
+ * rank has data_parallel alone. The caller takes the first whose memory fits. Across nodes Ulysses' all-to-alls
+ * would cross the network, which this order, measured on one node, does not weigh.
+ */
+public final class ModeChoice {
+    /** The flag value that asks for the choice. */
+    public static final String AUTO = "auto";
+
+    private ModeChoice() {
+    }
+
+    /** The valid layouts of one sequence over {@code gpus} ranks of {@code model} at {@code seqLength}, best first. */
+    public static List<ParallelConfig> candidates(int gpus, int seqLength, LlamaConfig model) {
+        List<ParallelConfig> all = new ArrayList<>();
+        if (gpus == 1) {
+            all.add(ParallelConfig.resolve(ParallelMode.DATA_PARALLEL, 1, 1, 1, 1));
+        } else {
+            all.add(ParallelConfig.resolve(ParallelMode.ULYSSES_ATTN, gpus, 1, gpus, 1));
+            for (int u = gpus - 1; u >= 2; u--) {
+                if (gpus % u == 0 && model.numKeyValueHeads() % u == 0) {
+                    all.add(ParallelConfig.resolve(ParallelMode.USP_ATTN, gpus, 1, u, gpus / u));
+                    break;
+                }
+            }
+            for (ParallelMode ring : List.of(ParallelMode.ZIGZAG_RING_ATTN, ParallelMode.DIST_FLASH_ATTN,
+                    ParallelMode.RING_ATTN)) {
+                all.add(ParallelConfig.resolve(ring, gpus, 1, 1, gpus));
+            }
+        }
+        return all.stream().filter(p -> valid(p, seqLength, model)).toList();
+    }
+
+    /** The flags that give {@code p} to {@code train} or {@code plan}. */
+    public static String flags(ParallelConfig p) {
+        String flags = "--parallel-mode " + p.mode().cliName();
+        return p.mode() == ParallelMode.USP_ATTN
+                ? flags + " --ulysses-degree " + p.ulyssesDegree() + " --ring-degree " + p.ringDegree() : flags;
+    }
+
+    private static boolean valid(ParallelConfig p, int seqLength, LlamaConfig model) {
+        try {
+            p.validate(seqLength, model.numAttentionHeads(), model.numKeyValueHeads());
+            return true;
+        } catch (ParallelConfigException e) {
+            return false;
+        }
+    }
+}

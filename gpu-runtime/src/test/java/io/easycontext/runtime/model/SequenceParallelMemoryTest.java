@@ -7,7 +7,7 @@ import io.easycontext.runtime.optim.zero.Sharding;
 import io.easycontext.runtime.parallel.ParallelConfig;
 import io.easycontext.runtime.parallel.ParallelMode;
 import io.easycontext.runtime.parallel.ParallelRank;
-import io.easycontext.runtime.parallel.RingSchedule;
+import io.easycontext.runtime.parallel.RingBlocks;
 import io.easycontext.runtime.plan.MemoryEstimate;
 import io.easycontext.runtime.plan.MemoryOptions;
 import io.easycontext.runtime.plan.MemoryPlanner;
@@ -216,8 +216,7 @@ class SequenceParallelMemoryTest {
      */
     @Test
     void zigzagWithMergedBlocksOverFourRanksTermByTerm() {
-        String before = System.setProperty(RingSchedule.PROPERTY, "merged");
-        try {
+        RingBlocks.with("merged", () -> {
             Case c = new Case(MHA, ParallelConfig.resolve(ParallelMode.ZIGZAG_RING_ATTN, 4, 0, 0, 0), 1, 2);
             long n = LOCAL;
             long q = n * 64 * 2;
@@ -240,12 +239,6 @@ class SequenceParallelMemoryTest {
             assertThat(e.layerWorkingSet()).isEqualTo(model);
             assertThat(e.attentionScratch()).isEqualTo(lse + kernel);
             assertThat(e.communication()).isEqualTo(kvReceive + dkvSpare + gathered + 3 * q);
-        } finally {
-            if (before == null) {
-                System.clearProperty(RingSchedule.PROPERTY);
-            } else {
-                System.setProperty(RingSchedule.PROPERTY, before);
-            }
-        }
+        });
     }
 }

@@ -36,17 +36,9 @@ class RingScheduleTest {
         TokenLayout layout = new TokenLayout(16, 2, 1, true);
         assertThat(RingSchedule.of(layout, 0, 2).step(0)).hasSize(3);
         assertThat(RingSchedule.of(layout, 0, 2).direct()).isFalse();
-        String before = System.setProperty(RingSchedule.PROPERTY, "fused");
-        try {
-            org.assertj.core.api.Assertions.assertThatThrownBy(() -> RingSchedule.of(layout, 0, 2))
-                    .hasMessageContaining("easycontext.ring.blocks must be pairs or merged, not fused");
-        } finally {
-            if (before == null) {
-                System.clearProperty(RingSchedule.PROPERTY);
-            } else {
-                System.setProperty(RingSchedule.PROPERTY, before);
-            }
-        }
+        RingBlocks.with("fused", () -> org.assertj.core.api.Assertions.assertThatThrownBy(
+                () -> RingSchedule.of(layout, 0, 2))
+                .hasMessageContaining("easycontext.ring.blocks must be pairs or merged, not fused"));
     }
 
     /** Contiguous chunks: the diagonal block at step 0, then a full block from every rank to the left, none after. */

@@ -101,17 +101,10 @@ class SequenceParallelAttentionTest {
     @ParameterizedTest(name = "{0}")
     @MethodSource("ringCases")
     void mergedRingBlocksMatchSingleDevice(Case c) {
-        String before = System.setProperty(RingSchedule.PROPERTY, "merged");
-        try {
+        RingBlocks.with("merged", () -> {
             check(c, new CpuBackend(DType.F64), 1e-12, DeferredTransfers::new);
             check(c, new CpuBackend(DType.F32), 2e-6);
-        } finally {
-            if (before == null) {
-                System.clearProperty(RingSchedule.PROPERTY);
-            } else {
-                System.setProperty(RingSchedule.PROPERTY, before);
-            }
-        }
+        });
     }
 
     private static void check(Case c, Backend backend, double tolerance) {

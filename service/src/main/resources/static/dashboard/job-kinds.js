@@ -3,6 +3,8 @@
 // placeholder; the service validates everything.
 
 const PARALLEL_MODES = ['data_parallel', 'ring_attn', 'zigzag_ring_attn', 'ulysses_attn', 'dist_flash_attn', 'usp_attn'];
+// A training may leave the mode to the planner: the fastest measured that the model, length and GPUs allow.
+const TRAINING_MODES = [...PARALLEL_MODES, 'auto'];
 const DTYPES = ['f32', 'f64'];
 const BOOLEANS = ['true', 'false'];
 
@@ -31,7 +33,7 @@ export const KINDS = {
     fields: [
       text('model', 'tiny'),
       text('devices', 'cpu:1, or cuda:0-3'),
-      choice('parallelMode', PARALLEL_MODES, 'data_parallel'),
+      choice('parallelMode', TRAINING_MODES, 'data_parallel'),
       int('ulyssesDegree'),
       int('ringDegree'),
       int('dpDegree'),

@@ -27,10 +27,11 @@ class KillNineRecoveryTest {
 
     private static final Duration START = Duration.ofSeconds(90);
     // Stage 2 long enough that the kill, polled for after its first checkpoint, lands before its end even on a
-    // loaded machine (at 150 steps the job once finished first).
+    // loaded machine (at 150 steps the job once finished first; at 600 steps of 64 tokens, with two builds sharing
+    // two cores, once more).
     private static final String TWO_STAGES = """
             {"kind": "TRAIN", "train": {"model": "tiny", "seqLength": 32, "maxTrainSteps": 6, "seed": 3,
-              "learningRate": 1e-3, "checkpointEvery": 3, "stages": [{}, {"seqLength": 64, "maxTrainSteps": 600,
+              "learningRate": 1e-3, "checkpointEvery": 3, "stages": [{}, {"seqLength": 256, "maxTrainSteps": 600,
               "checkpointEvery": 10}]}}""";
     private static final String FIRST_CHECKPOINT_OF_STAGE_2 =
             "checkpoints/stage-1/checkpoint-0000010/trainer_state.json";

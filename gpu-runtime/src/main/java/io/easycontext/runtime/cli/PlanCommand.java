@@ -7,13 +7,13 @@ import io.easycontext.runtime.model.LlamaModel;
 import io.easycontext.runtime.optim.OptimizerMoments;
 import io.easycontext.runtime.optim.zero.OffloadMode;
 import io.easycontext.runtime.optim.zero.Sharding;
+import io.easycontext.runtime.parallel.ModeChoice;
 import io.easycontext.runtime.parallel.ParallelConfig;
 import io.easycontext.runtime.parallel.ParallelMode;
 import io.easycontext.runtime.plan.MemoryEstimate;
 import io.easycontext.runtime.plan.MemoryFit;
 import io.easycontext.runtime.plan.MemoryOptions;
 import io.easycontext.runtime.plan.MemoryPlanner;
-import io.easycontext.runtime.plan.ModeChoice;
 import io.easycontext.runtime.plan.NodeMemory;
 import io.easycontext.runtime.spec.Models;
 
@@ -81,7 +81,7 @@ public final class PlanCommand implements Command {
         } catch (IllegalArgumentException e) {
             throw new Flags.UsageException("--model " + e.getMessage());
         }
-        boolean autoMode = ModeChoice.AUTO.equals(modeName);
+        boolean autoMode = ParallelMode.AUTO.cliName().equals(modeName);
         if (autoMode && (flags.has("ulysses-degree") || flags.has("ring-degree") || flags.has("dp-degree"))) {
             throw new Flags.UsageException("--parallel-mode auto chooses the Ulysses and ring degrees of one sequence "
                     + "over all GPUs; give either it or them");

@@ -8,11 +8,11 @@ import io.easycontext.runtime.io.SafetensorsDType;
 import io.easycontext.runtime.model.LlamaConfig;
 import io.easycontext.runtime.model.LlamaWeights;
 import io.easycontext.runtime.model.ModelFlops;
+import io.easycontext.runtime.parallel.ModeChoice;
 import io.easycontext.runtime.parallel.ParallelConfig;
 import io.easycontext.runtime.parallel.ParallelMode;
 import io.easycontext.runtime.plan.MemoryFit;
 import io.easycontext.runtime.plan.MemoryPlanner;
-import io.easycontext.runtime.plan.ModeChoice;
 import io.easycontext.runtime.spec.CommandLine;
 import io.easycontext.runtime.spec.TrainSpec;
 import io.easycontext.runtime.spec.Violation;
@@ -68,24 +68,19 @@ public final class TrainCommand implements Command {
     @Override
     public int run(List<String> args, PrintStream out, PrintStream err) {
         Flags flags = new Flags(args);
-        boolean autoMode = ModeChoice.AUTO.equals(flags.string("parallel-mode", null));
         TrainSpec spec = spec(flags);
         double hostGib = flags.number("host-memory-gib", 0);
         String tokenizerSpec = flags.string("tokenizer", null);
         boolean profileOps = flags.bool("profile-ops", false);
         CheckpointManager.Options checkpoints = checkpoints(flags, spec.checkpointEvery());
         flags.finish();
-        if (autoMode && (spec.ulyssesDegree() != null || spec.ringDegree() != null || spec.dpDegree() != null)) {
-            throw new Flags.UsageException("--parallel-mode auto chooses the Ulysses and ring degrees of one sequence "
-                    + "over all devices; give either it or them");
-        }
         List<Violation> violations = spec.validate();
         if (!violations.isEmpty()) {
             throw new Flags.UsageException(violations.stream()
                     .map(v -> "--" + CommandLine.flagName(v.field()) + " " + v.message())
                     .collect(Collectors.joining("; ")));
         }
-        if (autoMode) {
+        if (spec.parallelMode() == ParallelMode.AUTO) {
             spec = spec.withParallel(chooseMode(spec, hostGib, err));
         }
         TrainConfig config = spec.toTrainConfig();
@@ -126,19 +121,14 @@ public final class TrainCommand implements Command {
     /**
      * {@code --parallel-mode auto}: the first of {@link ModeChoice#candidates} for the spec's devices, model and
      * length whose memory fits on GPU ranks (with the options {@code --auto-memory} would choose, or as given), else
-     * the first, whose shortfall {@link #fitMemory} then reports; on CPU ranks simply the first.
+     * the first, whose shortfall {@link #fitMemory} then reports; on CPU ranks simply the first. The spec is valid,
+     * so there is a first.
      */
     private static ParallelConfig chooseMode(TrainSpec spec, double hostGib, PrintStream err) {
-        TrainConfig asGiven = spec.toTrainConfig();
-        List<ParallelConfig> layouts = ModeChoice.candidates(asGiven.parallel().worldSize(), spec.seqLength(),
-                asGiven.model());
-        if (layouts.isEmpty()) {
-            throw new Flags.UsageException("--parallel-mode auto: no mode spreads " + spec.seqLength() + " tokens over "
-                    + asGiven.devices() + " for this model (--seq-length must divide by 2 × ranks for the ring modes, "
-                    + "the key/value heads by the Ulysses degree)");
-        }
-        ParallelConfig chosen = layouts.get(0);
-        for (ParallelConfig layout : layouts) {
+        TrainConfig first = spec.toTrainConfig();
+        ParallelConfig chosen = first.parallel();
+        for (ParallelConfig layout : ModeChoice.candidates(first.parallel().worldSize(), spec.seqLength(),
+                first.model())) {
             TrainConfig c = spec.withParallel(layout).toTrainConfig();
             if (!c.devices().cuda() || MemoryFit.onThisNode(c, spec.autoMemory(), (long) (hostGib * GIB)).fits()) {
                 chosen = layout;
@@ -184,8 +174,7 @@ public final class TrainCommand implements Command {
         return TrainSpec.builder()
                 .model(flags.string("model", null))
                 .devices(flags.string("devices", null))
-                .parallelMode(mode == null || ModeChoice.AUTO.equals(mode) ? null
-                        : Flags.usage(() -> ParallelMode.parse(mode)))
+                .parallelMode(mode == null ? null : Flags.usage(() -> ParallelMode.parse(mode)))
                 .ulyssesDegree(optionalInteger(flags, "ulysses-degree"))
                 .ringDegree(optionalInteger(flags, "ring-degree"))
                 .dpDegree(optionalInteger(flags, "dp-degree"))

@@ -10,10 +10,16 @@ package io.easycontext.runtime.parallel;
  */
 public record ParallelConfig(ParallelMode mode, int worldSize, int dpDegree, int ulyssesDegree, int ringDegree) {
 
+    static final String AUTO_UNRESOLVED = "parallel mode auto is a training's to choose (train, plan and training "
+            + "jobs); give a mode here";
+
     /** Marks a degree the user did not give. */
     public static final int UNSET = 0;
 
     public ParallelConfig {
+        if (mode == ParallelMode.AUTO) {
+            throw new ParallelConfigException(AUTO_UNRESOLVED);
+        }
         if (worldSize < 1 || dpDegree < 1 || ulyssesDegree < 1 || ringDegree < 1
                 || worldSize != dpDegree * ulyssesDegree * ringDegree) {
             throw new ParallelConfigException("inconsistent parallel degrees: world " + worldSize + ", dp " + dpDegree
@@ -69,6 +75,7 @@ public record ParallelConfig(ParallelMode mode, int worldSize, int dpDegree, int
                 yield new ParallelConfig(mode, worldSize, worldSize / sp, sp, 1);
             }
             case USP_ATTN -> resolveUsp(worldSize, dp, ulysses, ring);
+            case AUTO -> throw new ParallelConfigException(AUTO_UNRESOLVED);
         };
     }
 

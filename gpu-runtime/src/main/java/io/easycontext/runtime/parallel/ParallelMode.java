@@ -16,7 +16,12 @@ public enum ParallelMode {
     /** LightSeq's DistFlashAttn: contiguous shards; ranks with less causal work compute blocks for the others. */
     DIST_FLASH_ATTN("dist_flash_attn"),
     /** Unified sequence parallelism: Ulysses inside, zigzag ring across Ulysses groups. */
-    USP_ATTN("usp_attn");
+    USP_ATTN("usp_attn"),
+    /**
+     * Not a layout: a training's request that the mode be chosen ({@link ModeChoice}), made concrete before any
+     * {@link ParallelConfig} exists.
+     */
+    AUTO("auto");
 
     private final String cliName;
 

@@ -59,6 +59,7 @@ public final class ParallelRank {
             case DIST_FLASH_ATTN -> new DistFlashAttention(ring);
             case ULYSSES_ATTN -> new UlyssesAttention(ulysses, LocalAttention.INSTANCE);
             case USP_ATTN -> new UlyssesAttention(ulysses, new RingAttention(ring, layout));
+            case AUTO -> throw new IllegalStateException("a layout is never auto");
         };
         return new ParallelRank(config, world, dpRank, ringRank, ulyssesRank, layout, attention);
     }

@@ -372,6 +372,7 @@ public final class MemoryPlanner {
             // The ring of the Ulysses heads: U times the tokens and 1/U of the heads are the same bytes.
             case USP_ATTN -> ulysses(q, kv, ring(c, n, lse, parallel, batch));
             case DIST_FLASH_ATTN -> distFlash(c, n, q, kv, lse, parallel.ringDegree(), batch);
+            case AUTO -> throw new IllegalStateException("a layout is never auto");
         };
     }
 

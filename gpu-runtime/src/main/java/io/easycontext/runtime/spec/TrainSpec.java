@@ -5,6 +5,7 @@ import io.easycontext.runtime.model.LlamaConfig;
 import io.easycontext.runtime.optim.OptimizerMoments;
 import io.easycontext.runtime.optim.zero.OffloadMode;
 import io.easycontext.runtime.optim.zero.Sharding;
+import io.easycontext.runtime.parallel.ModeChoice;
 import io.easycontext.runtime.parallel.ParallelConfig;
 import io.easycontext.runtime.parallel.ParallelConfigException;
 import io.easycontext.runtime.parallel.ParallelMode;
@@ -218,7 +219,7 @@ public record TrainSpec(
             for (int i = 0; i < runs.size(); i++) {
                 String field = stages.isEmpty() ? "parallelMode" : "stages[" + i + "].parallelMode";
                 try {
-                    runs.get(i).parallelConfig(world).validate(runs.get(i).seqLength(),
+                    runs.get(i).parallelConfig(world, modelConfig).validate(runs.get(i).seqLength(),
                             modelConfig.numAttentionHeads(), modelConfig.numKeyValueHeads());
                 } catch (ParallelConfigException e) {
                     checks.reject(field, e.getMessage());
@@ -283,7 +284,7 @@ public record TrainSpec(
         LlamaConfig config = base.withRope(theta, Math.max(base.maxPositionEmbeddings(), seqLength));
         RankDevices ranks = RankDevices.parse(devices, "f64".equals(dtype) ? DType.F64 : DType.F32,
                 (long) gpuMemoryGib << 30);
-        return new TrainConfig(config, parallelConfig(ranks.ranks()), seqLength, batchSize,
+        return new TrainConfig(config, parallelConfig(ranks.ranks(), config), seqLength, batchSize,
                 gradientAccumulateEvery, maxTrainSteps, learningRate, warmupSteps, weightDecay, maxGradNorm, seed,
                 ranks, activationCheckpointing, new Sharding(zeroStage, OffloadMode.parse(optimizerOffload)),
                 offloadCheckpoints, OptimizerMoments.parse(optimizerMoments), keptAttentionLayers);
@@ -348,9 +349,26 @@ public record TrainSpec(
                 .args();
     }
 
-    private ParallelConfig parallelConfig(int world) {
-        return ParallelConfig.resolve(parallelMode, world, orUnset(dpDegree), orUnset(ulyssesDegree),
-                orUnset(ringDegree));
+    /**
+     * The layout of this run over {@code world} ranks; under {@code auto} the first of {@link ModeChoice#candidates}
+     * for the model and length (which {@code train} narrows by memory beforehand, {@link #withParallel}).
+     */
+    private ParallelConfig parallelConfig(int world, LlamaConfig model) {
+        if (parallelMode != ParallelMode.AUTO) {
+            return ParallelConfig.resolve(parallelMode, world, orUnset(dpDegree), orUnset(ulyssesDegree),
+                    orUnset(ringDegree));
+        }
+        if (ulyssesDegree != null || ringDegree != null || dpDegree != null) {
+            throw new ParallelConfigException("auto chooses the Ulysses and ring degrees of one sequence over all "
+                    + "ranks; give either it or them");
+        }
+        List<ParallelConfig> layouts = ModeChoice.candidates(world, seqLength, model);
+        if (layouts.isEmpty()) {
+            throw new ParallelConfigException("auto finds no mode that spreads " + seqLength + " tokens over "
+                    + world + " ranks for this model (the ring modes need seq_length divisible by the ranks, zigzag "
+                    + "by twice that; Ulysses the key/value heads by its degree)");
+        }
+        return layouts.get(0);
     }
 
     private void requireSingleRun() {

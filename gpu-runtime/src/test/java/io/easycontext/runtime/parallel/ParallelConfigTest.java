@@ -96,6 +96,16 @@ class ParallelConfigTest {
     void unknownModesListTheKnownOnes() {
         assertThatThrownBy(() -> ParallelMode.parse("ring"))
                 .hasMessage("unknown parallel mode 'ring'; expected one of data_parallel, ring_attn, zigzag_ring_attn, "
-                        + "ulysses_attn, dist_flash_attn, usp_attn");
+                        + "ulysses_attn, dist_flash_attn, usp_attn, auto");
+    }
+
+    /** auto is a training's request, never a layout: resolving it says so. */
+    @Test
+    void autoIsNeverALayout() {
+        assertThatThrownBy(() -> ParallelConfig.resolve(ParallelMode.AUTO, 2, 0, 0, 0))
+                .hasMessage("parallel mode auto is a training's to choose (train, plan and training jobs); give a mode "
+                        + "here");
+        assertThatThrownBy(() -> new ParallelConfig(ParallelMode.AUTO, 2, 1, 2, 1))
+                .isInstanceOf(ParallelConfigException.class);
     }
 }

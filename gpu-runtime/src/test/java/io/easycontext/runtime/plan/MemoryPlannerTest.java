@@ -266,6 +266,35 @@ class MemoryPlannerTest {
         return code;
     }
 
+    /**
+     * plan takes the first layout whose memory fits: Ulysses' head-sharded copies make it 0.25 GiB larger than the
+     * zigzag ring at 128K over two GPUs (87.36 against 87.11 GiB under ZeRO-1), so a pool between them gets the ring.
+     */
+    @Test
+    void planTakesTheFastestLayoutThatFits() {
+        String[] common = {"plan", "--model", "llama2-7b", "--gpus", "2", "--seq-length", "131072", "--parallel-mode",
+                "auto", "--zero-stage", "1", "--host-memory-gib", "240"};
+        StringBuilder roomy = new StringBuilder();
+        assertThat(plan(roomy, withFlags(common, "--gpu-memory-gib", "100"))).as(roomy.toString()).isZero();
+        assertThat(roomy).contains("mode: --parallel-mode ulysses_attn").contains("ulysses_attn (world 2");
+        StringBuilder tight = new StringBuilder();
+        assertThat(plan(tight, withFlags(common, "--gpu-memory-gib", "87.2"))).as(tight.toString())
+                .isZero();
+        assertThat(tight).contains("mode: --parallel-mode zigzag_ring_attn");
+        StringBuilder none = new StringBuilder();
+        assertThat(plan(none, withFlags(common, "--gpu-memory-gib", "60"))).isEqualTo(3);
+        assertThat(none).contains("mode: --parallel-mode ulysses_attn").contains("does not fit");
+        StringBuilder both = new StringBuilder();
+        assertThat(plan(both, withFlags(common, "--ulysses-degree", "2"))).isEqualTo(2);
+        assertThat(both).contains("--parallel-mode auto chooses the Ulysses and ring degrees");
+    }
+
+    private static String[] withFlags(String[] common, String... more) {
+        String[] all = java.util.Arrays.copyOf(common, common.length + more.length);
+        System.arraycopy(more, 0, all, common.length, more.length);
+        return all;
+    }
+
     @Test
     void theCliSaysWhetherARunFitsWithTheNumbers() {
         StringBuilder fits = new StringBuilder();

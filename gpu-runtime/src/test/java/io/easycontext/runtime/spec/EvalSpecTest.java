@@ -69,6 +69,16 @@ class EvalSpecTest {
         assertThat(spec.validate()).singleElement().extracting(Violation::field).isEqualTo("parallelMode");
     }
 
+    /** auto is the training's: an evaluation names its mode (or leaves it to its devices). */
+    @Test
+    void anEvaluationDoesNotTakeAuto() {
+        NeedleEvalSpec spec = NeedleEvalSpec.builder().model("small").devices("cpu:2")
+                .parallelMode(ParallelMode.AUTO).build();
+
+        assertThat(spec.validate()).containsExactly(new Violation("parallelMode",
+                "parallel mode auto is a training's to choose (train, plan and training jobs); give a mode here"));
+    }
+
     @Test
     void theCommandLinesHaveEveryFieldAsItsFlag() {
         NeedleEvalSpec needle = NeedleEvalSpec.builder().model("small").minContextLength(128).maxContextLength(256)

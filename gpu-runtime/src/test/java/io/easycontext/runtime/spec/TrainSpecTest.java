@@ -41,6 +41,26 @@ class TrainSpecTest {
                 new Violation("dataset", "must be one of [synthetic] or an existing path, not 'pile'"));
     }
 
+    /**
+     * auto: the first mode the model and length allow (ModeChoice); the tiny model's 2 key/value heads split over 2
+     * ranks (Ulysses) and a Ulysses pair × a ring of 2 over 4; 32 tokens over 3 ranks fit no mode.
+     */
+    @Test
+    void autoTakesTheFirstModeTheModelAndLengthAllow() {
+        TrainSpec two = TrainSpec.builder().devices("cpu:2").parallelMode(ParallelMode.AUTO).seqLength(32).build();
+        TrainSpec four = TrainSpec.builder().devices("cpu:4").parallelMode(ParallelMode.AUTO).seqLength(32).build();
+        assertThat(two.validate()).isEmpty();
+        assertThat(two.toTrainConfig().parallel().toString()).isEqualTo("ulysses_attn (world 2 = dp 1 × ulysses 2 × ring 1)");
+        assertThat(four.toTrainConfig().parallel().toString()).isEqualTo("usp_attn (world 4 = dp 1 × ulysses 2 × ring 2)");
+        assertThat(TrainSpec.builder().devices("cpu:3").parallelMode(ParallelMode.AUTO).seqLength(32).build().validate())
+                .containsExactly(new Violation("parallelMode", "auto finds no mode that spreads 32 tokens over 3 ranks "
+                        + "for this model (the ring modes need seq_length divisible by the ranks, zigzag by twice that; "
+                        + "Ulysses the key/value heads by its degree)"));
+        assertThat(TrainSpec.builder().devices("cpu:2").parallelMode(ParallelMode.AUTO).ringDegree(2).build().validate())
+                .containsExactly(new Violation("parallelMode", "auto chooses the Ulysses and ring degrees of one "
+                        + "sequence over all ranks; give either it or them"));
+    }
+
     @Test
     void theParallelLayoutIsCheckedAgainstTheModelAndTheSequence() {
         TrainSpec spec = TrainSpec.builder().devices("cpu:4").parallelMode(ParallelMode.ZIGZAG_RING_ATTN)

@@ -82,7 +82,7 @@ class GpuTrainingGpuTest {
     }
 
     @ParameterizedTest
-    @EnumSource(ParallelMode.class)
+    @EnumSource(value = ParallelMode.class, names = "AUTO", mode = EnumSource.Mode.EXCLUDE)
     void everyModeOnTwoGpusTrainsAsOneGpu(ParallelMode mode) {
         assumeGpus(2);
         // usp_attn needs a split: Ulysses over both GPUs, a ring of one.

@@ -76,6 +76,23 @@ class PlanControllerTest {
     }
 
     /** The docs' example (api.md): 7B replicated on one GPU needs 111.51 GiB; autoMemory streams its state. */
+    /** parallelMode auto: the plan shows the mode the job will run, the fastest the model and length allow. */
+    @Test
+    void autoModeIsPlannedAsTheModeItChooses() {
+        MvcTestResult result = post(ADMIN, """
+                {"kind": "TRAIN", "gpus": 2,
+                 "train": {"model": "small", "seqLength": 65536, "parallelMode": "auto"}}""");
+
+        assertThat(result).hasStatusOk();
+        assertThat(result).bodyJson().extractingPath("$.runs[0].parallel").isEqualTo(Map.of("mode",
+                "ulysses_attn", "world", 2, "dp", 1, "ulysses", 2, "ring", 1));
+        MvcTestResult degrees = post(ADMIN, """
+                {"kind": "TRAIN", "gpus": 2,
+                 "train": {"model": "small", "seqLength": 65536, "parallelMode": "auto", "ringDegree": 2}}""");
+        assertThat(degrees).hasStatus(400);
+        assertThat(degrees).bodyText().contains("auto chooses the Ulysses and ring degrees");
+    }
+
     @Test
     void aRunThatDoesNotFitAsGivenShowsTheRemedyAndWhatAutoMemoryWouldChoose() {
         MvcTestResult result = post(ADMIN, """

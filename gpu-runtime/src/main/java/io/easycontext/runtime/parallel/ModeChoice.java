@@ -1,15 +1,12 @@
-package io.easycontext.runtime.plan;
+package io.easycontext.runtime.parallel;
 
 import io.easycontext.runtime.model.LlamaConfig;
-import io.easycontext.runtime.parallel.ParallelConfig;
-import io.easycontext.runtime.parallel.ParallelConfigException;
-import io.easycontext.runtime.parallel.ParallelMode;
 
 import java.util.ArrayList;
 import java.util.List;
 
 /**
- * {@code --parallel-mode auto}: the ways to spread one sequence over all of {@code gpus} ranks, fastest first as
+ * {@link ParallelMode#AUTO} ({@code --parallel-mode auto}, a training spec's {@code "parallelMode": "auto"}): the ways to spread one sequence over all of {@code gpus} ranks, fastest first as
  * measured side by side on one node of 2 × H200 (Llama-2-7B at 32K and 128K tokens, benchmarks.md, sixth session):
  * ulysses_attn (every rank attends the whole sequence for its heads in one long kernel call: 6,074 tokens/s at 128K),
  * usp_attn with the largest Ulysses degree the key/value heads allow and a zigzag ring across the rest, then
@@ -19,9 +16,6 @@ import java.util.List;
  * would cross the network, which this order, measured on one node, does not weigh.
  */
 public final class ModeChoice {
-    /** The flag value that asks for the choice. */
-    public static final String AUTO = "auto";
-
     private ModeChoice() {
     }
 

@@ -1,8 +1,6 @@
-package io.easycontext.runtime.plan;
+package io.easycontext.runtime.parallel;
 
 import io.easycontext.runtime.model.LlamaConfig;
-import io.easycontext.runtime.parallel.ParallelConfig;
-import io.easycontext.runtime.parallel.ParallelMode;
 import org.junit.jupiter.api.Test;
 
 import java.util.List;
@@ -34,34 +32,5 @@ class ModeChoiceTest {
                 "--parallel-mode dist_flash_attn", "--parallel-mode ring_attn");
         assertThat(ModeChoice.candidates(1, 4096, LLAMA2_7B)).extracting(ParallelConfig::mode)
                 .containsExactly(ParallelMode.DATA_PARALLEL);
-    }
-
-    /**
-     * plan takes the first layout whose memory fits: Ulysses' head-sharded copies make it 0.25 GiB larger than the
-     * zigzag ring at 128K over two GPUs (87.36 against 87.11 GiB under ZeRO-1), so a pool between them gets the ring.
-     */
-    @Test
-    void planTakesTheFastestLayoutThatFits() {
-        String[] common = {"plan", "--model", "llama2-7b", "--gpus", "2", "--seq-length", "131072", "--parallel-mode",
-                "auto", "--zero-stage", "1", "--host-memory-gib", "240"};
-        StringBuilder roomy = new StringBuilder();
-        assertThat(MemoryPlannerTest.plan(roomy, with(common, "--gpu-memory-gib", "100"))).as(roomy.toString()).isZero();
-        assertThat(roomy).contains("mode: --parallel-mode ulysses_attn").contains("ulysses_attn (world 2");
-        StringBuilder tight = new StringBuilder();
-        assertThat(MemoryPlannerTest.plan(tight, with(common, "--gpu-memory-gib", "87.2"))).as(tight.toString())
-                .isZero();
-        assertThat(tight).contains("mode: --parallel-mode zigzag_ring_attn");
-        StringBuilder none = new StringBuilder();
-        assertThat(MemoryPlannerTest.plan(none, with(common, "--gpu-memory-gib", "60"))).isEqualTo(3);
-        assertThat(none).contains("mode: --parallel-mode ulysses_attn").contains("does not fit");
-        StringBuilder both = new StringBuilder();
-        assertThat(MemoryPlannerTest.plan(both, with(common, "--ulysses-degree", "2"))).isEqualTo(2);
-        assertThat(both).contains("--parallel-mode auto chooses the Ulysses and ring degrees");
-    }
-
-    private static String[] with(String[] common, String... more) {
-        String[] all = java.util.Arrays.copyOf(common, common.length + more.length);
-        System.arraycopy(more, 0, all, common.length, more.length);
-        return all;
     }
 }

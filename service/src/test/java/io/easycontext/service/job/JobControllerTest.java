@@ -187,7 +187,7 @@ class JobControllerTest {
                 invalid("unknown parallel mode", """
                         {"kind": "TRAIN", "train": {"model": "tiny", "parallelMode": "ring"}}""",
                         "train.parallelMode", "must be one of [data_parallel, ring_attn, zigzag_ring_attn, "
-                                + "ulysses_attn, dist_flash_attn, usp_attn]"),
+                                + "ulysses_attn, dist_flash_attn, usp_attn, auto]"),
                 invalid("fraction for an integer", """
                         {"kind": "TRAIN", "train": {"model": "tiny", "seqLength": 64.5}}""",
                         "train.seqLength", "must be an integer"),

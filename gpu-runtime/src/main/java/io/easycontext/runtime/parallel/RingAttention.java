@@ -104,7 +104,8 @@ public final class RingAttention implements AttentionOp {
 
     /**
      * The rank's dq and its own dk, dv accumulators are the model's {@code dq, dk, dv}: each block adds into views of
-     * them, in the same order as into separate zeroed tensors, so the sums are the same bits.
+     * them, in the same order as into separate zeroed tensors, so the sums are the same bits (a direct step 0 writes
+     * its block's gradients into them, which is 0 + g).
      */
     @Override
     public void backward(Backend backend, AttentionState state, Tensor dOut, Tensor dq, Tensor dk, Tensor dv) {

@@ -9,7 +9,6 @@ import io.easycontext.runtime.model.LlamaConfig;
 import io.easycontext.runtime.model.LlamaWeights;
 import io.easycontext.runtime.model.ModelFlops;
 import io.easycontext.runtime.parallel.ModeChoice;
-import io.easycontext.runtime.parallel.ParallelConfig;
 import io.easycontext.runtime.parallel.ParallelMode;
 import io.easycontext.runtime.plan.MemoryFit;
 import io.easycontext.runtime.plan.MemoryPlanner;
@@ -81,7 +80,7 @@ public final class TrainCommand implements Command {
                     .collect(Collectors.joining("; ")));
         }
         if (spec.parallelMode() == ParallelMode.AUTO) {
-            spec = spec.withParallel(chooseMode(spec, hostGib, err));
+            spec = chooseMode(spec, hostGib, err);
         }
         TrainConfig config = spec.toTrainConfig();
         if (config.devices().cuda()) {
@@ -121,21 +120,14 @@ public final class TrainCommand implements Command {
     /**
      * {@code --parallel-mode auto}: the first of {@link ModeChoice#candidates} for the spec's devices, model and
      * length whose memory fits on GPU ranks (with the options {@code --auto-memory} would choose, or as given), else
-     * the first, whose shortfall {@link #fitMemory} then reports; on CPU ranks simply the first. The spec is valid,
-     * so there is a first.
+     * the first, whose shortfall {@link #fitMemory} then reports; on CPU ranks simply the first.
      */
-    private static ParallelConfig chooseMode(TrainSpec spec, double hostGib, PrintStream err) {
-        TrainConfig first = spec.toTrainConfig();
-        ParallelConfig chosen = first.parallel();
-        for (ParallelConfig layout : ModeChoice.candidates(first.parallel().worldSize(), spec.seqLength(),
-                first.model())) {
-            TrainConfig c = spec.withParallel(layout).toTrainConfig();
-            if (!c.devices().cuda() || MemoryFit.onThisNode(c, spec.autoMemory(), (long) (hostGib * GIB)).fits()) {
-                chosen = layout;
-                break;
-            }
-        }
-        err.println("train: --parallel-mode auto chose " + ModeChoice.flags(chosen));
+    private static TrainSpec chooseMode(TrainSpec spec, double hostGib, PrintStream err) {
+        TrainSpec chosen = spec.withModeThatFits(s -> {
+            TrainConfig c = s.toTrainConfig();
+            return !c.devices().cuda() || MemoryFit.onThisNode(c, s.autoMemory(), (long) (hostGib * GIB)).fits();
+        });
+        err.println("train: --parallel-mode auto chose " + ModeChoice.flags(chosen.toTrainConfig().parallel()));
         return chosen;
     }
 

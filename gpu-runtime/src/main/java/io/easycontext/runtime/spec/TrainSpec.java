@@ -19,6 +19,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.function.Predicate;
 import java.util.Locale;
 import java.util.stream.IntStream;
 
@@ -145,6 +146,25 @@ public record TrainSpec(
                     optimizerMoments, offloadCheckpoints, keptAttentionLayers, autoMemory, List.of()));
         }
         return runs;
+    }
+
+    /**
+     * Under {@code parallelMode auto}, this spec with the first of {@link ModeChoice#candidates} for which
+     * {@code fits} holds (given the spec with that mode), else with the first; this spec itself where the mode is
+     * given, where it has stages (each run is resolved on its own) or where it is invalid (its validation says why).
+     */
+    public TrainSpec withModeThatFits(Predicate<TrainSpec> fits) {
+        if (parallelMode != ParallelMode.AUTO || !stages.isEmpty() || !validate().isEmpty()) {
+            return this;
+        }
+        TrainConfig first = toTrainConfig();
+        for (ParallelConfig p : ModeChoice.candidates(first.parallel().worldSize(), seqLength, first.model())) {
+            TrainSpec s = withParallel(p);
+            if (fits.test(s)) {
+                return s;
+            }
+        }
+        return withParallel(first.parallel());
     }
 
     /** This spec with {@code p}'s mode and degrees, as {@code --parallel-mode auto} chose them. */

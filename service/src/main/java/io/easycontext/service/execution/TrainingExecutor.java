@@ -69,7 +69,9 @@ class TrainingExecutor implements JobExecutor {
     @Override
     public String execute(JobExecution execution) {
         TrainSpec spec = (TrainSpec) execution.spec();
-        List<TrainSpec> stages = spec.runs();
+        // parallelMode auto becomes the mode admission planned: the same pool and host memory decide it.
+        List<TrainSpec> stages = spec.runs().stream().map(s -> TrainingPlan.pool(s, gpus.memoryBytes())
+                .map(pool -> TrainingPlan.resolved(s, pool, host.bytes())).orElse(s)).toList();
         List<TrainConfig> configs = new ArrayList<>(stages.size());
         for (int k = 0; k < stages.size(); k++) {
             configs.add(fitted(configOf(stages.get(k)), stages.get(k), k, stages.size(), execution));

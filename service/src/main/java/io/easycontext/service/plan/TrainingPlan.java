@@ -7,6 +7,7 @@ import java.util.Optional;
 import java.util.OptionalLong;
 
 import io.easycontext.runtime.comm.RankDevices;
+import io.easycontext.runtime.parallel.ParallelMode;
 import io.easycontext.runtime.plan.MemoryEstimate;
 import io.easycontext.runtime.plan.MemoryFit;
 import io.easycontext.runtime.plan.MemoryPlanner;
@@ -92,8 +93,16 @@ public final class TrainingPlan {
      * @param hostMemoryBytes the host memory a training's ranks may fill with what {@code autoMemory} offloads
      */
     public static List<Run> runs(TrainSpec train, Pool pool, long hostMemoryBytes) {
-        return layouts(train).stream().map(l -> new Run(l.field(), l.config(),
-                MemoryFit.of(l.config(), train.autoMemory(), pool.bytes(), hostMemoryBytes))).toList();
+        List<Run> runs = new ArrayList<>();
+        List<TrainSpec> specs = train.runs();
+        for (int k = 0; k < specs.size(); k++) {
+            TrainConfig config = layoutOf(resolved(specs.get(k), pool, hostMemoryBytes));
+            if (config != null) {
+                runs.add(new Run(field(train, k), config,
+                        MemoryFit.of(config, train.autoMemory(), pool.bytes(), hostMemoryBytes)));
+            }
+        }
+        return runs;
     }
 
     /** Every valid run of {@code train}; a run its validation refuses has no layout to plan and is left out. */
@@ -103,10 +112,29 @@ public final class TrainingPlan {
         for (int k = 0; k < specs.size(); k++) {
             TrainConfig config = layoutOf(specs.get(k));
             if (config != null) {
-                layouts.add(new Layout(train.stages().isEmpty() ? SECTION : SECTION + ".stages[" + k + "]", config));
+                layouts.add(new Layout(field(train, k), config));
             }
         }
         return layouts;
+    }
+
+    /**
+     * A run of {@code parallelMode auto} with the mode this node runs it in: the first of the modes the model and
+     * length allow whose memory fits {@code pool} (with the options {@code autoMemory} chooses, or as given), as
+     * {@code train --parallel-mode auto} chooses; any other run as it is. Admission, the dry run and the executor all
+     * resolve through here, so the mode planned is the mode run.
+     */
+    public static TrainSpec resolved(TrainSpec run, Pool pool, long hostMemoryBytes) {
+        if (run.parallelMode() != ParallelMode.AUTO) {
+            return run;
+        }
+        TrainSpec chosen = ((TrainSpec) JobDevices.withoutGpus(run)).withModeThatFits(s -> MemoryFit.of(
+                s.toTrainConfig(), run.autoMemory(), pool.bytes(), hostMemoryBytes).fits());
+        return chosen.parallelMode() == ParallelMode.AUTO ? run : run.withParallel(chosen.toTrainConfig().parallel());
+    }
+
+    private static String field(TrainSpec train, int run) {
+        return train.stages().isEmpty() ? SECTION : SECTION + ".stages[" + run + "]";
     }
 
     /**

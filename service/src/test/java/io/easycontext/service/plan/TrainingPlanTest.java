@@ -44,6 +44,30 @@ class TrainingPlanTest {
                 OptionalLong.empty())).isEmpty();
     }
 
+    /**
+     * parallelMode auto on this node: the fastest mode whose memory fits the pool, as train --parallel-mode auto
+     * chooses. Llama-2-7B at 128K over two GPUs under ZeRO-1 peaks at 87.36 GiB a rank with Ulysses (its head-sharded
+     * copies) and 87.11 with the zigzag ring; each stage is resolved on its own sequence.
+     */
+    @Test
+    void autoModeIsTheFastestThatFitsThePool() {
+        TrainSpec auto = TrainSpec.builder().model("llama2-7b").devices("cuda:0,1").parallelMode(ParallelMode.AUTO)
+                .seqLength(131072).zeroStage(1).build();
+        long gib = 1L << 30;
+
+        assertThat(TrainingPlan.resolved(auto, new TrainingPlan.Pool(100 * gib, "test"), HOST).parallelMode())
+                .isEqualTo(ParallelMode.ULYSSES_ATTN);
+        TrainSpec tight = TrainingPlan.resolved(auto, new TrainingPlan.Pool((long) (87.2 * gib), "test"), HOST);
+        assertThat(tight.parallelMode()).isEqualTo(ParallelMode.ZIGZAG_RING_ATTN);
+        assertThat(tight.devices()).isEqualTo("cuda:0,1");
+        // Where nothing fits as given, the fastest, whose shortfall the verdict then states.
+        assertThat(TrainingPlan.runs(auto, new TrainingPlan.Pool(60 * gib, "test"), HOST)).singleElement()
+                .satisfies(r -> {
+                    assertThat(r.config().parallel().mode()).isEqualTo(ParallelMode.ULYSSES_ATTN);
+                    assertThat(r.fit().fits()).isFalse();
+                });
+    }
+
     @Test
     void eachStageIsPlannedOnItsOwnSequenceWithTheChoiceAutoMemoryWouldMake() {
         TrainSpec staged = TrainSpec.builder().model("llama2-7b").devices("cuda:0,1")

@@ -79,16 +79,27 @@ public interface Backend extends AutoCloseable {
      * of tokens in {@code lse [b, h, t]}, where a chunk is one run of columns per head.
      */
     default void copyColumns(Tensor src, int srcCol, Tensor dst, int dstCol, int cols) {
+        long rows = columnRows(src, srcCol, dst, dstCol, cols);
         int srcWidth = src.dim(-1);
         int dstWidth = dst.dim(-1);
-        long rows = src.numel() / srcWidth;
-        if (rows != dst.numel() / dstWidth || srcCol + cols > srcWidth || dstCol + cols > dstWidth) {
-            throw new IllegalArgumentException("columns [" + srcCol + ", +" + cols + ") of " + Arrays.toString(src.shape())
-                    + " into [" + dstCol + ", +" + cols + ") of " + Arrays.toString(dst.shape()));
-        }
         for (long r = 0; r < rows; r++) {
             copy(view(src, r * srcWidth + srcCol, cols), view(dst, r * dstWidth + dstCol, cols));
         }
+    }
+
+    /**
+     * The rows {@link #copyColumns} copies, once its arguments are checked: the same dtype and rows on both sides, and
+     * the band within each.
+     */
+    static long columnRows(Tensor src, int srcCol, Tensor dst, int dstCol, int cols) {
+        long rows = src.numel() / src.dim(-1);
+        if (src.dtype() != dst.dtype() || rows != dst.numel() / dst.dim(-1) || srcCol + cols > src.dim(-1)
+                || dstCol + cols > dst.dim(-1)) {
+            throw new IllegalArgumentException("columns [" + srcCol + ", +" + cols + ") of " + src.dtype() + " "
+                    + Arrays.toString(src.shape()) + " into [" + dstCol + ", +" + cols + ") of " + dst.dtype() + " "
+                    + Arrays.toString(dst.shape()));
+        }
+        return rows;
     }
 
     void fill(Tensor dst, double value);

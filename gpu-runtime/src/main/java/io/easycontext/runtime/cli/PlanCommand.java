@@ -83,8 +83,7 @@ public final class PlanCommand implements Command {
         }
         boolean autoMode = ParallelMode.AUTO.cliName().equals(modeName);
         if (autoMode && (flags.has("ulysses-degree") || flags.has("ring-degree") || flags.has("dp-degree"))) {
-            throw new Flags.UsageException("--parallel-mode auto chooses the Ulysses and ring degrees of one sequence "
-                    + "over all GPUs; give either it or them");
+            throw new Flags.UsageException("--parallel-mode " + ModeChoice.DEGREES_GIVEN);
         }
         List<ParallelConfig> layouts = autoMode ? ModeChoice.candidates(gpus, seq, model) : List.of(Flags.usage(() -> {
             ParallelConfig p = ParallelConfig.resolve(ParallelMode.parse(modeName), gpus, dp, ulysses, ring);
@@ -92,9 +91,7 @@ public final class PlanCommand implements Command {
             return p;
         }));
         if (layouts.isEmpty()) {
-            throw new Flags.UsageException("--parallel-mode auto: no mode spreads " + seq + " tokens over " + gpus
-                    + " GPUs for this model (--seq-length must divide by 2 × GPUs for the ring modes, the key/value "
-                    + "heads by the Ulysses degree)");
+            throw new Flags.UsageException("--parallel-mode " + ModeChoice.noneFor(seq, gpus));
         }
         for (ParallelConfig layout : layouts) {
             Sharding asked = sharding;
@@ -105,20 +102,16 @@ public final class PlanCommand implements Command {
         }
         long available = gib > 0 ? (long) (gib * GIB) : detectedMemory();
         long host = hostGib > 0 ? (long) (hostGib * GIB) : NodeMemory.host().orElse(Long.MAX_VALUE);
-        // The first layout, best first, whose memory fits: as chosen (--auto) or as given; the first where none does.
-        ParallelConfig parallel = layouts.get(0);
-        for (ParallelConfig layout : layouts) {
+        // The first layout, best first, whose memory fits: as chosen (--auto) or as given.
+        MemoryOptions given = new MemoryOptions(sharding, offloadedCheckpoints, keptAttentionLayers);
+        ParallelConfig parallel = ModeChoice.firstThatFits(layouts, layout -> {
             long tokens = (long) seq / layout.spDegree() * batch;
-            boolean fits = available <= 0 || (auto
+            return available <= 0 || (auto
                     ? MemoryPlanner.choose(model, tokens, layout, batch, lossChunk, mlpChunk, true, available, host,
                             moments).isPresent()
-                    : MemoryPlanner.estimate(model, tokens, layout, batch, lossChunk, mlpChunk, new MemoryOptions(
-                            sharding, offloadedCheckpoints, keptAttentionLayers), moments).total() <= available);
-            if (fits) {
-                parallel = layout;
-                break;
-            }
-        }
+                    : MemoryPlanner.estimate(model, tokens, layout, batch, lossChunk, mlpChunk, given, moments).total()
+                            <= available);
+        });
         if (autoMode) {
             out.println("mode: " + ModeChoice.flags(parallel));
         }

@@ -2,16 +2,13 @@ package io.easycontext.runtime.comm;
 
 import io.easycontext.runtime.backend.cuda.CudaBackend;
 import io.easycontext.runtime.backend.cuda.CudaTensor;
-import io.easycontext.runtime.cuda.Cu;
 import io.easycontext.runtime.cuda.CudaEvent;
 import io.easycontext.runtime.cuda.CudaStream;
 import io.easycontext.runtime.cuda.DeviceMemoryPool;
-import io.easycontext.runtime.cuda.DevicePtr;
 import io.easycontext.runtime.cuda.JavaCpp;
 import io.easycontext.runtime.cuda.Nccl;
 import io.easycontext.runtime.cuda.Transfers;
 import io.easycontext.runtime.tensor.Tensor;
-import jcuda.driver.JCudaDriver;
 import org.bytedeco.cuda.cudart.CUstream_st;
 import org.bytedeco.cuda.nccl.ncclComm;
 import org.bytedeco.javacpp.IntPointer;
@@ -241,8 +238,8 @@ public final class NcclCommunicator implements Communicator {
             ordered(() -> {
                 Slab from = Slab.of(ss, scatterDim, size, eb);
                 for (int j = 0; j < size; j++) {
-                    copy2d(s.ptr(), from.pitch, j * from.width, packed.ptr().plus(j * partElems * eb), from.width, 0,
-                            from.width, from.rows);
+                    Transfers.copy2d(stream, s.ptr(), from.pitch, j * from.width,
+                            packed.ptr().plus(j * partElems * eb), from.width, 0, from.width, from.rows);
                 }
                 Nccl.check(ncclGroupStart(), "ncclGroupStart");
                 for (int j = 0; j < size; j++) {
@@ -254,8 +251,8 @@ public final class NcclCommunicator implements Communicator {
                 Nccl.check(ncclGroupEnd(), "ncclGroupEnd");
                 Slab into = Slab.of(rs, gatherDim, size, eb);
                 for (int j = 0; j < size; j++) {
-                    copy2d(received.ptr().plus(j * partElems * eb), into.width, 0, r.ptr(), into.pitch, j * into.width,
-                            into.width, into.rows);
+                    Transfers.copy2d(stream, received.ptr().plus(j * partElems * eb), into.width, 0, r.ptr(),
+                            into.pitch, j * into.width, into.width, into.rows);
                 }
             });
         } finally {
@@ -277,11 +274,6 @@ public final class NcclCommunicator implements Communicator {
             }
             return new Slab(outer, shape[dim] * inner, shape[dim] / parts * inner);
         }
-    }
-
-    private void copy2d(DevicePtr src, long srcPitch, long srcX, DevicePtr dst, long dstPitch, long dstX, long width,
-                        long rows) {
-        Transfers.copy2d(stream, src, srcPitch, srcX, dst, dstPitch, dstX, width, rows);
     }
 
     @Override

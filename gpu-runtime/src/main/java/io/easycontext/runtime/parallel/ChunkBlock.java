@@ -15,17 +15,13 @@ import java.util.List;
 record ChunkBlock(int q, int qCount, int k, int kCount, AttentionMask mask) {
 
     /**
-     * The fewest blocks this covers {@code (queryChunks × keyChunks)} with, by global chunk indices under
-     * {@link ChunkMask}: the whole square as one causal block where the chunks are the same and the causal mask over
-     * their concatenation is the chunks' masks (a zigzag rank's own pair is: its second chunk sees all of its first);
-     * otherwise rectangles of fully visible chunks, each row's run of them extended down over the rows with the same
-     * run, and each diagonal chunk alone. Blocks come in row order.
+     * The blocks that cover {@code (queryChunks × keyChunks)}, by global chunk indices under {@link ChunkMask}, in
+     * row order. With {@code merged} false, one per visible chunk pair. With {@code merged}, the fewest: the whole
+     * square as one causal block where the chunks are the same and the causal mask over their concatenation is the
+     * chunks' masks (a zigzag rank's own pair is: its second chunk sees all of its first); otherwise rectangles of
+     * fully visible chunks, each row's run of them extended down over the rows with the same run, and each diagonal
+     * chunk alone.
      */
-    static List<ChunkBlock> cover(int[] queryChunks, int[] keyChunks) {
-        return cover(queryChunks, keyChunks, true);
-    }
-
-    /** {@link #cover}, or with {@code merged} false one block per visible chunk pair. */
     static List<ChunkBlock> cover(int[] queryChunks, int[] keyChunks, boolean merged) {
         int n = queryChunks.length;
         int m = keyChunks.length;

@@ -26,8 +26,8 @@ import java.util.List;
  * half of one sequence is contiguous in q, out and dOut {@code [b, t, h, d]}, so it travels as a view, one per
  * sequence, and arrives packed: the helper computes all sequences' halves as one {@code [b, t/2, h, d]} block
  * against its own {@code [b, t]} keys, and its results travel back the same way. In lse {@code [b, h, t]} a row half
- * is strided, so it is copied, one small copy per sequence and head, into or out of a packed {@code [b, h, t/2]}
- * buffer (lse is {@code 1/(2d)} of q's bytes). The owner's own half is computed sequence by sequence on views; in
+ * is a band of columns, so it is copied, by one {@link Backend#copyColumns}, into or out of a packed
+ * {@code [b, h, t/2]} buffer (lse is {@code 1/(2d)} of q's bytes). The owner's own half is computed sequence by sequence on views; in
  * the forward its out and the helper's land in the two row halves of the partial out, whose lse is assembled the
  * same way, and one merge takes both; in the backward its half's dk, dv go to the key/value owner as at any step.
  * A chunk of odd length does not split: that step then runs as before, on the owners alone.

@@ -8,8 +8,9 @@ import java.util.List;
  * the sizes of the buffers they need, in chunks of one sequence, which the memory planner reads as well.
  *
  * <p>By default one call per visible chunk pair. With {@code -Deasycontext.ring.blocks=merged} adjacent chunks merge
- * into longer calls (a zigzag step is one call): on 2 × H200 at 128K tokens (Llama-2-7B, zigzag) that ran the
- * attention 5% slower than the pairs, so it is an option to measure, not the default (benchmarks.md).
+ * into longer calls (a zigzag step is one call): on 2 × H200 at 128K tokens (Llama-2-7B, zigzag), side by side in
+ * one device call, that ran the attention backward 2.4% slower than the pairs (5,460 against 5,527 tokens/s), so it
+ * is an option to measure, not the default (benchmarks.md).
  */
 public final class RingSchedule {
     /** System property that picks the blocks: {@code pairs} (default) or {@code merged}. */

@@ -416,26 +416,28 @@ public final class MemoryPlanner {
         long firstReceive = w > 1 ? kv : 0;
         long receive = Math.min(2, w - 1) * kv;
         long spare = w > 1 ? kv : 0;
-        long most = 0;
-        long mostKernel = 0;
+        AttentionBuffers most = new AttentionBuffers(lse, 0, 0, 0);
         for (int r = 0; r < w; r++) {
             RingSchedule plan = RingSchedule.of(layout, r, w);
             long chunk = n / batch / layout.ringChunks(r).length;
             long gathered = plan.queryChunks() > 1 ? plan.queryChunks() * chunk * c.numAttentionHeads() * FP32 : 0;
-            long[][] phases = {
-                    {plan.direct() ? firstReceive + gathered : -1, kernel(c, plan.queryChunks() * chunk)},
-                    {plan.bufferedQueryChunks() > 0 ? receive + spare + gathered
-                            + chunk * (plan.bufferedQueryChunks() * c.qDim()
-                            + 2L * plan.bufferedKeyChunks() * c.kvDim()) * BF16 : -1,
-                            kernel(c, plan.bufferedQueryChunks() * chunk)}};
-            for (long[] phase : phases) {
-                if (phase[0] >= 0 && phase[0] + phase[1] > most + mostKernel) {
-                    most = phase[0];
-                    mostKernel = phase[1];
-                }
+            if (plan.direct()) {
+                most = larger(most, new AttentionBuffers(lse, 0, firstReceive + gathered,
+                        kernel(c, plan.queryChunks() * chunk)));
+            }
+            if (plan.bufferedQueryChunks() > 0) {
+                long block = chunk * (plan.bufferedQueryChunks() * c.qDim() + 2L * plan.bufferedKeyChunks() * c.kvDim())
+                        * BF16;
+                most = larger(most, new AttentionBuffers(lse, 0, receive + spare + gathered + block,
+                        kernel(c, plan.bufferedQueryChunks() * chunk)));
             }
         }
-        return new AttentionBuffers(lse, 0, most, mostKernel);
+        return most;
+    }
+
+    /** The one of {@code a} and {@code b} that holds more at the backward's peak; {@code a} where they tie. */
+    private static AttentionBuffers larger(AttentionBuffers a, AttentionBuffers b) {
+        return b.backward() + b.kernel() > a.backward() + a.kernel() ? b : a;
     }
 
     /**

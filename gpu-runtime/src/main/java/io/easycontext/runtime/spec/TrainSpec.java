@@ -158,13 +158,9 @@ public record TrainSpec(
             return this;
         }
         TrainConfig first = toTrainConfig();
-        for (ParallelConfig p : ModeChoice.candidates(first.parallel().worldSize(), seqLength, first.model())) {
-            TrainSpec s = withParallel(p);
-            if (fits.test(s)) {
-                return s;
-            }
-        }
-        return withParallel(first.parallel());
+        return withParallel(ModeChoice.firstThatFits(
+                ModeChoice.candidates(first.parallel().worldSize(), seqLength, first.model()),
+                p -> fits.test(withParallel(p))));
     }
 
     /** This spec with {@code p}'s mode and degrees, as {@code --parallel-mode auto} chose them. */
@@ -379,14 +375,11 @@ public record TrainSpec(
                     orUnset(ringDegree));
         }
         if (ulyssesDegree != null || ringDegree != null || dpDegree != null) {
-            throw new ParallelConfigException("auto chooses the Ulysses and ring degrees of one sequence over all "
-                    + "ranks; give either it or them");
+            throw new ParallelConfigException(ModeChoice.DEGREES_GIVEN);
         }
         List<ParallelConfig> layouts = ModeChoice.candidates(world, seqLength, model);
         if (layouts.isEmpty()) {
-            throw new ParallelConfigException("auto finds no mode that spreads " + seqLength + " tokens over "
-                    + world + " ranks for this model (the ring modes need seq_length divisible by the ranks, zigzag "
-                    + "by twice that; Ulysses the key/value heads by its degree)");
+            throw new ParallelConfigException(ModeChoice.noneFor(seqLength, world));
         }
         return layouts.get(0);
     }

@@ -219,13 +219,10 @@ public final class CudaBackend implements Backend {
 
     @Override
     public void copyColumns(Tensor src, int srcCol, Tensor dst, int dstCol, int cols) {
+        long rows = Backend.columnRows(src, srcCol, dst, dstCol, cols);
         CudaTensor s = CudaTensor.of(src);
         CudaTensor d = CudaTensor.of(dst);
         long eb = s.dtype().bytes();
-        long rows = s.numel() / s.dim(-1);
-        require(s.dtype() == d.dtype() && rows == d.numel() / d.dim(-1) && srcCol + cols <= s.dim(-1)
-                && dstCol + cols <= d.dim(-1), "columns [%d, +%d) of %s into [%d, +%d) of %s", srcCol, cols, s, dstCol,
-                cols, d);
         Transfers.copy2d(stream, s.ptr(), s.dim(-1) * eb, srcCol * eb, d.ptr(), d.dim(-1) * eb, dstCol * eb, cols * eb,
                 rows);
     }
